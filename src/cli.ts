@@ -1,0 +1,155 @@
+// The command tree, built from the task manifest and the commands beside the tasks, and the one
+// top-level handler that turns every error into a message and an exit code.
+import { Command, CommanderError, Option } from 'commander';
+import { EXIT, isSingularityError, HardStopError } from './core/errors.js';
+import { redact } from './core/redact.js';
+import { err, paint, printJson } from './cli/output.js';
+import { loadManifest, type TaskManifestEntry } from './tasks/manifest.js';
+
+export interface GlobalOptions {
+  config?: string;
+  home?: string;
+  json?: boolean;
+}
+
+function addTaskCommand(program: Command, entry: TaskManifestEntry): void {
+  const command = program
+    .command(entry.name)
+    .summary(entry.summary)
+    .description(`${entry.description ?? entry.summary}\n\nEngine: ${entry.engine}` +
+      (entry.schedule ? `; default schedule: ${entry.schedule}` : '') +
+      (entry.setupOrder ? `; set-up step ${entry.setupOrder}` : '') +
+      `; timeout ${entry.timeoutMs / 1000} s; ${entry.maxAttempts} attempt(s).`)
+    .helpGroup('Tasks:');
+  for (const spec of entry.options) {
+    const flags = spec.kind === 'boolean' ? `--${spec.flag}` : `--${spec.flag} <${spec.kind === 'number' ? 'n' : 'value'}>`;
+    const option = new Option(flags, spec.description);
+    if (spec.choices) option.choices(spec.choices);
+    if (spec.default !== undefined) option.default(spec.default);
+    if (spec.required && spec.default === undefined && spec.kind !== 'boolean') option.makeOptionMandatory();
+    command.addOption(option);
+    if (spec.kind === 'boolean' && spec.default === true) command.option(`--no-${spec.flag}`, `turn off --${spec.flag}`);
+  }
+  command.option('--json', 'print the run as JSON').action(async (opts, cmd: Command) => {
+    const { runTaskCommand } = await import('./commands/task.js');
+    const { json: _json, ...raw } = opts as Record<string, unknown>;
+    exitCode = await runTaskCommand(entry.name, raw, cmd.optsWithGlobals<GlobalOptions>());
+  });
+}
+
+function buildProgram(manifest: TaskManifestEntry[]): Command {
+  const program = new Command('singularity')
+    .description('Runs, schedules and records the maintenance and set-up work of a PostgreSQL-backed code-intelligence system.')
+    .option('--config <file>', 'config file (default: ./singularity.config.json if present)')
+    .option('--home <dir>', 'where the embedded database lives (default: $SINGULARITY_HOME or ./.singularity)')
+    .showSuggestionAfterError()
+    .exitOverride()
+    .configureOutput({ writeErr: (text) => process.stderr.write(redact(text)), outputError: (text, write) => write(text) });
+  program.addHelpText(
+    'after',
+    '\nExit codes: 0 success; 1 the task failed or did not run; 2 bad usage, configuration or an unreachable database.\n' +
+      "Run 'singularity <command> --help' for a command's flags.",
+  );
+
+  program
+    .command('migrate')
+    .summary('bring the database schema up to date')
+    .description('Apply pending schema migrations (tasks also do this on their own before they run).')
+    .option('--status', 'only show which migrations are applied and pending')
+    .option('--json', 'print JSON')
+    .helpGroup('Commands:')
+    .action(async (opts, cmd: Command) => {
+      const { migrateCommand } = await import('./commands/migrate.js');
+      exitCode = await migrateCommand(opts, cmd.optsWithGlobals<GlobalOptions>());
+    });
+
+  program
+    .command('tasks')
+    .summary('list every task: engine, default schedule, set-up order')
+    .option('--json', 'print JSON')
+    .helpGroup('Commands:')
+    .action(async (opts) => {
+      const { tasksCommand } = await import('./commands/tasks.js');
+      exitCode = tasksCommand(manifest, opts);
+    });
+
+  const runsCommand = program
+    .command('runs')
+    .summary('the run history: list, show, retry, cancel')
+    .helpGroup('Commands:');
+  runsCommand
+    .command('list')
+    .description('List runs, newest first.')
+    .option('--task <name>', 'only runs of this task')
+    .addOption(
+      new Option('--state <state>', 'only runs in this state').choices([
+        'scheduled', 'executing', 'completed', 'retryable', 'discarded', 'cancelled', 'skipped', 'missed',
+      ]),
+    )
+    .option('--since <duration>', 'only runs started within this long (24h, 7d, 90m)')
+    .option('--limit <n>', 'at most this many runs', '50')
+    .option('--json', 'print JSON')
+    .action(async (opts, cmd: Command) => {
+      const { runsList } = await import('./commands/runs.js');
+      exitCode = await runsList(opts, cmd.optsWithGlobals<GlobalOptions>());
+    });
+  for (const [name, description] of [
+    ['show', 'Show one run in full: arguments, result, every attempt\'s error.'],
+    ['retry', 'Run a failed, cancelled or retryable run again now (a retryable run continues with its next attempt).'],
+    ['cancel', 'Cancel a waiting run, or ask an executing one to stop.'],
+  ] as const) {
+    runsCommand
+      .command(`${name} <id>`)
+      .description(description)
+      .option('--json', 'print JSON')
+      .action(async (id: string, opts, cmd: Command) => {
+        const commands = await import('./commands/runs.js');
+        const handler = { show: commands.runsShow, retry: commands.runsRetry, cancel: commands.runsCancel }[name];
+        exitCode = await handler(id, opts, cmd.optsWithGlobals<GlobalOptions>());
+      });
+  }
+
+  for (const entry of manifest) addTaskCommand(program, entry);
+  return program;
+}
+
+let exitCode: number = EXIT.ok;
+
+/** Run the CLI; resolves to the process exit code. `force` means work may still be pending: exit at once. */
+export async function main(argv: string[]): Promise<{ code: number; force: boolean }> {
+  exitCode = EXIT.ok;
+  const json = argv.includes('--json');
+  try {
+    const program = buildProgram(await loadManifest());
+    if (argv.length <= 2) {
+      program.outputHelp();
+      return { code: EXIT.ok, force: false };
+    }
+    await program.parseAsync(argv);
+    return { code: exitCode, force: false };
+  } catch (error) {
+    return { code: report(error, json), force: error instanceof HardStopError };
+  }
+}
+
+function report(error: unknown, json: boolean): number {
+  if (error instanceof CommanderError) {
+    // Help and version output are not errors; commander already printed everything.
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.help' || error.code === 'commander.version') return EXIT.ok;
+    return EXIT.usage;
+  }
+  const known = isSingularityError(error);
+  const code = known ? error.exitCode : EXIT.failed;
+  const message = redact(error instanceof Error ? error.message : String(error));
+  const hint = known && error.hint ? redact(error.hint) : undefined;
+  if (json) {
+    printJson({ error: { name: known ? error.name : 'Error', message, hint }, exitCode: code });
+  } else {
+    err(`${paint(process.stderr, 'red', 'error:')} ${message}`);
+    if (hint) err(hint.replace(/^/gm, '  '));
+    if (!known || process.env.SINGULARITY_DEBUG) {
+      if (error instanceof Error && error.stack) err(paint(process.stderr, 'gray', redact(error.stack)));
+    }
+  }
+  return code;
+}

@@ -1,0 +1,64 @@
+// Human output: colour only where the stream is a terminal that wants it (NO_COLOR, FORCE_COLOR honoured),
+// tables, durations. Everything printed passes through redact().
+import { redact } from '../core/redact.js';
+
+type Stream = NodeJS.WriteStream;
+
+const CODES = { red: 31, green: 32, yellow: 33, blue: 34, magenta: 35, cyan: 36, gray: 90, bold: 1, dim: 2 } as const;
+export type Style = keyof typeof CODES;
+
+function wantsColour(stream: Stream): boolean {
+  if ('NO_COLOR' in process.env && process.env.NO_COLOR !== '') return false;
+  if (process.env.FORCE_COLOR && process.env.FORCE_COLOR !== '0') return true;
+  return Boolean(stream.isTTY && stream.hasColors?.());
+}
+
+export function paint(stream: Stream, style: Style, text: string): string {
+  return wantsColour(stream) ? `\u001b[${CODES[style]}m${text}\u001b[0m` : text;
+}
+
+export function write(stream: Stream, text: string): void {
+  stream.write(redact(text) + '\n');
+}
+
+export const out = (text: string) => write(process.stdout, text);
+export const err = (text: string) => write(process.stderr, text);
+
+export function printJson(value: unknown): void {
+  process.stdout.write(redact(JSON.stringify(value, null, 2)) + '\n');
+}
+
+export function formatDuration(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) return '-';
+  if (ms < 1000) return `${ms} ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(s < 10 ? 2 : 1)} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${Math.round(s % 60)}s`;
+  return `${Math.floor(m / 60)}h ${m % 60}m`;
+}
+
+export function formatTime(date: Date | null | undefined): string {
+  if (!date) return '-';
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
+}
+
+const ANSI = /\u001b\[[0-9;]*m/g;
+const visibleLength = (s: string) => s.replace(ANSI, '').length;
+
+/** Columns padded to their widest cell; the last column is not padded. */
+export function table(headers: string[], rows: string[][], stream: Stream = process.stdout): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => visibleLength(r[i] ?? ''))));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c + ' '.repeat(widths[i]! - visibleLength(c))))
+      .join('  ')
+      .trimEnd();
+  return [paint(stream, 'bold', line(headers)), ...rows.map(line)].join('\n');
+}
+
+export function truncate(text: string, max: number): string {
+  const oneLine = text.replace(/\s+/g, ' ').trim();
+  return oneLine.length > max ? oneLine.slice(0, max - 1) + '…' : oneLine;
+}

@@ -1,0 +1,144 @@
+// `singularity runs list | show | retry | cancel`: the run history.
+import type { GlobalOptions } from '../cli.js';
+import { loadConfig } from '../core/config.js';
+import { openDatabase, type Database } from '../core/db.js';
+import { UsageError } from '../core/errors.js';
+import * as runs from '../core/runs.js';
+import type { Run } from '../core/runs.js';
+import type { RunState } from '../core/schema.js';
+import { formatDuration, formatTime, out, printJson, table, truncate } from '../cli/output.js';
+import { runOutcome, stateLabel } from '../cli/render-run.js';
+import { withTaskRun } from './task.js';
+
+async function withDatabase<T>(globals: GlobalOptions, fn: (db: Database) => Promise<T>): Promise<T> {
+  const db = await openDatabase(await loadConfig(globals));
+  try {
+    return await fn(db);
+  } finally {
+    await db.close();
+  }
+}
+
+function parseRunId(id: string): number {
+  if (!/^\d+$/.test(id)) throw new UsageError(`'${id}' is not a run id`, { hint: "Run ids are whole numbers; see 'singularity runs list'." });
+  return Number(id);
+}
+
+const SINCE = /^(\d+)(m|h|d|w)$/;
+const UNIT_MS: Record<string, number> = { m: 60e3, h: 3600e3, d: 86400e3, w: 604800e3 };
+
+export async function runsList(
+  opts: { task?: string; state?: RunState; since?: string; limit: string; json?: boolean },
+  globals: GlobalOptions,
+): Promise<number> {
+  let since: Date | undefined;
+  if (opts.since) {
+    const match = SINCE.exec(opts.since);
+    if (!match) throw new UsageError(`--since: '${opts.since}' is not a duration`, { hint: 'Use a number and a unit: 90m, 24h, 7d, 2w.' });
+    since = new Date(Date.now() - Number(match[1]) * UNIT_MS[match[2]!]!);
+  }
+  const limit = Number(opts.limit);
+  if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit: '${opts.limit}' is not a positive whole number`);
+  const list = await withDatabase(globals, (db) => runs.listRuns(db, { task: opts.task, state: opts.state, since, limit }));
+  if (opts.json || globals.json) {
+    printJson(list);
+    return 0;
+  }
+  if (list.length === 0) {
+    out('no runs recorded' + (opts.task || opts.state || opts.since ? ' that match' : ' yet'));
+    return 0;
+  }
+  out(
+    table(
+      ['ID', 'TASK', 'STATE', 'TRIGGER', 'ATTEMPT', 'STARTED', 'DURATION', 'OUTCOME'],
+      list.map((r) => [
+        String(r.id),
+        r.task,
+        stateLabel(process.stdout, r.state),
+        r.trigger,
+        `${r.attempt}/${r.maxAttempts}`,
+        formatTime(r.startedAt ?? r.insertedAt),
+        r.state === 'executing' ? `${formatDuration(Date.now() - (r.startedAt?.getTime() ?? Date.now()))}…` : formatDuration(r.durationMs),
+        truncate(runOutcome(r), 70),
+      ]),
+    ),
+  );
+  return 0;
+}
+
+function describeRun(run: Run): string {
+  const lines: Array<[string, string]> = [
+    ['run', String(run.id)],
+    ['task', run.task],
+    ['state', stateLabel(process.stdout, run.state) + (run.reason ? ` (${run.reason})` : '')],
+    ['trigger', run.trigger + (run.retryOf ? ` (retry of run ${run.retryOf})` : '')],
+    ['arguments', JSON.stringify(run.args)],
+    ['attempt', `${run.attempt} of ${run.maxAttempts}`],
+    ['scheduled for', formatTime(run.scheduledFor)],
+    ['inserted', formatTime(run.insertedAt)],
+    ['started', formatTime(run.startedAt)],
+    ['heartbeat', formatTime(run.heartbeatAt)],
+    ['finished', formatTime(run.finishedAt)],
+    ['duration', formatDuration(run.durationMs)],
+    ['timeout', formatDuration(run.timeoutMs)],
+    ['host / pid', `${run.host ?? '-'} / ${run.pid ?? '-'}`],
+  ];
+  if (run.runAfter) lines.push(['next attempt', formatTime(run.runAfter)]);
+  if (run.cancelRequestedAt) lines.push(['cancel requested', formatTime(run.cancelRequestedAt)]);
+  if (run.result !== null && run.result !== undefined) lines.push(['result', JSON.stringify(run.result, null, 2)]);
+  const width = Math.max(...lines.map(([k]) => k.length));
+  const body = lines.map(([k, v]) => `${k.padEnd(width)}  ${v.replace(/\n/g, '\n' + ' '.repeat(width + 2))}`);
+  for (const e of run.errors) {
+    body.push('', `attempt ${e.attempt ?? '?'} failed${e.at ? ' at ' + formatTime(new Date(e.at)) : ''}: ${e.name}: ${e.message}`);
+    if (e.stack) body.push(e.stack.split('\n').slice(1, 6).join('\n'));
+  }
+  return body.join('\n');
+}
+
+export async function runsShow(id: string, opts: { json?: boolean }, globals: GlobalOptions): Promise<number> {
+  const runId = parseRunId(id);
+  const run = await withDatabase(globals, (db) => runs.getRun(db, runId));
+  if (opts.json || globals.json) printJson(run);
+  else out(describeRun(run));
+  return 0;
+}
+
+export async function runsRetry(id: string, opts: { json?: boolean }, globals: GlobalOptions): Promise<number> {
+  const runId = parseRunId(id);
+  const original = await withDatabase(globals, (db) => runs.getRun(db, runId));
+  const { findTask } = await import('../tasks/index.js');
+  const task = findTask(original.task);
+  if (!task) throw new UsageError(`run ${runId} is of task '${original.task}', which this version of singularity does not have`);
+  if (original.state === 'executing') throw new UsageError(`run ${runId} is executing now; wait for it, or cancel it first`);
+  if (original.state === 'completed') throw new UsageError(`run ${runId} completed; run '${original.task}' again instead of retrying it`);
+  return withTaskRun(task, { ...globals, json: opts.json || globals.json }, async (execute, db, config) => {
+    if (original.state === 'retryable') {
+      const { resumeRun } = await import('../core/runner.js');
+      const resumed = await resumeRun({ db, config }, task, runId, {});
+      if (resumed) return resumed;
+      throw new UsageError(`run ${runId} could not be resumed: it is no longer retryable, or another run of '${task.name}' is executing`);
+    }
+    return execute({ trigger: 'retry', args: original.args, retryOf: runId });
+  });
+}
+
+export async function runsCancel(id: string, opts: { json?: boolean }, globals: GlobalOptions): Promise<number> {
+  const runId = parseRunId(id);
+  const config = await loadConfig(globals);
+  const db = await openDatabase(config);
+  try {
+    let run = await runs.requestCancel(db, runId);
+    // An executing run notices at its next heartbeat and has the stop grace to wind down.
+    const deadline = Date.now() + config.runs.heartbeatMs * 2 + config.runs.stopGraceMs + 1_000;
+    while (run.state === 'executing' && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, Math.min(250, config.runs.heartbeatMs)));
+      run = await runs.getRun(db, runId);
+    }
+    if (opts.json || globals.json) printJson(run);
+    else if (run.state === 'executing') out(`run ${runId} was asked to stop and is still executing; it stops at its next heartbeat`);
+    else out(`run ${runId} is ${run.state}`);
+    return run.state === 'executing' || run.state === 'cancelled' ? 0 : 1;
+  } finally {
+    await db.close();
+  }
+}

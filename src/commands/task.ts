@@ -1,0 +1,83 @@
+// `singularity <task> [--flags]`: validate the flags, run the task, show the run, exit 0 only if it completed.
+import type { GlobalOptions } from '../cli.js';
+import { loadConfig } from '../core/config.js';
+import { openDatabase } from '../core/db.js';
+import { HardStopError, UsageError } from '../core/errors.js';
+import { RUN_TRIGGERS, type RunTrigger } from '../core/schema.js';
+import type { Run } from '../core/runs.js';
+import type { RunRequest } from '../core/runner.js';
+import type { TaskDefinition } from '../tasks/define.js';
+import { err, formatDuration, printJson, write } from '../cli/output.js';
+import { renderRunLine } from '../cli/render-run.js';
+
+export function triggerFromEnv(env = process.env): RunTrigger {
+  const named = env.SINGULARITY_TRIGGER;
+  if (named) {
+    if (!(RUN_TRIGGERS as readonly string[]).includes(named)) {
+      throw new UsageError(`SINGULARITY_TRIGGER must be one of ${RUN_TRIGGERS.join(', ')}, not '${named}'`);
+    }
+    return named as RunTrigger;
+  }
+  return env.CI && env.CI !== 'false' && env.CI !== '0' ? 'ci' : 'cli';
+}
+
+export async function runTaskCommand(name: string, raw: Record<string, unknown>, globals: GlobalOptions): Promise<number> {
+  const { findTask } = await import('../tasks/index.js');
+  const { parseArgs } = await import('../tasks/args.js');
+  const task = findTask(name);
+  if (!task) throw new UsageError(`unknown task '${name}'`);
+  const args = parseArgs(task.args, raw, name);
+  const trigger = triggerFromEnv();
+  return withTaskRun(task, globals, (execute) => execute({ trigger, args }));
+}
+
+type Execute = (request: Pick<RunRequest, 'trigger' | 'args' | 'retryOf'>) => Promise<Run>;
+
+/**
+ * Open the database, give the run a spinner (on a terminal) and Ctrl-C handling, print the outcome.
+ * `start` receives the function that runs the task and returns the run it produced.
+ */
+export async function withTaskRun(
+  task: TaskDefinition,
+  globals: GlobalOptions,
+  start: (execute: Execute, db: Awaited<ReturnType<typeof openDatabase>>, config: Awaited<ReturnType<typeof loadConfig>>) => Promise<Run | undefined>,
+): Promise<number> {
+  const config = await loadConfig(globals);
+  const db = await openDatabase(config);
+  const interrupt = new AbortController();
+  const onSigint = () => interrupt.abort();
+  process.once('SIGINT', onSigint);
+  const spinner = !globals.json && process.stderr.isTTY ? (await import('ora')).default({ text: task.name, stream: process.stderr }).start() : undefined;
+  let hardStop = false;
+  try {
+    const { runTask } = await import('../core/runner.js');
+    const execute: Execute = (request) =>
+      runTask({ db, config }, task, {
+        ...request,
+        signal: interrupt.signal,
+        onProgress: (message) => spinner && (spinner.text = `${task.name}: ${message}`),
+        onRetry: (failed, delay) => {
+          const line = `${task.name} attempt ${failed.attempt}/${failed.maxAttempts} failed: ${failed.error?.message}; retrying in ${formatDuration(delay)}`;
+          if (spinner) spinner.warn(line).start(task.name);
+          else if (!globals.json) err(line);
+        },
+      });
+    const run = await start(execute, db, config);
+    spinner?.stop();
+    if (!run) return 1;
+    if (globals.json) printJson(run);
+    else {
+      const stream = run.state === 'completed' ? process.stdout : process.stderr;
+      write(stream, renderRunLine(run, stream, task.summarize));
+    }
+    return run.state === 'completed' ? 0 : 1;
+  } catch (error) {
+    spinner?.stop();
+    hardStop = error instanceof HardStopError;
+    throw error;
+  } finally {
+    process.off('SIGINT', onSigint);
+    // A hard-stopped task may still hold a connection; the process exits without waiting for it.
+    if (!hardStop) await db.close();
+  }
+}

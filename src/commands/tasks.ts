@@ -1,0 +1,17 @@
+// `singularity tasks`: the task table, derived from the registry.
+import { out, printJson, table } from '../cli/output.js';
+import type { TaskManifestEntry } from '../tasks/manifest.js';
+
+export function tasksCommand(manifest: TaskManifestEntry[], opts: { json?: boolean }): number {
+  if (opts.json) {
+    printJson(manifest);
+    return 0;
+  }
+  out(
+    table(
+      ['TASK', 'ENGINE', 'SCHEDULE', 'SETUP', 'SUMMARY'],
+      manifest.map((t) => [t.name, t.engine, t.schedule ?? '-', t.setupOrder ? String(t.setupOrder) : '-', t.summary]),
+    ),
+  );
+  return 0;
+}

@@ -1,0 +1,47 @@
+// The config file's schema. Loaded only when a config file exists, so commands without one never load zod.
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+import { jsonPointer } from './json-pointer.js';
+
+const positiveMs = z.number().int().positive();
+
+const ConfigFileSchema = z
+  .object({
+    $schema: z.string().optional(),
+    databaseUrl: z.string().min(1).optional(),
+    home: z.string().min(1).optional(),
+    embedded: z
+      .object({ idleTimeoutMs: positiveMs.optional(), startTimeoutMs: positiveMs.optional() })
+      .strict()
+      .optional(),
+    runs: z
+      .object({
+        heartbeatMs: positiveMs.optional(),
+        staleAfterMs: positiveMs.optional(),
+        stopGraceMs: positiveMs.optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export type ConfigFile = z.infer<typeof ConfigFileSchema>;
+
+export function readConfigFile(path: string, text: string): ConfigFile {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`${path}: not valid JSON (${(error as Error).message})`, {
+      hint: 'Fix the syntax; the file must be one JSON object.',
+    });
+  }
+  const parsed = ConfigFileSchema.safeParse(data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(`${path}: at ${jsonPointer(issue.path)}: ${issue.message}`, {
+      hint: 'See "Configuration" in the README for the keys the file accepts.',
+    });
+  }
+  return parsed.data;
+}

@@ -1,0 +1,111 @@
+// Configuration: defaults, then the config file, then the environment, then flags; each layer overrides the last.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { ConfigError } from './errors.js';
+import { registerSecret } from './redact.js';
+
+export const CONFIG_FILE_NAME = 'singularity.config.json';
+
+export interface Config {
+  /** A PostgreSQL connection string; undefined means the embedded database under `home`. */
+  databaseUrl?: string;
+  /** Where the embedded database, its socket and its log live. */
+  home: string;
+  /** The config file that was read, if any. */
+  configPath?: string;
+  embedded: {
+    /** The embedded server exits after this long without a client. */
+    idleTimeoutMs: number;
+    /** How long a client waits for the embedded server to accept connections. */
+    startTimeoutMs: number;
+  };
+  runs: {
+    /** How often an executing run writes its heartbeat. */
+    heartbeatMs: number;
+    /** A run whose heartbeat is older than this is taken for dead. */
+    staleAfterMs: number;
+    /** How long a timed-out task gets to stop after its AbortSignal fires, before a hard stop. */
+    stopGraceMs: number;
+  };
+}
+
+export interface ConfigFlags {
+  config?: string;
+  home?: string;
+}
+
+type Env = Record<string, string | undefined>;
+
+const NUMERIC_ENV: Array<[string, (c: Config, n: number) => void]> = [
+  ['SINGULARITY_EMBEDDED_IDLE_MS', (c, n) => (c.embedded.idleTimeoutMs = n)],
+  ['SINGULARITY_EMBEDDED_START_TIMEOUT_MS', (c, n) => (c.embedded.startTimeoutMs = n)],
+  ['SINGULARITY_HEARTBEAT_MS', (c, n) => (c.runs.heartbeatMs = n)],
+  ['SINGULARITY_STALE_AFTER_MS', (c, n) => (c.runs.staleAfterMs = n)],
+  ['SINGULARITY_STOP_GRACE_MS', (c, n) => (c.runs.stopGraceMs = n)],
+];
+
+export function defaultConfig(cwd: string): Config {
+  return {
+    home: resolve(cwd, '.singularity'),
+    embedded: { idleTimeoutMs: 30_000, startTimeoutMs: 60_000 },
+    runs: { heartbeatMs: 5_000, staleAfterMs: 60_000, stopGraceMs: 5_000 },
+  };
+}
+
+export async function loadConfig(
+  flags: ConfigFlags = {},
+  env: Env = process.env,
+  cwd: string = process.cwd(),
+): Promise<Config> {
+  const config = defaultConfig(cwd);
+
+  const explicitPath = flags.config ?? env.SINGULARITY_CONFIG;
+  const path = explicitPath ? resolve(cwd, explicitPath) : resolve(cwd, CONFIG_FILE_NAME);
+  if (explicitPath && !existsSync(path)) {
+    throw new ConfigError(`config file not found: ${path}`, {
+      hint: 'Check the path given by --config or SINGULARITY_CONFIG.',
+    });
+  }
+  if (existsSync(path)) {
+    const { readConfigFile } = await import('./config-file.js');
+    const file = readConfigFile(path, readFileSync(path, 'utf8'));
+    config.configPath = path;
+    if (file.databaseUrl) config.databaseUrl = file.databaseUrl;
+    if (file.home) config.home = resolve(dirname(path), file.home);
+    Object.assign(config.embedded, file.embedded);
+    Object.assign(config.runs, file.runs);
+  }
+
+  if (env.DATABASE_URL) config.databaseUrl = env.DATABASE_URL;
+  if (env.SINGULARITY_HOME) config.home = resolve(cwd, env.SINGULARITY_HOME);
+  for (const [name, apply] of NUMERIC_ENV) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n <= 0) {
+      throw new ConfigError(`${name} must be a positive whole number of milliseconds, got '${raw}'`);
+    }
+    apply(config, n);
+  }
+
+  if (flags.home) config.home = resolve(cwd, flags.home);
+
+  if (config.databaseUrl) validateDatabaseUrl(config.databaseUrl);
+  return config;
+}
+
+function validateDatabaseUrl(url: string): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    // Never echo the value: it may hold a password.
+    throw new ConfigError('DATABASE_URL is not a valid URL', {
+      hint: 'Use the form postgres://USER@HOST:5432/DBNAME, with the password after the user name and a colon.',
+    });
+  }
+  if (parsed.password) registerSecret(decodeURIComponent(parsed.password));
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
+    throw new ConfigError(`DATABASE_URL must start with postgres:// or postgresql://, not ${parsed.protocol}//`);
+  }
+}

@@ -1,0 +1,120 @@
+// One way to open either database: a node-postgres pool to DATABASE_URL, or to the embedded
+// PGlite server under SINGULARITY_HOME. Everything above this file speaks plain PostgreSQL.
+import type { Pool, PoolClient, QueryResultRow } from 'pg';
+import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
+import type { Config } from './config.js';
+import { DatabaseUnavailableError } from './errors.js';
+import { describeUrl, redact } from './redact.js';
+import type * as schema from './schema.js';
+
+export type DatabaseKind = 'postgres' | 'embedded';
+
+export interface Database {
+  readonly kind: DatabaseKind;
+  /** Where the database is, fit to print (no password). */
+  readonly target: string;
+  readonly pool: Pool;
+  query<T extends QueryResultRow = QueryResultRow>(text: string, params?: unknown[]): Promise<T[]>;
+  /** A dedicated connection for work that needs one session (locks, VACUUM, SET). */
+  withClient<T>(fn: (client: PoolClient) => Promise<T>): Promise<T>;
+  /** drizzle over the same pool; loaded on first use so that hot paths need not load it. */
+  orm(): Promise<NodePgDatabase<typeof schema>>;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** Bring the schema up to date before returning (default true). */
+  migrate?: boolean;
+  /** Pool size (default 4). */
+  max?: number;
+}
+
+export async function openDatabase(config: Config, options: OpenOptions = {}): Promise<Database> {
+  const { default: pg } = await import('pg');
+  // int8 (ids, counts) as numbers: every int8 this project stores is far below 2^53.
+  pg.types.setTypeParser(20, (value) => Number(value));
+
+  let pool: Pool;
+  let kind: DatabaseKind;
+  let target: string;
+  if (config.databaseUrl) {
+    kind = 'postgres';
+    target = describeUrl(config.databaseUrl);
+    pool = new pg.Pool({
+      connectionString: config.databaseUrl,
+      max: options.max ?? 4,
+      connectionTimeoutMillis: 10_000,
+      application_name: 'singularity',
+    });
+  } else {
+    kind = 'embedded';
+    const { embeddedPoolConfig } = await import('./embedded/client.js');
+    const poolConfig = embeddedPoolConfig(config, pg.Client);
+    target = `embedded database in ${config.home}`;
+    pool = new pg.Pool({ ...poolConfig, max: options.max ?? 4 });
+  }
+  // An idle client that loses its server must not crash the process; the next query reports it.
+  pool.on('error', () => {});
+
+  let orm: NodePgDatabase<typeof schema> | undefined;
+  const database: Database = {
+    kind,
+    target,
+    pool,
+    async query<T extends QueryResultRow>(text: string, params?: unknown[]) {
+      const result = await pool.query<T>(text, params as unknown[]);
+      return result.rows;
+    },
+    async withClient(fn) {
+      const client = await pool.connect();
+      try {
+        return await fn(client);
+      } finally {
+        client.release();
+      }
+    },
+    async orm() {
+      if (!orm) {
+        const [{ drizzle }, schemaModule] = await Promise.all([
+          import('drizzle-orm/node-postgres'),
+          import('./schema.js'),
+        ]);
+        orm = drizzle(pool, { schema: schemaModule });
+      }
+      return orm;
+    },
+    close: () => pool.end(),
+  };
+
+  try {
+    await pool.query('select 1');
+  } catch (error) {
+    await pool.end().catch(() => {});
+    throw unavailable(database, error);
+  }
+  if (options.migrate !== false) {
+    const { ensureMigrated } = await import('./migrate.js');
+    await ensureMigrated(database);
+  }
+  return database;
+}
+
+const CONNECTION_HINTS: Record<string, string> = {
+  ECONNREFUSED: 'Nothing accepts connections there: is the server running, and are host and port right?',
+  ENOTFOUND: 'The host name does not resolve: check the host in DATABASE_URL.',
+  EAI_AGAIN: 'The host name does not resolve: check the host in DATABASE_URL.',
+  ETIMEDOUT: 'The server did not answer in time: check the host, the port and any firewall.',
+  '28P01': 'The password was refused: check the user and password in DATABASE_URL (or ~/.pgpass).',
+  '28000': 'The server refused this user: check pg_hba.conf and the user in DATABASE_URL.',
+  '3D000': 'The database does not exist: create it (createdb NAME) or fix the name in DATABASE_URL.',
+};
+
+function unavailable(database: Database, error: unknown): DatabaseUnavailableError {
+  if (error instanceof DatabaseUnavailableError) return error;
+  const e = error as { code?: string; message?: string };
+  const reason = redact(e.message || e.code || String(error));
+  const hint =
+    (e.code && CONNECTION_HINTS[e.code]) ??
+    (/timeout/i.test(reason) ? CONNECTION_HINTS.ETIMEDOUT : 'Check DATABASE_URL and that the server is running.');
+  return new DatabaseUnavailableError(`cannot connect to ${database.target}: ${reason}`, { hint, cause: error });
+}

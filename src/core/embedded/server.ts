@@ -1,0 +1,208 @@
+// Serves one PGlite database to many PostgreSQL clients over a Unix socket.
+//
+// PGlite is a single backend session. Clients may only take turns at whole protocol exchanges:
+// a client holds "the floor" from its first message until PGlite answers ReadyForQuery with
+// status idle ('I'), so an extended-protocol batch (Parse/Bind/Execute/Sync) or an open
+// transaction is never interleaved with another client's messages.
+import { createServer, type Server, type Socket } from 'node:net';
+import type { PGlite } from '@electric-sql/pglite';
+
+const SSL_REQUEST = 80877103;
+const GSSENC_REQUEST = 80877104;
+const CANCEL_REQUEST = 80877102;
+const TERMINATE = 0x58; // 'X'
+const READY_FOR_QUERY = 0x5a; // 'Z'
+const SYNC_MESSAGE = Uint8Array.from([0x53, 0, 0, 0, 4]); // 'S'
+const ROLLBACK_QUERY = queryMessage('ROLLBACK');
+
+function queryMessage(sql: string): Uint8Array {
+  const body = Buffer.from(sql + '\0', 'utf8');
+  const msg = Buffer.alloc(5 + body.length);
+  msg[0] = 0x51; // 'Q'
+  msg.writeInt32BE(4 + body.length, 1);
+  body.copy(msg, 5);
+  return msg;
+}
+
+/** The transaction status of the last ReadyForQuery in a backend response, if it has one. */
+export function lastReadyStatus(response: Uint8Array): string | undefined {
+  let status: string | undefined;
+  let offset = 0;
+  const view = Buffer.from(response.buffer, response.byteOffset, response.byteLength);
+  while (offset + 5 <= view.length) {
+    const type = view[offset]!;
+    const length = view.readInt32BE(offset + 1);
+    if (type === READY_FOR_QUERY && length === 5 && offset + 6 <= view.length) {
+      status = String.fromCharCode(view[offset + 5]!);
+    }
+    offset += 1 + length;
+  }
+  return status;
+}
+
+/** A FIFO mutex: the floor. */
+class Floor {
+  private holder: Connection | null = null;
+  private waiting: Array<{ conn: Connection; grant: () => void }> = [];
+
+  isHeldBy(conn: Connection): boolean {
+    return this.holder === conn;
+  }
+
+  acquire(conn: Connection): Promise<void> {
+    if (this.holder === conn) return Promise.resolve();
+    if (this.holder === null) {
+      this.holder = conn;
+      return Promise.resolve();
+    }
+    return new Promise((grant) => this.waiting.push({ conn, grant }));
+  }
+
+  release(conn: Connection): void {
+    if (this.holder !== conn) {
+      this.waiting = this.waiting.filter((w) => w.conn !== conn);
+      return;
+    }
+    const next = this.waiting.shift();
+    this.holder = next ? next.conn : null;
+    next?.grant();
+  }
+}
+
+class Connection {
+  private buffer: Buffer = Buffer.alloc(0);
+  private started = false;
+  private queue: Uint8Array[] = [];
+  private pumping = false;
+  private closed = false;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly db: PGlite,
+    private readonly floor: Floor,
+    private readonly onClose: (conn: Connection) => void,
+  ) {
+    socket.on('data', (chunk) => this.receive(chunk));
+    socket.on('close', () => void this.close());
+    socket.on('error', () => socket.destroy());
+  }
+
+  private receive(chunk: Buffer): void {
+    this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
+    for (;;) {
+      if (!this.started) {
+        // Start-up packets have no type byte: int32 length, int32 code.
+        if (this.buffer.length < 8) return;
+        const length = this.buffer.readInt32BE(0);
+        if (this.buffer.length < length) return;
+        const code = this.buffer.readInt32BE(4);
+        const packet = this.buffer.subarray(0, length);
+        this.buffer = this.buffer.subarray(length);
+        if (code === SSL_REQUEST || code === GSSENC_REQUEST) {
+          this.socket.write('N');
+          continue;
+        }
+        if (code === CANCEL_REQUEST) {
+          this.socket.end(); // a single wasm backend cannot be interrupted mid-statement
+          return;
+        }
+        this.started = true;
+        this.queue.push(Uint8Array.from(packet));
+        continue;
+      }
+      if (this.buffer.length < 5) break;
+      const length = 1 + this.buffer.readInt32BE(1);
+      if (this.buffer.length < length) break;
+      const message = Uint8Array.from(this.buffer.subarray(0, length));
+      this.buffer = this.buffer.subarray(length);
+      if (message[0] === TERMINATE) {
+        this.socket.end();
+        return;
+      }
+      this.queue.push(message);
+    }
+    void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.queue.length && !this.closed) {
+        const message = this.queue.shift()!;
+        await this.floor.acquire(this);
+        if (this.closed) break;
+        const response = await this.db.execProtocolRaw(message);
+        if (!this.socket.destroyed) this.socket.write(response);
+        if (lastReadyStatus(response) === 'I') this.floor.release(this);
+      }
+    } catch (error) {
+      this.socket.destroy(error as Error);
+    } finally {
+      this.pumping = false;
+    }
+    if (this.queue.length && !this.closed) void this.pump();
+  }
+
+  private async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.queue = [];
+    if (this.floor.isHeldBy(this)) {
+      // The client went away mid-exchange: end its batch and roll back its transaction before anyone else goes.
+      try {
+        await this.db.execProtocolRaw(SYNC_MESSAGE);
+        if (this.db.isInTransaction()) await this.db.execProtocolRaw(ROLLBACK_QUERY);
+      } catch {
+        // The session is reset by the next client's statements regardless.
+      }
+    }
+    this.floor.release(this);
+    this.onClose(this);
+  }
+}
+
+export interface EmbeddedServer {
+  readonly connections: number;
+  /** Time of the last connect or disconnect, for idle shutdown. */
+  readonly lastActivity: number;
+  stop(): Promise<void>;
+}
+
+export async function serveEmbedded(db: PGlite, socketPath: string): Promise<EmbeddedServer> {
+  const floor = new Floor();
+  const open = new Set<Connection>();
+  const sockets = new Set<Socket>();
+  let lastActivity = Date.now();
+  const server: Server = createServer((socket) => {
+    lastActivity = Date.now();
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    open.add(
+      new Connection(socket, db, floor, (conn) => {
+        open.delete(conn);
+        lastActivity = Date.now();
+      }),
+    );
+  });
+  await new Promise<void>((resolvePromise, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, () => {
+      server.off('error', reject);
+      resolvePromise();
+    });
+  });
+  return {
+    get connections() {
+      return open.size;
+    },
+    get lastActivity() {
+      return lastActivity;
+    },
+    stop: () =>
+      new Promise<void>((resolvePromise) => {
+        server.close(() => resolvePromise());
+        for (const socket of sockets) socket.destroy();
+      }),
+  };
+}

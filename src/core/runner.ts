@@ -1,0 +1,247 @@
+// Executes a task and records it: one row of the run history per run, a heartbeat while it executes,
+// the timeout (AbortSignal first, then a hard stop), retries with backoff, and the overlap rule.
+import type { Config } from './config.js';
+import type { Database } from './db.js';
+import { HardStopError, SingularityError } from './errors.js';
+import { redact } from './redact.js';
+import * as runs from './runs.js';
+import type { Run, RunError } from './runs.js';
+import type { RunTrigger } from './schema.js';
+import { concurrencyKeyOf, type RetryPolicy, type TaskDefinition } from '../tasks/define.js';
+
+export interface RunRequest {
+  trigger: RunTrigger;
+  /** Arguments already validated against the task's schema. */
+  args: Record<string, unknown>;
+  dedupeKey?: string;
+  scheduledFor?: Date;
+  retryOf?: number;
+  /** Aborting it cancels the run (Ctrl-C, a scheduler shutting down). */
+  signal?: AbortSignal;
+  onProgress?: (message: string) => void;
+  /** Called when a failed attempt will be retried, before the backoff wait. */
+  onRetry?: (run: Run, delayMs: number) => void;
+}
+
+export interface RunnerOptions {
+  db: Database;
+  config: Config;
+}
+
+class TimeoutError extends Error {
+  override name = 'TimeoutError';
+}
+class CancelledError extends Error {
+  override name = 'CancelledError';
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolvePromise) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolvePromise();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+
+/** Exponential backoff with ±20% jitter, so that retries of many runs do not arrive together. */
+export function backoffDelay(policy: RetryPolicy, attempt: number): number {
+  const base = Math.min(policy.maxBackoffMs, policy.backoffMs * 2 ** (attempt - 1));
+  return Math.round(base * (0.8 + Math.random() * 0.4));
+}
+
+function toRunError(error: unknown): RunError {
+  const e = error instanceof Error ? error : new Error(String(error));
+  return { name: e.name, message: redact(e.message), stack: e.stack ? redact(e.stack) : undefined };
+}
+
+/** Errors of usage or configuration will fail the same way again: never retried. */
+function isRetryable(error: unknown): boolean {
+  if (error instanceof CancelledError) return false;
+  return !(error instanceof SingularityError && error.exitCode === 2);
+}
+
+/** Start a run of `task` now and carry it to its end. Returns the run's final record. */
+export async function runTask(options: RunnerOptions, task: TaskDefinition, request: RunRequest): Promise<Run> {
+  const { db, config } = options;
+  await runs.reapStaleRuns(db, config.runs);
+  const newRun: runs.NewRun = {
+    task: task.name,
+    args: request.args,
+    trigger: request.trigger,
+    maxAttempts: task.retry.maxAttempts,
+    timeoutMs: task.timeoutMs,
+    concurrencyKey: concurrencyKeyOf(task, request.args),
+    dedupeKey: request.dedupeKey,
+    scheduledFor: request.scheduledFor,
+    retryOf: request.retryOf,
+  };
+  const run = await runs.insertExecutingRun(db, newRun);
+  if (!run) return recordRefusedStart(db, newRun);
+  return carryRun(options, task, run, request);
+}
+
+/** Execute a retryable run's next attempt now (`runs retry`, the scheduler). */
+export async function resumeRun(options: RunnerOptions, task: TaskDefinition, runId: number, request: Omit<RunRequest, 'args' | 'trigger'>): Promise<Run | undefined> {
+  await runs.reapStaleRuns(options.db, options.config.runs);
+  const run = await runs.claimRetryableRun(options.db, runId);
+  return run && carryRun(options, task, run, { ...request, args: run.args, trigger: run.trigger });
+}
+
+async function recordRefusedStart(db: Database, newRun: runs.NewRun): Promise<Run> {
+  if (newRun.dedupeKey) {
+    const existing = await runs.findByDedupeKey(db, newRun.dedupeKey);
+    if (existing) return existing; // this tick or once-ever step already has its run
+  }
+  const executing = newRun.concurrencyKey ? await runs.findExecuting(db, newRun.concurrencyKey) : undefined;
+  const reason = executing
+    ? `overlap: run ${executing.id} of ${executing.task} is executing since ${executing.startedAt?.toISOString()} (pid ${executing.pid} on ${executing.host})`
+    : 'overlap: another run of this task was executing';
+  const skipped = await runs.insertSkippedRun(db, newRun, reason);
+  if (skipped) return skipped;
+  // The dedupe key was taken between our two inserts: that run is the answer.
+  return (await runs.findByDedupeKey(db, newRun.dedupeKey!))!;
+}
+
+/** Attempts until success, cancellation, or the retry policy gives up. */
+async function carryRun(options: RunnerOptions, task: TaskDefinition, first: Run, request: RunRequest): Promise<Run> {
+  const { db } = options;
+  let run = first;
+  for (;;) {
+    const outcome = await attempt(options, task, run, request);
+    if (outcome.ok) return runs.completeRun(db, run.id, outcome.result);
+    if (outcome.error instanceof CancelledError) return runs.cancelledRun(db, run.id, outcome.error.message);
+
+    const willRetry = isRetryable(outcome.error) && run.attempt < run.maxAttempts;
+    const delay = willRetry ? backoffDelay(task.retry, run.attempt) : null;
+    const failed = await runs.failRun(db, run.id, toRunError(outcome.error), delay);
+    if (outcome.hardStop) {
+      throw new HardStopError(
+        `${task.name} did not stop within ${options.config.runs.stopGraceMs} ms of its ${outcome.error.message}; stopping the process`,
+        failed,
+      );
+    }
+    if (failed.state !== 'retryable' || delay === null) return failed;
+    request.onRetry?.(failed, delay);
+    await sleep(delay, request.signal);
+    if (request.signal?.aborted) return runs.cancelledRun(db, run.id, 'cancelled while waiting to retry');
+    const next = await runs.claimRetryableRun(db, run.id);
+    if (!next) return runs.getRun(db, run.id); // another run of its key started meanwhile: left retryable
+    run = next;
+  }
+}
+
+type Outcome = { ok: true; result: unknown } | { ok: false; error: Error; hardStop?: boolean };
+
+/** One attempt: the task's work raced against its timeout, cancellation and the heartbeat. */
+async function attempt(options: RunnerOptions, task: TaskDefinition, run: Run, request: RunRequest): Promise<Outcome> {
+  const { db, config } = options;
+  const controller = new AbortController();
+  const abort = (reason: Error) => {
+    if (!controller.signal.aborted) controller.abort(reason);
+  };
+  const timeout = setTimeout(() => abort(new TimeoutError(`timeout of ${task.timeoutMs} ms`)), task.timeoutMs);
+  const onExternalAbort = () => abort(new CancelledError('cancelled: the process was asked to stop'));
+  if (request.signal?.aborted) onExternalAbort();
+  request.signal?.addEventListener('abort', onExternalAbort, { once: true });
+  const beat = setInterval(() => {
+    runs.heartbeat(db, run.id).then(
+      ({ executing, cancelRequested }) => {
+        if (cancelRequested) abort(new CancelledError('cancelled by request'));
+        else if (!executing) abort(new CancelledError('the run was taken for dead and marked by another process'));
+      },
+      () => {}, // a missed heartbeat is not fatal; staleness allows for several
+    );
+  }, config.runs.heartbeatMs);
+
+  const work = executeTask(options, task, run, controller.signal, request.onProgress).then(
+    (result): Outcome => ({ ok: true, result }),
+    (error): Outcome => ({ ok: false, error: error instanceof Error ? error : new Error(String(error)) }),
+  );
+  // Once aborted, the task has stopGraceMs to wind down before the run is given up as hard-stopped.
+  let grace: NodeJS.Timeout | undefined;
+  const stopped = new Promise<Outcome>((resolvePromise) => {
+    controller.signal.addEventListener(
+      'abort',
+      () => {
+        grace = setTimeout(
+          () => resolvePromise({ ok: false, error: controller.signal.reason, hardStop: true }),
+          config.runs.stopGraceMs,
+        );
+      },
+      { once: true },
+    );
+  });
+  try {
+    const outcome = await Promise.race([work, stopped]);
+    // An aborted run ends as its abort reason says, even if the task returned normally.
+    if (controller.signal.aborted && !('hardStop' in outcome && outcome.hardStop)) {
+      return { ok: false, error: controller.signal.reason as Error };
+    }
+    return outcome;
+  } finally {
+    clearTimeout(timeout);
+    clearTimeout(grace);
+    clearInterval(beat);
+    request.signal?.removeEventListener('abort', onExternalAbort);
+  }
+}
+
+async function executeTask(
+  options: RunnerOptions,
+  task: TaskDefinition,
+  run: Run,
+  signal: AbortSignal,
+  onProgress?: (message: string) => void,
+): Promise<unknown> {
+  const { db, config } = options;
+  if (task.engine === 'node') {
+    return task.run({
+      args: run.args as never,
+      db,
+      config,
+      signal,
+      runId: run.id,
+      attempt: run.attempt,
+      progress: (message) => onProgress?.(message),
+    });
+  }
+  return executeSql(db, task.sql(run.args as never), task.transaction, signal);
+}
+
+/** Run a sql task's statement on its own connection; cancel it server-side when the signal fires. */
+async function executeSql(db: Database, statement: string, transaction: boolean, signal: AbortSignal): Promise<unknown> {
+  return db.withClient(async (client) => {
+    const backendPid = (client as unknown as { processID?: number }).processID;
+    const cancel = () => {
+      if (db.kind === 'postgres' && backendPid) void db.query('select pg_cancel_backend($1)', [backendPid]).catch(() => {});
+    };
+    signal.addEventListener('abort', cancel, { once: true });
+    try {
+      if (!transaction) return rowsResult((await client.query(statement)).rows);
+      await client.query('begin');
+      try {
+        const result = await client.query(statement);
+        await client.query('commit');
+        return rowsResult(result.rows);
+      } catch (error) {
+        await client.query('rollback').catch(() => {});
+        throw error;
+      }
+    } finally {
+      signal.removeEventListener('abort', cancel);
+    }
+  });
+}
+
+/** A statement's rows as a run result: one row of one column is that value; one row is that row. */
+function rowsResult(rows: Record<string, unknown>[]): unknown {
+  if (rows.length === 0) return null;
+  if (rows.length === 1) {
+    const values = Object.values(rows[0]!);
+    return values.length === 1 && Object.keys(rows[0]!)[0] === 'result' ? values[0] : rows[0];
+  }
+  return rows;
+}

@@ -1,0 +1,130 @@
+// The database schema. drizzle-kit generates the migrations in drizzle/ from this file;
+// SQL it cannot express (functions, procedures, extensions) is appended to those migrations by hand.
+import { sql } from 'drizzle-orm';
+import {
+  bigserial,
+  bigint,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+export const RUN_STATES = [
+  'scheduled',
+  'executing',
+  'completed',
+  'retryable',
+  'discarded',
+  'cancelled',
+  'skipped',
+  'missed',
+] as const;
+export type RunState = (typeof RUN_STATES)[number];
+
+export const RUN_TRIGGERS = ['cli', 'ci', 'scheduler', 'setup', 'pg_cron', 'retry'] as const;
+export type RunTrigger = (typeof RUN_TRIGGERS)[number];
+
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'string' });
+
+/** The run history: one row per execution of a task, whoever started it. */
+export const taskRuns = pgTable(
+  'task_runs',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    task: text('task').notNull(),
+    args: jsonb('args').notNull().default({}),
+    trigger: text('trigger').notNull(),
+    state: text('state').notNull(),
+    attempt: integer('attempt').notNull().default(1),
+    maxAttempts: integer('max_attempts').notNull().default(1),
+    // One scheduled tick (or one once-ever step) is one run: the unique index below decides races.
+    dedupeKey: text('dedupe_key'),
+    // Runs sharing a concurrency key never execute at the same time; NULL means overlap is allowed.
+    concurrencyKey: text('concurrency_key'),
+    scheduledFor: ts('scheduled_for'),
+    runAfter: ts('run_after'),
+    insertedAt: ts('inserted_at').notNull().defaultNow(),
+    startedAt: ts('started_at'),
+    heartbeatAt: ts('heartbeat_at'),
+    finishedAt: ts('finished_at'),
+    durationMs: integer('duration_ms'),
+    timeoutMs: integer('timeout_ms'),
+    host: text('host'),
+    pid: integer('pid'),
+    reason: text('reason'),
+    result: jsonb('result'),
+    error: jsonb('error'),
+    errors: jsonb('errors').notNull().default([]),
+    cancelRequestedAt: ts('cancel_requested_at'),
+    retryOf: bigint('retry_of', { mode: 'number' }),
+  },
+  (t) => [
+    check('task_runs_state_check', sql`${t.state} in ('scheduled','executing','completed','retryable','discarded','cancelled','skipped','missed')`),
+    check('task_runs_trigger_check', sql`${t.trigger} in ('cli','ci','scheduler','setup','pg_cron','retry')`),
+    check('task_runs_attempt_check', sql`${t.attempt} >= 1 and ${t.maxAttempts} >= 1`),
+    uniqueIndex('task_runs_dedupe_key_idx').on(t.dedupeKey),
+    uniqueIndex('task_runs_one_executing_idx')
+      .on(t.concurrencyKey)
+      .where(sql`${t.state} = 'executing' and ${t.concurrencyKey} is not null`),
+    index('task_runs_task_inserted_idx').on(t.task, t.insertedAt.desc()),
+    index('task_runs_inserted_idx').on(t.insertedAt.desc()),
+    index('task_runs_active_idx').on(t.state, t.heartbeatAt).where(sql`${t.state} in ('executing', 'retryable', 'scheduled')`),
+    index('task_runs_finished_idx').on(t.finishedAt).where(sql`${t.finishedAt} is not null`),
+  ],
+);
+
+/** The work plan that `seed-plan` seeds: themes > epics > capabilities > features. */
+export const workPlanThemes = pgTable('work_plan_themes', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  slug: text('slug').notNull().unique(),
+  name: text('name').notNull(),
+  description: text('description').notNull(),
+  position: integer('position').notNull(),
+  insertedAt: ts('inserted_at').notNull().defaultNow(),
+});
+
+export const workPlanEpics = pgTable('work_plan_epics', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  themeId: bigint('theme_id', { mode: 'number' })
+    .notNull()
+    .references(() => workPlanThemes.id, { onDelete: 'cascade' }),
+  slug: text('slug').notNull().unique(),
+  name: text('name').notNull(),
+  description: text('description').notNull(),
+  position: integer('position').notNull(),
+  insertedAt: ts('inserted_at').notNull().defaultNow(),
+});
+
+export const workPlanCapabilities = pgTable('work_plan_capabilities', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  epicId: bigint('epic_id', { mode: 'number' })
+    .notNull()
+    .references(() => workPlanEpics.id, { onDelete: 'cascade' }),
+  slug: text('slug').notNull().unique(),
+  name: text('name').notNull(),
+  description: text('description').notNull(),
+  position: integer('position').notNull(),
+  insertedAt: ts('inserted_at').notNull().defaultNow(),
+});
+
+export const workPlanFeatures = pgTable(
+  'work_plan_features',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    capabilityId: bigint('capability_id', { mode: 'number' })
+      .notNull()
+      .references(() => workPlanCapabilities.id, { onDelete: 'cascade' }),
+    slug: text('slug').notNull().unique(),
+    name: text('name').notNull(),
+    description: text('description').notNull(),
+    status: text('status').notNull().default('planned'),
+    position: integer('position').notNull(),
+    insertedAt: ts('inserted_at').notNull().defaultNow(),
+  },
+  (t) => [check('work_plan_features_status_check', sql`${t.status} in ('planned','in_progress','done')`)],
+);

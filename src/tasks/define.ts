@@ -1,0 +1,102 @@
+// A task is defined once, here in shape and in src/tasks/<name>.ts in substance. The CLI subcommand,
+// its flags and help, the crontab entry and the status row are all derived from the definition.
+import type { z } from 'zod';
+import type { Config } from '../core/config.js';
+import type { Database } from '../core/db.js';
+
+export type Engine = 'node' | 'sql';
+
+export interface RetryPolicy {
+  /** Total attempts, the first included (1 = never retry). */
+  maxAttempts: number;
+  /** Delay before the second attempt; doubles per attempt, with jitter. */
+  backoffMs: number;
+  maxBackoffMs: number;
+}
+
+export interface TaskContext<Args> {
+  args: Args;
+  db: Database;
+  config: Config;
+  /** Fires on timeout or cancellation; long work should check it and stop. */
+  signal: AbortSignal;
+  runId: number;
+  attempt: number;
+  /** Report what the task is doing now (shown beside the spinner on a terminal). */
+  progress(message: string): void;
+}
+
+interface TaskBase<Schema extends z.ZodObject> {
+  name: string;
+  /** One line, shown in --help and in the task table. */
+  summary: string;
+  /** Longer help text, shown by `singularity <task> --help`. */
+  description?: string;
+  /** Default cron schedule (five fields) for `singularity crontab`; omit for tasks that only run on demand. */
+  schedule?: string;
+  /** Position in `singularity setup` for once-ever set-up steps. */
+  setupOrder?: number;
+  args: Schema;
+  timeoutMs: number;
+  retry: RetryPolicy;
+  /** 'skip': a start while another run with the same concurrency key executes is recorded as skipped. */
+  overlap: 'skip' | 'allow';
+  /** Runs with equal keys never overlap (default: the task name). */
+  concurrencyKey?: (args: z.output<Schema>) => string;
+  /** One human line about a finished run's result. */
+  summarize?: (result: any) => string;
+}
+
+export interface NodeTask<Schema extends z.ZodObject = z.ZodObject> extends TaskBase<Schema> {
+  engine: 'node';
+  run(ctx: TaskContext<z.output<Schema>>): Promise<unknown>;
+}
+
+export interface SqlTask<Schema extends z.ZodObject = z.ZodObject> extends TaskBase<Schema> {
+  engine: 'sql';
+  /** The statement, with arguments already rendered as SQL literals (pg_cron runs it as plain text). */
+  sql(args: z.output<Schema>): string;
+  /** false for statements PostgreSQL refuses inside a transaction block (VACUUM, REINDEX CONCURRENTLY, CALL with COMMIT). */
+  transaction: boolean;
+}
+
+export type TaskDefinition<Schema extends z.ZodObject = z.ZodObject> = NodeTask<Schema> | SqlTask<Schema>;
+
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 1, backoffMs: 1_000, maxBackoffMs: 60_000 };
+
+type Defaults = 'retry' | 'overlap';
+type NodeInput<S extends z.ZodObject> = Omit<NodeTask<S>, Defaults> & Partial<Pick<NodeTask<S>, Defaults>>;
+type SqlInput<S extends z.ZodObject> = Omit<SqlTask<S>, Defaults | 'transaction'> &
+  Partial<Pick<SqlTask<S>, Defaults | 'transaction'>>;
+
+const NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+
+export function defineTask<S extends z.ZodObject>(input: NodeInput<S>): NodeTask<S>;
+export function defineTask<S extends z.ZodObject>(input: SqlInput<S>): SqlTask<S>;
+export function defineTask<S extends z.ZodObject>(input: NodeInput<S> | SqlInput<S>): TaskDefinition<S> {
+  if (!NAME.test(input.name)) throw new Error(`task name '${input.name}' must be kebab-case`);
+  if (!(input.timeoutMs > 0)) throw new Error(`task '${input.name}': timeoutMs must be positive`);
+  const retry = { ...DEFAULT_RETRY, ...input.retry };
+  if (!Number.isInteger(retry.maxAttempts) || retry.maxAttempts < 1) {
+    throw new Error(`task '${input.name}': retry.maxAttempts must be a whole number >= 1`);
+  }
+  const common = { overlap: 'skip' as const, ...input, retry };
+  if (input.engine === 'sql') return { transaction: true, ...common } as SqlTask<S>;
+  return common as NodeTask<S>;
+}
+
+/** The key that keeps runs from overlapping, or null where the task allows overlap. */
+export function concurrencyKeyOf(task: TaskDefinition, args: unknown): string | null {
+  if (task.overlap === 'allow') return null;
+  return task.concurrencyKey ? task.concurrencyKey(args as never) : task.name;
+}
+
+/** A value as a SQL literal, for sql tasks whose statement pg_cron must run as plain text. */
+export function sqlLiteral(value: string | number | boolean): string {
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new Error(`not a finite number: ${value}`);
+    return String(value);
+  }
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  return `'${value.replace(/'/g, "''")}'`;
+}
