@@ -39,7 +39,11 @@ export async function runsList(
   }
   const limit = Number(opts.limit);
   if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit: '${opts.limit}' is not a positive whole number`);
-  const list = await withDatabase(globals, (db) => runs.listRuns(db, { task: opts.task, state: opts.state, since, limit }));
+  const list = await withDatabase(globals, async (db) => {
+    // Whoever looks at the history first marks runs whose process died, so the list never shows them executing.
+    await runs.reapStaleRuns(db, db.config.runs);
+    return runs.listRuns(db, { task: opts.task, state: opts.state, since, limit });
+  });
   if (opts.json || globals.json) {
     printJson(list);
     return 0;
@@ -97,7 +101,10 @@ function describeRun(run: Run): string {
 
 export async function runsShow(id: string, opts: { json?: boolean }, globals: GlobalOptions): Promise<number> {
   const runId = parseRunId(id);
-  const run = await withDatabase(globals, (db) => runs.getRun(db, runId));
+  const run = await withDatabase(globals, async (db) => {
+    await runs.reapStaleRuns(db, db.config.runs);
+    return runs.getRun(db, runId);
+  });
   if (opts.json || globals.json) printJson(run);
   else out(describeRun(run));
   return 0;

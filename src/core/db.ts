@@ -11,6 +11,7 @@ export type DatabaseKind = 'postgres' | 'embedded';
 
 export interface Database {
   readonly kind: DatabaseKind;
+  readonly config: Config;
   /** Where the database is, fit to print (no password). */
   readonly target: string;
   readonly pool: Pool;
@@ -59,6 +60,7 @@ export async function openDatabase(config: Config, options: OpenOptions = {}): P
   let orm: NodePgDatabase<typeof schema> | undefined;
   const database: Database = {
     kind,
+    config,
     target,
     pool,
     async query<T extends QueryResultRow>(text: string, params?: unknown[]) {

@@ -10,7 +10,10 @@ import { DatabaseUnavailableError } from '../errors.js';
 import { embeddedPaths, SOCKET_PORT, type EmbeddedPaths } from './paths.js';
 import { liveLockOwner } from './lock.js';
 
-const DAEMON_SCRIPT = fileURLToPath(new URL('./daemon.js', import.meta.url));
+// The compiled daemon beside this file; when running from source (the tests), the built one in dist/.
+const DAEMON_SCRIPT = [new URL('./daemon.js', import.meta.url), new URL('../../../dist/core/embedded/daemon.js', import.meta.url)]
+  .map((url) => fileURLToPath(url))
+  .find((path) => existsSync(path))!;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function socketAccepts(path: string): Promise<boolean> {
