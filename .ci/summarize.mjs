@@ -44,9 +44,13 @@ if (failures.length) {
   if (failures.length > 50) console.log(`  … and ${failures.length - 50} more`);
 }
 const problems = [];
-if (vitestStatus !== 0) problems.push(`vitest exited with status ${vitestStatus}`);
-if (report.success === false && failed === 0) problems.push('vitest reported an unsuccessful run (unhandled errors?)');
-if (passed + report.numFailedTests === 0) problems.push('no test ran');
+const ran = passed + report.numFailedTests;
+if (vitestStatus !== 0) {
+  problems.push(`vitest exited with status ${vitestStatus}` + (failed === 0 && ran > 0 ? ' although no test failed (unhandled errors? see the log above)' : ''));
+} else if (report.success === false && failed === 0) {
+  problems.push('vitest reported an unsuccessful run although no test failed (see the log above)');
+}
+if (ran === 0) problems.push('no test ran');
 if (problems.length) console.log(`error: ${problems.join('; ')}`);
 
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);

@@ -1,0 +1,93 @@
+// The embedded server multiplexes many PostgreSQL clients onto PGlite's single session. Clients must
+// never see each other's statements, transactions or failures.
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../src/core/db.js';
+import { embeddedPaths, SOCKET_PORT } from '../src/core/embedded/paths.js';
+import { lastReadyStatus } from '../src/core/embedded/server.js';
+import { createBackend, type Backend } from './support/backends.js';
+
+describe('lastReadyStatus', () => {
+  const ready = (status: string) => Buffer.from([0x5a, 0, 0, 0, 5, status.charCodeAt(0)]);
+  const complete = Buffer.concat([Buffer.from([0x43, 0, 0, 0, 13]), Buffer.from('SELECT 1\0')]);
+
+  it('reads the transaction status of the final ReadyForQuery', () => {
+    expect(lastReadyStatus(Buffer.concat([complete, ready('I')]))).toBe('I');
+    expect(lastReadyStatus(Buffer.concat([complete, ready('T')]))).toBe('T');
+    expect(lastReadyStatus(Buffer.concat([ready('I'), complete, ready('E')]))).toBe('E');
+  });
+
+  it('finds none in a response that has none (a Parse without Sync)', () => {
+    expect(lastReadyStatus(Buffer.from([0x31, 0, 0, 0, 4]))).toBeUndefined();
+    expect(lastReadyStatus(complete)).toBeUndefined();
+  });
+});
+
+describe('the embedded server with many clients', () => {
+  let backend: Backend;
+  let db: Database;
+
+  beforeAll(async () => {
+    backend = await createBackend('embedded');
+    db = await backend.open();
+    await db.query('create table if not exists mux_test (who text not null, i int not null)');
+  });
+  afterAll(async () => {
+    await db?.close();
+    await backend?.dispose();
+  });
+
+  it('keeps concurrent transactions and parameterized statements of different clients apart', async () => {
+    const handles = await Promise.all([1, 2, 3].map(() => backend.open({ migrate: false })));
+    const work = async (handle: Database, who: string) => {
+      for (let i = 0; i < 25; i++) {
+        await handle.withClient(async (client) => {
+          await client.query('begin');
+          const echoed = await client.query('select $1::text as who, $2::int as i', [who, i]);
+          expect(echoed.rows[0]).toEqual({ who, i });
+          await client.query('insert into mux_test (who, i) values ($1, $2)', [who, i]);
+          // Rows of a transaction that is still open are this client's alone to see... and the single
+          // session means nobody else may run until it ends.
+          const mine = await client.query('select count(*)::int as n from mux_test where who = $1', [who]);
+          expect(mine.rows[0].n).toBe(i + 1);
+          await client.query(i % 5 === 4 ? 'rollback' : 'commit');
+          if (i % 5 === 4) await handle.query('insert into mux_test (who, i) values ($1, $2)', [who, i]);
+        });
+      }
+    };
+    await Promise.all(handles.flatMap((h, n) => [work(h, `a${n}`), work(h, `b${n}`)]));
+    const counts = await db.query<{ who: string; n: number; sum: number }>(
+      'select who, count(*)::int as n, sum(i)::int as sum from mux_test group by who order by who',
+    );
+    expect(counts).toHaveLength(6);
+    for (const row of counts) expect(row).toMatchObject({ n: 25, sum: (24 * 25) / 2 });
+    await Promise.all(handles.map((h) => h.close()));
+  });
+
+  it('rolls back the open transaction of a client that disconnects, and lets the others go on', async () => {
+    const paths = embeddedPaths(backend.config.home);
+    const client = new pg.Client({ host: paths.socketDir, port: SOCKET_PORT, user: 'postgres', database: 'postgres' });
+    client.on('error', () => {}); // the connection is killed on purpose below
+    await client.connect();
+    await client.query('begin');
+    await client.query("insert into mux_test (who, i) values ('vanished', 1)");
+    // Kill the connection without a Terminate message, as a crashed process would.
+    (client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+    const rows = await db.query("select * from mux_test where who = 'vanished'");
+    expect(rows).toEqual([]);
+    const [{ ok }] = (await db.query<{ ok: number }>('select 1 as ok')) as [{ ok: number }];
+    expect(ok).toBe(1);
+  });
+
+  it('reports a failed statement to its client only; the session stays usable', async () => {
+    const other = await backend.open({ migrate: false });
+    await expect(db.query('select * from no_such_table')).rejects.toMatchObject({ code: '42P01' });
+    await expect(other.withClient(async (c) => {
+      await c.query('begin');
+      await c.query('select 1/0').catch(() => {});
+      return c.query('rollback');
+    })).resolves.toBeDefined();
+    expect(await other.query('select 2 as two')).toEqual([{ two: 2 }]);
+    await other.close();
+  });
+});
