@@ -18,6 +18,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+// Set once the temp folder exists; die() may run before that (bad arguments).
+let work;
+let embeddedHome;
+let cleanedUp = false;
+
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(ROOT, 'bin', 'singularity');
 const NODE = process.execPath;
@@ -35,6 +40,11 @@ function usage() {
   ].join('\n');
 }
 
+function usageError(message) {
+  process.stderr.write(`bench: ${message}\n${usage()}\n`);
+  process.exit(2);
+}
+
 function parseArgs(argv) {
   const opts = { rounds: 30, warmup: 3, json: false, embedded: true };
   for (let i = 0; i < argv.length; i++) {
@@ -43,7 +53,7 @@ function parseArgs(argv) {
     const value = () => {
       const v = inline ?? argv[++i];
       const n = Number(v);
-      if (v === undefined || !Number.isInteger(n) || n < 0) die(`${flag} needs a whole number, got '${v ?? ''}'\n${usage()}`, 2);
+      if (v === undefined || !Number.isInteger(n) || n < 0) usageError(`${flag} needs a whole number, got '${v ?? ''}'`);
       return n;
     };
     if (flag === '--rounds') opts.rounds = value();
@@ -53,9 +63,9 @@ function parseArgs(argv) {
     else if (flag === '--help' || flag === '-h') {
       process.stdout.write(usage() + '\n');
       process.exit(0);
-    } else die(`unknown argument '${arg}'\n${usage()}`, 2);
+    } else usageError(`unknown argument '${arg}'`);
   }
-  if (opts.rounds < 1) die('--rounds must be at least 1', 2);
+  if (opts.rounds < 1) usageError('--rounds must be at least 1');
   return opts;
 }
 
@@ -83,7 +93,8 @@ function redact(text) {
 const opts = parseArgs(process.argv.slice(2));
 // With --json, stdout carries only the JSON document.
 const say = (text = '') => (opts.json ? process.stderr : process.stdout).write(redact(text) + '\n');
-const note = (text) => process.stderr.write(redact(text) + '\n');
+// Only for fixed text that holds no secret (a placeholder URL would otherwise be starred).
+const sayFixed = (text) => (opts.json ? process.stderr : process.stdout).write(text + '\n');
 function die(message, code = 1) {
   process.stderr.write(redact(`bench: ${message}`) + '\n');
   cleanup();
@@ -93,18 +104,18 @@ function die(message, code = 1) {
 // ---- the environment every child gets -----------------------------------------------------------
 // Children run in an empty temp folder so that no singularity.config.json or ./.singularity of the
 // caller is picked up, with none of the caller's database settings.
-const work = mkdtempSync(join(tmpdir(), 'sg-bench-'));
+work = mkdtempSync(join(tmpdir(), 'sg-bench-'));
 const baseEnv = { ...process.env };
 for (const key of ['DATABASE_URL', 'BENCH_DATABASE_URL', 'SINGULARITY_HOME', 'SINGULARITY_CONFIG', 'SINGULARITY_DEBUG', 'FORCE_COLOR']) {
   delete baseEnv[key];
 }
 baseEnv.NO_COLOR = '1';
-const embeddedHome = join(work, 'home');
+embeddedHome = join(work, 'home');
 
-let cleanedUp = false;
 function cleanup() {
   if (cleanedUp) return;
   cleanedUp = true;
+  if (!work) return;
   stopEmbeddedServer();
   rmSync(work, { recursive: true, force: true, maxRetries: 3 });
 }
@@ -184,7 +195,7 @@ if (dbUrl) {
   const why = 'no database: set BENCH_DATABASE_URL (or DATABASE_URL)';
   skipped.push({ key: 'runs-postgres', label: 'singularity runs list --json (PostgreSQL)', reason: why });
   say('PostgreSQL row skipped: no BENCH_DATABASE_URL or DATABASE_URL. To measure it, run for example');
-  say('  BENCH_DATABASE_URL=postgres://USER:PASSWORD@127.0.0.1:5432/DBNAME npm run bench:startup');
+  sayFixed('  BENCH_DATABASE_URL=postgres://USER:PASSWORD@127.0.0.1:5432/DBNAME npm run bench:startup');
   say('  (.ci/start-postgres.sh starts a throw-away server and prints its URL)');
 }
 
