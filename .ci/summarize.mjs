@@ -29,7 +29,7 @@ let suiteFailures = 0;
 for (const result of report.testResults ?? []) {
   const name = relative(process.cwd(), result.name ?? '?');
   const failedTests = (result.assertionResults ?? []).filter((t) => t.status === 'failed');
-  for (const t of failedTests) failures.push(`  ✗ ${name} > ${t.fullName ?? t.title}`);
+  for (const t of failedTests) failures.push(`  ✗ ${[name, ...(t.ancestorTitles ?? []), t.title].join(' > ')}`);
   if (result.status === 'failed' && failedTests.length === 0) {
     suiteFailures += 1;
     const why = String(result.message ?? '').split('\n').find((line) => line.trim()) ?? 'see the log above';

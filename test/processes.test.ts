@@ -100,6 +100,40 @@ describe.each(backendNames)('processes on %s', (backendName) => {
     expect(list.find((r) => r.id === second.runId)?.state).toBe('discarded');
   });
 
+
+  it('retries a discarded run from the CLI as a new run linked to it', async () => {
+    const { readFileSync } = await import('node:fs');
+    db ??= await backend.open();
+    await db.query('drop function seed_work_plan()');
+    const failed = await runCli(['seed-plan', '--json'], backend.env);
+    expect(failed.code).toBe(1);
+    const run = JSON.parse(failed.stdout) as Run;
+    expect(run.state).toBe('discarded');
+    expect(run.error?.message).toMatch(/seed_work_plan\(\) does not exist/);
+
+    // Put the function back as its migration creates it, then retry the run.
+    const migration = readFileSync(new URL('../drizzle/0001_seed_work_plan.sql', import.meta.url), 'utf8');
+    for (const statement of migration.split('--> statement-breakpoint')) await db.query(statement);
+    const retried = await runCli(['runs', 'retry', String(run.id), '--json'], backend.env);
+    expect(retried.code).toBe(0);
+    expect(JSON.parse(retried.stdout)).toMatchObject({ state: 'completed', trigger: 'retry', retryOf: run.id, task: 'seed-plan' });
+
+    const again = await runCli(['runs', 'retry', String(JSON.parse(retried.stdout).id)], backend.env);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/completed/);
+  });
+
+  it('cancels an executing run from the CLI: the run stops and is recorded cancelled', async () => {
+    const { runId, done } = await startSlowTask(backend.env, 60_000);
+    const cancelled = await runCli(['runs', 'cancel', String(runId), '--json'], backend.env);
+    expect(cancelled.code).toBe(0);
+    expect(JSON.parse(cancelled.stdout)).toMatchObject({ id: runId, state: 'cancelled', reason: 'cancelled by request' });
+    const final = JSON.parse((await done).trim().split('\n').pop()!) as Run;
+    expect(final.state).toBe('cancelled');
+    const twice = await runCli(['runs', 'cancel', String(runId)], backend.env);
+    expect(twice.code).toBe(2);
+    expect(twice.stderr).toMatch(/already finished/);
+  });
 });
 
 describe('the embedded server', () => {

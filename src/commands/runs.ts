@@ -5,7 +5,7 @@ import { openDatabase, type Database } from '../core/db.js';
 import { UsageError } from '../core/errors.js';
 import * as runs from '../core/runs.js';
 import type { Run } from '../core/runs.js';
-import type { RunState } from '../core/schema.js';
+import type { RunState } from '../core/run-states.js';
 import { formatDuration, formatTime, out, printJson, table, truncate } from '../cli/output.js';
 import { runOutcome, stateLabel } from '../cli/render-run.js';
 import { withTaskRun } from './task.js';

@@ -3,7 +3,7 @@ import type { GlobalOptions } from '../cli.js';
 import { loadConfig } from '../core/config.js';
 import { openDatabase } from '../core/db.js';
 import { HardStopError, UsageError } from '../core/errors.js';
-import { RUN_TRIGGERS, type RunTrigger } from '../core/schema.js';
+import { RUN_TRIGGERS, type RunTrigger } from '../core/run-states.js';
 import type { Run } from '../core/runs.js';
 import type { RunRequest } from '../core/runner.js';
 import type { TaskDefinition } from '../tasks/define.js';
@@ -44,9 +44,11 @@ export async function withTaskRun(
 ): Promise<number> {
   const config = await loadConfig(globals);
   const db = await openDatabase(config);
+  // Ctrl-C or a process manager's SIGTERM cancels the run, which is then recorded as cancelled.
   const interrupt = new AbortController();
-  const onSigint = () => interrupt.abort();
-  process.once('SIGINT', onSigint);
+  const onSignal = () => interrupt.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   const spinner = !globals.json && process.stderr.isTTY ? (await import('ora')).default({ text: task.name, stream: process.stderr }).start() : undefined;
   let hardStop = false;
   try {
@@ -76,7 +78,8 @@ export async function withTaskRun(
     hardStop = error instanceof HardStopError;
     throw error;
   } finally {
-    process.off('SIGINT', onSigint);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     // A hard-stopped task may still hold a connection; the process exits without waiting for it.
     if (!hardStop) await db.close();
   }

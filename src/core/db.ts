@@ -89,7 +89,8 @@ export async function openDatabase(config: Config, options: OpenOptions = {}): P
   };
 
   try {
-    await pool.query('select 1');
+    // Establish the first connection (the pool keeps it for the next query): no extra round trip.
+    (await pool.connect()).release();
   } catch (error) {
     await pool.end().catch(() => {});
     throw unavailable(database, error);

@@ -6,7 +6,7 @@ import { HardStopError, SingularityError } from './errors.js';
 import { redact } from './redact.js';
 import * as runs from './runs.js';
 import type { Run, RunError } from './runs.js';
-import type { RunTrigger } from './schema.js';
+import type { RunTrigger } from './run-states.js';
 import { concurrencyKeyOf, type RetryPolicy, type TaskDefinition } from '../tasks/define.js';
 
 export interface RunRequest {
@@ -143,7 +143,7 @@ async function attempt(options: RunnerOptions, task: TaskDefinition, run: Run, r
     if (!controller.signal.aborted) controller.abort(reason);
   };
   const timeout = setTimeout(() => abort(new TimeoutError(`timeout of ${task.timeoutMs} ms`)), task.timeoutMs);
-  const onExternalAbort = () => abort(new CancelledError('cancelled: the process was asked to stop'));
+  const onExternalAbort = () => abort(new CancelledError('cancelled: the process was interrupted (SIGINT or SIGTERM)'));
   if (request.signal?.aborted) onExternalAbort();
   request.signal?.addEventListener('abort', onExternalAbort, { once: true });
   const beat = setInterval(() => {

@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import type { Database } from './db.js';
 import { NotFoundError, UsageError } from './errors.js';
 import { processAlive } from './embedded/lock.js';
-import type { RunState, RunTrigger } from './schema.js';
+import type { RunState, RunTrigger } from './run-states.js';
 
 export interface RunError {
   name: string;

@@ -14,20 +14,7 @@ import {
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
 
-export const RUN_STATES = [
-  'scheduled',
-  'executing',
-  'completed',
-  'retryable',
-  'discarded',
-  'cancelled',
-  'skipped',
-  'missed',
-] as const;
-export type RunState = (typeof RUN_STATES)[number];
-
-export const RUN_TRIGGERS = ['cli', 'ci', 'scheduler', 'setup', 'pg_cron', 'retry'] as const;
-export type RunTrigger = (typeof RUN_TRIGGERS)[number];
+export { RUN_STATES, RUN_TRIGGERS, type RunState, type RunTrigger } from './run-states.js';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'string' });
 

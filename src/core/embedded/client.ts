@@ -2,11 +2,11 @@
 // with node-postgres over its Unix socket, exactly as to any PostgreSQL server.
 import { spawn } from 'node:child_process';
 import { mkdirSync, openSync, closeSync, readFileSync, existsSync } from 'node:fs';
-import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Client as PgClient, PoolConfig } from 'pg';
 import type { Config } from '../config.js';
 import { DatabaseUnavailableError } from '../errors.js';
+import { socketAccepts } from './socket.js';
 import { embeddedPaths, SOCKET_PORT, type EmbeddedPaths } from './paths.js';
 import { liveLockOwner } from './lock.js';
 
@@ -15,17 +15,6 @@ const DAEMON_SCRIPT = [new URL('./daemon.js', import.meta.url), new URL('../../.
   .map((url) => fileURLToPath(url))
   .find((path) => existsSync(path))!;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function socketAccepts(path: string): Promise<boolean> {
-  return new Promise((resolvePromise) => {
-    const socket = connect(path);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolvePromise(true);
-    });
-    socket.once('error', () => resolvePromise(false));
-  });
-}
 
 function logTail(paths: EmbeddedPaths, lines = 8): string {
   if (!existsSync(paths.logFile)) return '';

@@ -3,25 +3,14 @@
 // It exits on its own after a while without clients. Started by ensureEmbeddedServer(), never by hand.
 //
 //   node daemon.js <home> <idleTimeoutMs> <startTimeoutMs>
-import { connect } from 'node:net';
 import { mkdirSync, rmSync } from 'node:fs';
+import { socketAccepts } from './socket.js';
 import { embeddedPaths } from './paths.js';
 import { tryLock, unlock, liveLockOwner } from './lock.js';
 import { serveEmbedded } from './server.js';
 
 function log(message: string): void {
   process.stdout.write(`${new Date().toISOString()} [pid ${process.pid}] ${message}\n`);
-}
-
-function socketAccepts(path: string): Promise<boolean> {
-  return new Promise((resolvePromise) => {
-    const socket = connect(path);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolvePromise(true);
-    });
-    socket.once('error', () => resolvePromise(false));
-  });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
