@@ -20,7 +20,9 @@ async function withDatabase<T>(globals: GlobalOptions, fn: (db: Database) => Pro
 }
 
 function parseRunId(id: string): number {
-  if (!/^\d+$/.test(id)) throw new UsageError(`'${id}' is not a run id`, { hint: "Run ids are whole numbers; see 'singularity runs list'." });
+  if (!/^\d+$/.test(id) || !Number.isSafeInteger(Number(id))) {
+    throw new UsageError(`'${id}' is not a run id`, { hint: "Run ids are whole numbers; see 'singularity runs list'." });
+  }
   return Number(id);
 }
 

@@ -39,7 +39,9 @@ export function readConfigFile(path: string, text: string): ConfigFile {
   const parsed = ConfigFileSchema.safeParse(data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new ConfigError(`${path}: at ${jsonPointer(issue.path)}: ${issue.message}`, {
+    // An unknown key is reported at the key itself, not at the object holding it.
+    const at = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path;
+    throw new ConfigError(`${path}: at ${jsonPointer(at)}: ${issue.message}`, {
       hint: 'See "Configuration" in the README for the keys the file accepts.',
     });
   }

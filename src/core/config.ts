@@ -104,7 +104,14 @@ function validateDatabaseUrl(url: string): void {
       hint: 'Use the form postgres://USER@HOST:5432/DBNAME, with the password after the user name and a colon.',
     });
   }
-  if (parsed.password) registerSecret(decodeURIComponent(parsed.password));
+  if (parsed.password) {
+    registerSecret(parsed.password);
+    try {
+      registerSecret(decodeURIComponent(parsed.password));
+    } catch {
+      // a stray '%' in the password: the raw form is registered above
+    }
+  }
   if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
     throw new ConfigError(`DATABASE_URL must start with postgres:// or postgresql://, not ${parsed.protocol}//`);
   }

@@ -11,7 +11,8 @@ export function registerSecret(value: string | undefined | null): void {
   }
 }
 
-const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)([^/\s:@]*):([^@\s]*)@/gi;
+// Greedy up to the last '@' of the authority: a raw '@' in a password must not leave its tail visible.
+const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)([^/\s:@]*):([^/\s]*)@/gi;
 const KEYWORD_PASSWORD = /\b(password|passwd|pwd)(\s*[=:]\s*)('[^']*'|"[^"]*"|[^\s&;]+)/gi;
 
 export function redact(text: string): string {

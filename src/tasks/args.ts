@@ -20,9 +20,14 @@ export const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => '-' + c.toLow
 
 /** A duration flag value such as 30d, 12h, 90m, 45s or 2w. */
 export const duration = () =>
-  z.string().regex(/^\d+(s|m|h|d|w)$/, 'expected a duration such as 30d, 12h, 90m, 45s or 2w');
+  z
+    .string()
+    .regex(/^\d+(s|m|h|d|w)$/, 'expected a duration such as 30d, 12h, 90m, 45s or 2w')
+    .refine((value) => !/^\d+[smhdw]$/.test(value) || durationMs(value) <= MAX_DURATION_MS, 'must be at most 100 years');
 
 const UNIT_MS: Record<string, number> = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 604800e3 };
+// Beyond this PostgreSQL's timestamps overflow (now() - interval), so such a bound can only be a typo.
+const MAX_DURATION_MS = 100 * 365 * UNIT_MS.d!;
 const UNIT_NAME: Record<string, string> = { s: 'seconds', m: 'minutes', h: 'hours', d: 'days', w: 'weeks' };
 
 export function durationMs(value: string): number {
