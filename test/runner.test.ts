@@ -72,6 +72,17 @@ describe.each(backendNames)('runner on %s', (backendName) => {
     expect(await rowsOf(db, 't-one-row')).toEqual([{ id: run.id, state: 'completed' }]);
   });
 
+  it('records the task\'s one-line summary of its result, and never fails a finished run over a broken summary', async () => {
+    const summarized = { ...sleepTask('t-summary', 10), summarize: (r: { slept: number }) => `slept ${r.slept} ms` };
+    const run = await runTask({ db, config: backend.config }, summarized, { trigger: 'cli', args: {} });
+    expect(run).toMatchObject({ state: 'completed', summary: 'slept 10 ms' });
+    expect((await runs.listRuns(db, { task: 't-summary' }))[0]!.summary).toBe('slept 10 ms');
+
+    const broken = { ...sleepTask('t-summary-broken', 10), summarize: () => { throw new Error('bad summary'); } };
+    const second = await runTask({ db, config: backend.config }, broken, { trigger: 'cli', args: {} });
+    expect(second).toMatchObject({ state: 'completed', summary: null, result: { slept: 10 } });
+  });
+
   it('retries a failing task per its policy with backoff, keeps every attempt\'s error, and ends discarded', async () => {
     const attempts: number[] = [];
     const task = defineTask({

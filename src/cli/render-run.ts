@@ -13,26 +13,20 @@ const STATE_MARK: Record<string, string> = {
 export const stateLabel = (stream: NodeJS.WriteStream, state: string) => paint(stream, STATE_STYLE[state] ?? 'bold', state);
 
 /** A one-line description of what a run produced or why it failed. */
-export function runOutcome(run: Run, summarize?: (result: any) => string): string {
+export function runOutcome(run: Run): string {
   if (run.state === 'completed') {
-    if (summarize) {
-      try {
-        return summarize(run.result);
-      } catch {
-        // fall through to the raw result
-      }
-    }
+    if (run.summary) return run.summary;
     return run.result === null || run.result === undefined ? '' : truncate(JSON.stringify(run.result), 200);
   }
   if (run.error) return `${run.error.name}: ${run.error.message}`;
   return run.reason ?? '';
 }
 
-export function renderRunLine(run: Run, stream: NodeJS.WriteStream, summarize?: (result: any) => string): string {
+export function renderRunLine(run: Run, stream: NodeJS.WriteStream): string {
   const mark = paint(stream, STATE_STYLE[run.state] ?? 'bold', STATE_MARK[run.state] ?? '·');
   const attempts = run.maxAttempts > 1 ? `, attempt ${run.attempt}/${run.maxAttempts}` : '';
   const when = run.state === 'retryable' && run.runAfter ? `, next attempt at ${formatTime(run.runAfter)}` : '';
   const head = `${mark} ${run.task} ${stateLabel(stream, run.state)} in ${formatDuration(run.durationMs ?? 0)} (run ${run.id}${attempts}${when})`;
-  const outcome = runOutcome(run, summarize);
+  const outcome = runOutcome(run);
   return outcome ? `${head}\n  ${outcome}` : head;
 }

@@ -91,6 +91,7 @@ function describeRun(run: Run): string {
   ];
   if (run.runAfter) lines.push(['next attempt', formatTime(run.runAfter)]);
   if (run.cancelRequestedAt) lines.push(['cancel requested', formatTime(run.cancelRequestedAt)]);
+  if (run.summary) lines.push(['summary', run.summary]);
   if (run.result !== null && run.result !== undefined) lines.push(['result', JSON.stringify(run.result, null, 2)]);
   const width = Math.max(...lines.map(([k]) => k.length));
   const body = lines.map(([k, v]) => `${k.padEnd(width)}  ${v.replace(/\n/g, '\n' + ' '.repeat(width + 2))}`);

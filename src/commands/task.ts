@@ -70,7 +70,7 @@ export async function withTaskRun(
     if (globals.json) printJson(run);
     else {
       const stream = run.state === 'completed' ? process.stdout : process.stderr;
-      write(stream, renderRunLine(run, stream, task.summarize));
+      write(stream, renderRunLine(run, stream));
     }
     return run.state === 'completed' ? 0 : 1;
   } catch (error) {

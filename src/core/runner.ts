@@ -57,6 +57,16 @@ function toRunError(error: unknown): RunError {
   return { name: e.name, message: redact(e.message), stack: e.stack ? redact(e.stack) : undefined };
 }
 
+/** The task's one-line summary of its result; a summarize() that throws must not fail a finished run. */
+function summarize(task: TaskDefinition, result: unknown): string | null {
+  if (!task.summarize) return null;
+  try {
+    return redact(task.summarize(result));
+  } catch {
+    return null;
+  }
+}
+
 /** Errors of usage or configuration will fail the same way again: never retried. */
 function isRetryable(error: unknown): boolean {
   if (error instanceof CancelledError) return false;
@@ -111,7 +121,7 @@ async function carryRun(options: RunnerOptions, task: TaskDefinition, first: Run
   let run = first;
   for (;;) {
     const outcome = await attempt(options, task, run, request);
-    if (outcome.ok) return runs.completeRun(db, run.id, outcome.result);
+    if (outcome.ok) return runs.completeRun(db, run.id, outcome.result, summarize(task, outcome.result));
     if (outcome.error instanceof CancelledError) return runs.cancelledRun(db, run.id, outcome.error.message);
 
     const willRetry = isRetryable(outcome.error) && run.attempt < run.maxAttempts;

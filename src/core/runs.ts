@@ -36,6 +36,7 @@ export interface Run {
   pid: number | null;
   reason: string | null;
   result: unknown;
+  summary: string | null;
   error: RunError | null;
   errors: RunError[];
   cancelRequestedAt: Date | null;
@@ -48,7 +49,7 @@ const COLUMNS = `id, task, args, trigger, state, attempt, max_attempts as "maxAt
   concurrency_key as "concurrencyKey", scheduled_for as "scheduledFor", run_after as "runAfter",
   inserted_at as "insertedAt", started_at as "startedAt", heartbeat_at as "heartbeatAt",
   finished_at as "finishedAt", duration_ms as "durationMs", timeout_ms as "timeoutMs", host, pid, reason,
-  result, error, errors, cancel_requested_at as "cancelRequestedAt", retry_of as "retryOf"`;
+  result, summary, error, errors, cancel_requested_at as "cancelRequestedAt", retry_of as "retryOf"`;
 
 // duration_ms of a run that finishes now.
 const ELAPSED_MS = `(extract(epoch from (now() - coalesce(started_at, now()))) * 1000)::int`;
@@ -139,11 +140,11 @@ export async function heartbeat(db: Database, id: number): Promise<{ executing: 
   return { executing: row?.state === 'executing', cancelRequested: row?.cancelRequested ?? true };
 }
 
-export async function completeRun(db: Database, id: number, result: unknown): Promise<Run> {
+export async function completeRun(db: Database, id: number, result: unknown, summary: string | null): Promise<Run> {
   const rows = await db.query<Run>(
-    `update task_runs set state = 'completed', result = $2, finished_at = now(), duration_ms = ${ELAPSED_MS}
+    `update task_runs set state = 'completed', result = $2, summary = $3, finished_at = now(), duration_ms = ${ELAPSED_MS}
      where id = $1 and state = 'executing' returning ${COLUMNS}`,
-    [id, JSON.stringify(result ?? null)],
+    [id, JSON.stringify(result ?? null), summary],
   );
   return rows[0] ?? (await getRun(db, id));
 }

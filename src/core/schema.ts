@@ -45,6 +45,8 @@ export const taskRuns = pgTable(
     pid: integer('pid'),
     reason: text('reason'),
     result: jsonb('result'),
+    /** One human line about the result, from the task's summarize(). */
+    summary: text('summary'),
     error: jsonb('error'),
     errors: jsonb('errors').notNull().default([]),
     cancelRequestedAt: ts('cancel_requested_at'),
