@@ -3,6 +3,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT, isSingularityError, HardStopError } from './core/errors.js';
 import { redact } from './core/redact.js';
+import { RUN_STATES } from './core/run-states.js';
 import { err, paint, printJson } from './cli/output.js';
 import { loadManifest, type TaskManifestEntry } from './tasks/manifest.js';
 
@@ -82,9 +83,7 @@ function buildProgram(manifest: TaskManifestEntry[]): Command {
     .description('List runs, newest first.')
     .option('--task <name>', 'only runs of this task')
     .addOption(
-      new Option('--state <state>', 'only runs in this state').choices([
-        'scheduled', 'executing', 'completed', 'retryable', 'discarded', 'cancelled', 'skipped', 'missed',
-      ]),
+      new Option('--state <state>', 'only runs in this state').choices(RUN_STATES),
     )
     .option('--since <duration>', 'only runs started within this long (24h, 7d, 90m)')
     .option('--limit <n>', 'at most this many runs', '50')

@@ -1,7 +1,9 @@
 // `singularity runs list | show | retry | cancel`: the run history.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { GlobalOptions } from '../cli.js';
 import { loadConfig } from '../core/config.js';
 import { openDatabase, type Database } from '../core/db.js';
+import { parseDuration } from '../core/duration.js';
 import { UsageError } from '../core/errors.js';
 import * as runs from '../core/runs.js';
 import type { Run } from '../core/runs.js';
@@ -26,18 +28,15 @@ function parseRunId(id: string): number {
   return Number(id);
 }
 
-const SINCE = /^(\d+)(m|h|d|w)$/;
-const UNIT_MS: Record<string, number> = { m: 60e3, h: 3600e3, d: 86400e3, w: 604800e3 };
-
 export async function runsList(
   opts: { task?: string; state?: RunState; since?: string; limit: string; json?: boolean },
   globals: GlobalOptions,
 ): Promise<number> {
   let since: Date | undefined;
   if (opts.since) {
-    const match = SINCE.exec(opts.since);
-    if (!match) throw new UsageError(`--since: '${opts.since}' is not a duration`, { hint: 'Use a number and a unit: 90m, 24h, 7d, 2w.' });
-    since = new Date(Date.now() - Number(match[1]) * UNIT_MS[match[2]!]!);
+    const ms = parseDuration(opts.since, 'mhdw');
+    if (ms === undefined) throw new UsageError(`--since: '${opts.since}' is not a duration`, { hint: 'Use a number and a unit: 90m, 24h, 7d, 2w.' });
+    since = new Date(Date.now() - ms);
   }
   const limit = Number(opts.limit);
   if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit: '${opts.limit}' is not a positive whole number`);
@@ -141,7 +140,7 @@ export async function runsCancel(id: string, opts: { json?: boolean }, globals: 
     // An executing run notices at its next heartbeat and has the stop grace to wind down.
     const deadline = Date.now() + config.runs.heartbeatMs * 2 + config.runs.stopGraceMs + 1_000;
     while (run.state === 'executing' && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, Math.min(250, config.runs.heartbeatMs)));
+      await sleep(Math.min(250, config.runs.heartbeatMs));
       run = await runs.getRun(db, runId);
     }
     if (opts.json || globals.json) printJson(run);

@@ -1,5 +1,6 @@
 // Executes a task and records it: one row of the run history per run, a heartbeat while it executes,
 // the timeout (AbortSignal first, then a hard stop), retries with backoff, and the overlap rule.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from './config.js';
 import type { Database } from './db.js';
 import { HardStopError, SingularityError } from './errors.js';
@@ -34,17 +35,6 @@ class TimeoutError extends Error {
 class CancelledError extends Error {
   override name = 'CancelledError';
 }
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolvePromise) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolvePromise();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 
 /** Exponential backoff with ±20% jitter, so that retries of many runs do not arrive together. */
 export function backoffDelay(policy: RetryPolicy, attempt: number): number {
@@ -135,7 +125,8 @@ async function carryRun(options: RunnerOptions, task: TaskDefinition, first: Run
     }
     if (failed.state !== 'retryable' || delay === null) return failed;
     request.onRetry?.(failed, delay);
-    await sleep(delay, request.signal);
+    // An abort ends the wait early; the check below then records the cancellation.
+    await sleep(delay, undefined, { signal: request.signal }).catch(() => {});
     if (request.signal?.aborted) return runs.cancelledRun(db, run.id, 'cancelled while waiting to retry');
     const next = await runs.claimRetryableRun(db, run.id);
     if (!next) return runs.getRun(db, run.id); // another run of its key started meanwhile: left retryable

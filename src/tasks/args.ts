@@ -1,6 +1,7 @@
 // A task's argument schema (zod) is the one source of its command-line flags, their help and their
 // validation; the crontab (same flags) and the manifest are derived from it too.
 import { z } from 'zod';
+import { DAY_MS, parseDuration, parseDurationInterval } from '../core/duration.js';
 import { UsageError } from '../core/errors.js';
 
 export type OptionKind = 'string' | 'number' | 'boolean' | 'enum';
@@ -23,23 +24,20 @@ export const duration = () =>
   z
     .string()
     .regex(/^\d+(s|m|h|d|w)$/, 'expected a duration such as 30d, 12h, 90m, 45s or 2w')
-    .refine((value) => !/^\d+[smhdw]$/.test(value) || durationMs(value) <= MAX_DURATION_MS, 'must be at most 100 years');
+    .refine((value) => (parseDuration(value) ?? 0) <= MAX_DURATION_MS, 'must be at most 100 years');
 
-const UNIT_MS: Record<string, number> = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 604800e3 };
 // Beyond this PostgreSQL's timestamps overflow (now() - interval), so such a bound can only be a typo.
-const MAX_DURATION_MS = 100 * 365 * UNIT_MS.d!;
-const UNIT_NAME: Record<string, string> = { s: 'seconds', m: 'minutes', h: 'hours', d: 'days', w: 'weeks' };
+const MAX_DURATION_MS = 100 * 365 * DAY_MS;
 
 export function durationMs(value: string): number {
-  const match = /^(\d+)(s|m|h|d|w)$/.exec(value);
-  if (!match) throw new UsageError(`'${value}' is not a duration`, { hint: 'Use a number and a unit: 30d, 12h, 90m, 45s, 2w.' });
-  return Number(match[1]) * UNIT_MS[match[2]!]!;
+  const ms = parseDuration(value);
+  if (ms === undefined) throw new UsageError(`'${value}' is not a duration`, { hint: 'Use a number and a unit: 30d, 12h, 90m, 45s, 2w.' });
+  return ms;
 }
 
 /** A duration as a PostgreSQL interval literal ('30 days'). */
 export function durationInterval(value: string): string {
-  const match = /^(\d+)(s|m|h|d|w)$/.exec(value)!;
-  return `${match[1]} ${UNIT_NAME[match[2]!]}`;
+  return parseDurationInterval(value)!;
 }
 
 function describeField(key: string, field: z.ZodType): OptionSpec {

@@ -1,5 +1,6 @@
 // Connecting to the embedded database: make sure its server runs (start it if not), then connect
 // with node-postgres over its Unix socket, exactly as to any PostgreSQL server.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn } from 'node:child_process';
 import { mkdirSync, openSync, closeSync, readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +15,6 @@ import { liveLockOwner } from './lock.js';
 const DAEMON_SCRIPT = [new URL('./daemon.js', import.meta.url), new URL('../../../dist/core/embedded/daemon.js', import.meta.url)]
   .map((url) => fileURLToPath(url))
   .find((path) => existsSync(path))!;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function logTail(paths: EmbeddedPaths, lines = 8): string {
   if (!existsSync(paths.logFile)) return '';

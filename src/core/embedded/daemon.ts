@@ -3,6 +3,7 @@
 // It exits on its own after a while without clients. Started by ensureEmbeddedServer(), never by hand.
 //
 //   node daemon.js <home> <idleTimeoutMs> <startTimeoutMs>
+import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdirSync, rmSync } from 'node:fs';
 import { socketAccepts } from './socket.js';
 import { embeddedPaths } from './paths.js';
@@ -13,7 +14,6 @@ function log(message: string): void {
   process.stdout.write(`${new Date().toISOString()} [pid ${process.pid}] ${message}\n`);
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function main(): Promise<number> {
   const [home, idleArg, startArg] = process.argv.slice(2);
