@@ -13,15 +13,15 @@ export interface GlobalOptions {
   json?: boolean;
 }
 
-function addTaskCommand(program: Command, entry: TaskManifestEntry): void {
-  const command = program
-    .command(entry.name)
+/** A task's command: summary, help and one flag per argument. Shared by the CLI and the crontab parser. */
+export function buildTaskCommand(entry: Pick<TaskManifestEntry, 'name' | 'summary' | 'options'> & Partial<TaskManifestEntry>): Command {
+  const command = new Command(entry.name)
     .summary(entry.summary)
-    .description(`${entry.description ?? entry.summary}\n\nEngine: ${entry.engine}` +
-      (entry.schedule ? `; default schedule: ${entry.schedule}` : '') +
-      (entry.setupOrder ? `; set-up step ${entry.setupOrder}` : '') +
-      `; timeout ${entry.timeoutMs / 1000} s; ${entry.maxAttempts} attempt(s).`)
-    .helpGroup('Tasks:');
+    .description(`${entry.description ?? entry.summary}` +
+      (entry.engine ? `\n\nEngine: ${entry.engine}` +
+        (entry.schedule ? `; default schedule: ${entry.schedule}` : '') +
+        (entry.setupOrder ? `; set-up step ${entry.setupOrder}` : '') +
+        `; timeout ${entry.timeoutMs! / 1000} s; ${entry.maxAttempts} attempt(s).` : ''));
   for (const spec of entry.options) {
     const flags = spec.kind === 'boolean' ? `--${spec.flag}` : `--${spec.flag} <${spec.kind === 'number' ? 'n' : 'value'}>`;
     const option = new Option(flags, spec.description);
@@ -31,6 +31,12 @@ function addTaskCommand(program: Command, entry: TaskManifestEntry): void {
     command.addOption(option);
     if (spec.kind === 'boolean' && spec.default === true) command.option(`--no-${spec.flag}`, `turn off --${spec.flag}`);
   }
+  return command;
+}
+
+function addTaskCommand(program: Command, entry: TaskManifestEntry): void {
+  const command = buildTaskCommand(entry).helpGroup('Tasks:');
+  program.addCommand(command);
   command.option('--json', 'print the run as JSON').action(async (opts, cmd: Command) => {
     const { runTaskCommand } = await import('./commands/task.js');
     const { json: _json, ...raw } = opts as Record<string, unknown>;
@@ -72,6 +78,60 @@ function buildProgram(manifest: TaskManifestEntry[]): Command {
     .action(async (opts) => {
       const { tasksCommand } = await import('./commands/tasks.js');
       exitCode = tasksCommand(manifest, opts);
+    });
+
+  program
+    .command('setup')
+    .summary('the once-ever set-up flow: every set-up task in order; done steps are skipped')
+    .description('Run the set-up tasks in their order (see `singularity tasks`). A step that already completed is skipped\n' +
+      'unless --force; a failure stops the flow at that step, and the next `setup` resumes there.')
+    .option('--force', 're-run steps that already completed')
+    .option('--json', 'print JSON')
+    .helpGroup('Commands:')
+    .action(async (opts, cmd: Command) => {
+      const { setupCommand } = await import('./commands/setup.js');
+      exitCode = await setupCommand(opts, cmd.optsWithGlobals<GlobalOptions>());
+    });
+
+  program
+    .command('run-scheduler')
+    .summary('run the crontab\'s entries until stopped (for systemd, supervisord, a container)')
+    .description('Long-running: runs every entry of the crontab on its schedule, each run in a child process, recorded in\n' +
+      'the run history. Any number of schedulers may share one database: each tick runs exactly once.\n' +
+      'SIGTERM/SIGINT: stop taking ticks, let running runs finish within the shutdown grace, exit 0. SIGHUP: reload the crontab.')
+    .option('--crontab <file>', 'the crontab file (default: scheduler.crontab from the config, else the default crontab)')
+    .addOption(new Option('--log <format>', 'log line format').choices(['text', 'json']).default('text'))
+    .helpGroup('Commands:')
+    .action(async (opts, cmd: Command) => {
+      const { runSchedulerCommand } = await import('./commands/run-scheduler.js');
+      exitCode = await runSchedulerCommand(opts, cmd.optsWithGlobals<GlobalOptions>());
+    });
+
+  const crontabCommand = program
+    .command('crontab')
+    .summary('print the default crontab; check a crontab file; show its next runs')
+    .description('Without a subcommand: print the default crontab (every scheduled task, commented) to stdout.')
+    .helpGroup('Commands:')
+    .action(async (_opts, cmd: Command) => {
+      const { crontabPrint } = await import('./commands/crontab.js');
+      exitCode = await crontabPrint(cmd.optsWithGlobals<GlobalOptions>());
+    });
+  crontabCommand
+    .command('check <file>')
+    .description('Validate a crontab file; each problem is reported with its line and column (exit 2 if any).')
+    .option('--json', 'print JSON')
+    .action(async (file: string, opts, cmd: Command) => {
+      const { crontabCheck } = await import('./commands/crontab.js');
+      exitCode = await crontabCheck(file, opts, cmd.optsWithGlobals<GlobalOptions>());
+    });
+  crontabCommand
+    .command('next [file]')
+    .description('The runs a crontab (default: the default crontab) will start in the coming hours, in order.')
+    .option('--hours <n>', 'how far ahead to look', '24')
+    .option('--json', 'print JSON')
+    .action(async (file: string | undefined, opts, cmd: Command) => {
+      const { crontabNext } = await import('./commands/crontab.js');
+      exitCode = await crontabNext(file, opts, cmd.optsWithGlobals<GlobalOptions>());
     });
 
   const runsCommand = program

@@ -22,6 +22,11 @@ const ConfigFileSchema = z
       })
       .strict()
       .optional(),
+    scheduler: z
+      .object({ crontab: z.string().min(1).optional(), shutdownGraceMs: positiveMs.optional(), pollMs: positiveMs.optional() })
+      .strict()
+      .optional(),
+    taskModules: z.array(z.string().min(1)).optional(),
   })
   .strict();
 

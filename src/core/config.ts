@@ -1,6 +1,6 @@
 // Configuration: defaults, then the config file, then the environment, then flags; each layer overrides the last.
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { delimiter, dirname, resolve } from 'node:path';
 import { ConfigError } from './errors.js';
 import { registerSecret } from './redact.js';
 
@@ -27,6 +27,16 @@ export interface Config {
     /** How long a timed-out task gets to stop after its AbortSignal fires, before a hard stop. */
     stopGraceMs: number;
   };
+  scheduler: {
+    /** The crontab file run-scheduler runs; undefined means the default crontab. */
+    crontab?: string;
+    /** On SIGTERM/SIGINT, how long running runs may finish before they are stopped. */
+    shutdownGraceMs: number;
+    /** How often the scheduler looks for stale runs, due retries and a changed crontab. */
+    pollMs: number;
+  };
+  /** Modules whose default export is a task (or a list of tasks), beside the built-in ones. */
+  taskModules: string[];
 }
 
 export interface ConfigFlags {
@@ -42,6 +52,8 @@ const NUMERIC_ENV: Array<[string, (c: Config, n: number) => void]> = [
   ['SINGULARITY_HEARTBEAT_MS', (c, n) => (c.runs.heartbeatMs = n)],
   ['SINGULARITY_STALE_AFTER_MS', (c, n) => (c.runs.staleAfterMs = n)],
   ['SINGULARITY_STOP_GRACE_MS', (c, n) => (c.runs.stopGraceMs = n)],
+  ['SINGULARITY_SHUTDOWN_GRACE_MS', (c, n) => (c.scheduler.shutdownGraceMs = n)],
+  ['SINGULARITY_SCHEDULER_POLL_MS', (c, n) => (c.scheduler.pollMs = n)],
 ];
 
 export function defaultConfig(cwd: string): Config {
@@ -49,6 +61,8 @@ export function defaultConfig(cwd: string): Config {
     home: resolve(cwd, '.singularity'),
     embedded: { idleTimeoutMs: 30_000, startTimeoutMs: 60_000 },
     runs: { heartbeatMs: 5_000, staleAfterMs: 60_000, stopGraceMs: 5_000 },
+    scheduler: { shutdownGraceMs: 30_000, pollMs: 5_000 },
+    taskModules: [],
   };
 }
 
@@ -74,10 +88,18 @@ export async function loadConfig(
     if (file.home) config.home = resolve(dirname(path), file.home);
     Object.assign(config.embedded, file.embedded);
     Object.assign(config.runs, file.runs);
+    const { crontab, ...scheduler } = file.scheduler ?? {};
+    Object.assign(config.scheduler, scheduler);
+    if (crontab) config.scheduler.crontab = resolve(dirname(path), crontab);
+    if (file.taskModules) config.taskModules = file.taskModules.map((m) => resolve(dirname(path), m));
   }
 
   if (env.DATABASE_URL) config.databaseUrl = env.DATABASE_URL;
   if (env.SINGULARITY_HOME) config.home = resolve(cwd, env.SINGULARITY_HOME);
+  if (env.SINGULARITY_CRONTAB) config.scheduler.crontab = resolve(cwd, env.SINGULARITY_CRONTAB);
+  if (env.SINGULARITY_TASK_MODULES) {
+    config.taskModules = env.SINGULARITY_TASK_MODULES.split(delimiter).filter(Boolean).map((m) => resolve(cwd, m));
+  }
   for (const [name, apply] of NUMERIC_ENV) {
     const raw = env[name];
     if (raw === undefined || raw === '') continue;

@@ -17,6 +17,12 @@ export interface RunRequest {
   dedupeKey?: string;
   scheduledFor?: Date;
   retryOf?: number;
+  /** The crontab entry whose tick this is. */
+  entry?: string;
+  /** Overrides the task's own timeout (a crontab entry's `timeout=`). */
+  timeoutMs?: number;
+  /** Overrides the task's overlap rule (a crontab entry's `overlap=`). */
+  overlap?: 'skip' | 'allow';
   /** Aborting it cancels the run (Ctrl-C, a scheduler shutting down). */
   signal?: AbortSignal;
   onProgress?: (message: string) => void;
@@ -72,11 +78,12 @@ export async function runTask(options: RunnerOptions, task: TaskDefinition, requ
     args: request.args,
     trigger: request.trigger,
     maxAttempts: task.retry.maxAttempts,
-    timeoutMs: task.timeoutMs,
-    concurrencyKey: concurrencyKeyOf(task, request.args),
+    timeoutMs: request.timeoutMs ?? task.timeoutMs,
+    concurrencyKey: request.overlap === 'allow' ? null : concurrencyKeyOf(task, request.args),
     dedupeKey: request.dedupeKey,
     scheduledFor: request.scheduledFor,
     retryOf: request.retryOf,
+    entry: request.entry,
   };
   const run = await runs.insertExecutingRun(db, newRun);
   if (!run) return recordRefusedStart(db, newRun);

@@ -41,6 +41,7 @@ export interface Run {
   errors: RunError[];
   cancelRequestedAt: Date | null;
   retryOf: number | null;
+  entry: string | null;
 }
 
 export const FINISHED_STATES: readonly RunState[] = ['completed', 'discarded', 'cancelled', 'skipped', 'missed'];
@@ -49,7 +50,7 @@ const COLUMNS = `id, task, args, trigger, state, attempt, max_attempts as "maxAt
   concurrency_key as "concurrencyKey", scheduled_for as "scheduledFor", run_after as "runAfter",
   inserted_at as "insertedAt", started_at as "startedAt", heartbeat_at as "heartbeatAt",
   finished_at as "finishedAt", duration_ms as "durationMs", timeout_ms as "timeoutMs", host, pid, reason,
-  result, summary, error, errors, cancel_requested_at as "cancelRequestedAt", retry_of as "retryOf"`;
+  result, summary, error, errors, cancel_requested_at as "cancelRequestedAt", retry_of as "retryOf", entry`;
 
 // duration_ms of a run that finishes now.
 const ELAPSED_MS = `(extract(epoch from (now() - coalesce(started_at, now()))) * 1000)::int`;
@@ -64,6 +65,8 @@ export interface NewRun {
   dedupeKey?: string | null;
   scheduledFor?: Date | null;
   retryOf?: number | null;
+  /** The crontab entry whose tick this is. */
+  entry?: string | null;
 }
 
 const HOST = hostname();
@@ -75,12 +78,12 @@ const HOST = hostname();
 export async function insertExecutingRun(db: Database, run: NewRun): Promise<Run | undefined> {
   const rows = await db.query<Run>(
     `insert into task_runs (task, args, trigger, state, attempt, max_attempts, timeout_ms, concurrency_key,
-       dedupe_key, scheduled_for, retry_of, started_at, heartbeat_at, host, pid)
-     values ($1, $2, $3, 'executing', 1, $4, $5, $6, $7, $8, $9, now(), now(), $10, $11)
+       dedupe_key, scheduled_for, retry_of, entry, started_at, heartbeat_at, host, pid)
+     values ($1, $2, $3, 'executing', 1, $4, $5, $6, $7, $8, $9, $12, now(), now(), $10, $11)
      on conflict do nothing
      returning ${COLUMNS}`,
     [run.task, run.args, run.trigger, run.maxAttempts, run.timeoutMs, run.concurrencyKey, run.dedupeKey ?? null,
-      run.scheduledFor ?? null, run.retryOf ?? null, HOST, process.pid],
+      run.scheduledFor ?? null, run.retryOf ?? null, HOST, process.pid, run.entry ?? null],
   );
   return rows[0];
 }
@@ -89,12 +92,12 @@ export async function insertExecutingRun(db: Database, run: NewRun): Promise<Run
 export async function insertSkippedRun(db: Database, run: NewRun, reason: string): Promise<Run | undefined> {
   const rows = await db.query<Run>(
     `insert into task_runs (task, args, trigger, state, max_attempts, timeout_ms, concurrency_key, dedupe_key,
-       scheduled_for, retry_of, finished_at, duration_ms, host, pid, reason)
-     values ($1, $2, $3, 'skipped', $4, $5, $6, $7, $8, $9, now(), 0, $10, $11, $12)
+       scheduled_for, retry_of, entry, finished_at, duration_ms, host, pid, reason)
+     values ($1, $2, $3, 'skipped', $4, $5, $6, $7, $8, $9, $13, now(), 0, $10, $11, $12)
      on conflict do nothing
      returning ${COLUMNS}`,
     [run.task, run.args, run.trigger, run.maxAttempts, run.timeoutMs, run.concurrencyKey, run.dedupeKey ?? null,
-      run.scheduledFor ?? null, run.retryOf ?? null, HOST, process.pid, reason],
+      run.scheduledFor ?? null, run.retryOf ?? null, HOST, process.pid, reason, run.entry ?? null],
   );
   return rows[0];
 }

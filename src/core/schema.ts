@@ -51,10 +51,12 @@ export const taskRuns = pgTable(
     errors: jsonb('errors').notNull().default([]),
     cancelRequestedAt: ts('cancel_requested_at'),
     retryOf: bigint('retry_of', { mode: 'number' }),
+    /** The crontab entry whose tick this run is (null for runs started by hand). */
+    entry: text('entry'),
   },
   (t) => [
     check('task_runs_state_check', sql`${t.state} in ('scheduled','executing','completed','retryable','discarded','cancelled','skipped','missed')`),
-    check('task_runs_trigger_check', sql`${t.trigger} in ('cli','ci','scheduler','setup','pg_cron','retry')`),
+    check('task_runs_trigger_check', sql`${t.trigger} in ('cli','ci','scheduler','setup','pg_cron','retry','backfill')`),
     check('task_runs_attempt_check', sql`${t.attempt} >= 1 and ${t.maxAttempts} >= 1`),
     uniqueIndex('task_runs_dedupe_key_idx').on(t.dedupeKey),
     uniqueIndex('task_runs_one_executing_idx')
@@ -64,7 +66,30 @@ export const taskRuns = pgTable(
     index('task_runs_inserted_idx').on(t.insertedAt.desc()),
     index('task_runs_active_idx').on(t.state, t.heartbeatAt).where(sql`${t.state} in ('executing', 'retryable', 'scheduled')`),
     index('task_runs_finished_idx').on(t.finishedAt).where(sql`${t.finishedAt} is not null`),
+    // The scheduler finds each entry's latest tick through this (missed ticks after a restart).
+    index('task_runs_entry_tick_idx').on(t.entry, t.scheduledFor.desc()).where(sql`${t.entry} is not null`),
   ],
+);
+
+/** Every run-scheduler process that ever started: liveness through its heartbeat, and what it serves. */
+export const schedulers = pgTable(
+  'schedulers',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    host: text('host').notNull(),
+    pid: integer('pid').notNull(),
+    version: text('version').notNull(),
+    crontab: text('crontab'),
+    /** The entries it runs: [{ id, schedule, task, timezone }]. */
+    entries: jsonb('entries').notNull().default([]),
+    /** Entries it leaves to pg_cron, by task name. */
+    placedInPgCron: jsonb('placed_in_pg_cron').notNull().default([]),
+    startedAt: ts('started_at').notNull().defaultNow(),
+    heartbeatAt: ts('heartbeat_at').notNull().defaultNow(),
+    stoppedAt: ts('stopped_at'),
+    stopReason: text('stop_reason'),
+  },
+  (t) => [index('schedulers_live_idx').on(t.heartbeatAt.desc()).where(sql`${t.stoppedAt} is null`)],
 );
 
 /** The work plan that `seed-plan` seeds: themes > epics > capabilities > features. */

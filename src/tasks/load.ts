@@ -1,0 +1,43 @@
+// The tasks a scheduler, a crontab check or a set-up flow knows: the built-in registry plus the tasks of
+// the configured task modules (`taskModules`), so that an operator can schedule work of their own.
+import { pathToFileURL } from 'node:url';
+import type { Config } from '../core/config.js';
+import { ConfigError } from '../core/errors.js';
+import type { TaskDefinition } from './define.js';
+import { tasks as builtIn } from './index.js';
+
+export interface TaskSet {
+  all: readonly TaskDefinition[];
+  find(name: string): TaskDefinition | undefined;
+}
+
+function isTask(value: unknown): value is TaskDefinition {
+  const t = value as TaskDefinition | undefined;
+  return !!t && typeof t.name === 'string' && (t.engine === 'node' || t.engine === 'sql') && typeof t.timeoutMs === 'number';
+}
+
+export async function loadTasks(config: Pick<Config, 'taskModules'>): Promise<TaskSet> {
+  const all = [...builtIn];
+  for (const path of config.taskModules) {
+    let module: { default?: unknown };
+    try {
+      module = await import(pathToFileURL(path).href);
+    } catch (error) {
+      throw new ConfigError(`task module ${path} could not be loaded: ${(error as Error).message}`, {
+        hint: 'Check taskModules in the config file (or SINGULARITY_TASK_MODULES).',
+      });
+    }
+    const exported = Array.isArray(module.default) ? module.default : [module.default];
+    for (const task of exported) {
+      if (!isTask(task)) {
+        throw new ConfigError(`task module ${path}: its default export must be a task made with defineTask(), or a list of them`);
+      }
+      if (all.some((t) => t.name === task.name)) {
+        throw new ConfigError(`task module ${path}: a task named '${task.name}' already exists`, { hint: 'Give the task another name.' });
+      }
+      all.push(task);
+    }
+  }
+  const byName = new Map(all.map((t) => [t.name, t]));
+  return { all, find: (name) => byName.get(name) };
+}
