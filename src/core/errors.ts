@@ -53,3 +53,18 @@ export class HardStopError extends TaskFailedError {}
 export function isSingularityError(error: unknown): error is SingularityError {
   return error instanceof SingularityError;
 }
+
+/** A crontab file with problems; the message lists each as PATH:LINE:COL: message. */
+export class CrontabError extends SingularityError {
+  override readonly exitCode = EXIT.usage;
+  constructor(
+    readonly source: string,
+    readonly problems: ReadonlyArray<{ line: number; column: number; message: string }>,
+  ) {
+    super(
+      `${problems.length} problem${problems.length === 1 ? '' : 's'} in the crontab ${source}:\n` +
+        problems.map((p) => `${source}:${p.line}:${p.column}: ${p.message}`).join('\n'),
+      { hint: "Fix these lines; 'singularity crontab check FILE' checks a crontab without running anything." },
+    );
+  }
+}
