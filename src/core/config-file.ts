@@ -23,7 +23,12 @@ const ConfigFileSchema = z
       .strict()
       .optional(),
     scheduler: z
-      .object({ crontab: z.string().min(1).optional(), shutdownGraceMs: positiveMs.optional(), pollMs: positiveMs.optional() })
+      .object({
+        crontab: z.string().min(1).optional(),
+        shutdownGraceMs: positiveMs.optional(),
+        pollMs: positiveMs.optional(),
+        childMaxMemoryMb: z.number().int().min(16).optional(),
+      })
       .strict()
       .optional(),
     taskModules: z.array(z.string().min(1)).optional(),

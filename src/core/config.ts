@@ -34,6 +34,8 @@ export interface Config {
     shutdownGraceMs: number;
     /** How often the scheduler looks for stale runs, due retries and a changed crontab. */
     pollMs: number;
+    /** Heap limit of each run's child process (node's --max-old-space-size); undefined: node's default. */
+    childMaxMemoryMb?: number;
   };
   /** Modules whose default export is a task (or a list of tasks), beside the built-in ones. */
   taskModules: string[];
@@ -54,6 +56,7 @@ const NUMERIC_ENV: Array<[string, (c: Config, n: number) => void]> = [
   ['SINGULARITY_STOP_GRACE_MS', (c, n) => (c.runs.stopGraceMs = n)],
   ['SINGULARITY_SHUTDOWN_GRACE_MS', (c, n) => (c.scheduler.shutdownGraceMs = n)],
   ['SINGULARITY_SCHEDULER_POLL_MS', (c, n) => (c.scheduler.pollMs = n)],
+  ['SINGULARITY_CHILD_MAX_MEMORY_MB', (c, n) => (c.scheduler.childMaxMemoryMb = n)],
 ];
 
 export function defaultConfig(cwd: string): Config {
@@ -116,7 +119,8 @@ export async function loadConfig(
   return config;
 }
 
-function validateDatabaseUrl(url: string): void {
+/** Check a database URL and register its password as a secret, so that nothing prints it. */
+export function validateDatabaseUrl(url: string): void {
   let parsed: URL;
   try {
     parsed = new URL(url);

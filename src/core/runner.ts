@@ -33,12 +33,33 @@ export interface RunRequest {
 export interface RunnerOptions {
   db: Database;
   config: Config;
+  /** Where an attempt executes: in this process by default; the scheduler uses child processes. */
+  executor?: Executor;
 }
 
-class TimeoutError extends Error {
+/** What an attempt needs to know of its run. */
+export type AttemptRun = Pick<Run, 'id' | 'args' | 'attempt'>;
+
+export interface AttemptHandle {
+  /** Resolves with the task's result, rejects with its error. */
+  done: Promise<unknown>;
+  /** Stop the attempt by force once its grace has run out. Without it, only the whole process can stop it. */
+  kill?: () => void;
+}
+
+/** Starts one attempt of a task. The signal fires on timeout or cancellation. */
+export type Executor = (
+  options: RunnerOptions,
+  task: TaskDefinition,
+  run: AttemptRun,
+  signal: AbortSignal,
+  onProgress?: (message: string) => void,
+) => AttemptHandle;
+
+export class TimeoutError extends Error {
   override name = 'TimeoutError';
 }
-class CancelledError extends Error {
+export class CancelledError extends Error {
   override name = 'CancelledError';
 }
 
@@ -66,13 +87,24 @@ function summarize(task: TaskDefinition, result: unknown): string | null {
 /** Errors of usage or configuration will fail the same way again: never retried. */
 function isRetryable(error: unknown): boolean {
   if (error instanceof CancelledError) return false;
-  return !(error instanceof SingularityError && error.exitCode === 2);
+  // Errors from a child process arrive as plain errors that keep their exit code.
+  const exitCode = error instanceof SingularityError ? error.exitCode : (error as { exitCode?: unknown }).exitCode;
+  return exitCode !== 2;
 }
 
 /** Start a run of `task` now and carry it to its end. Returns the run's final record. */
 export async function runTask(options: RunnerOptions, task: TaskDefinition, request: RunRequest): Promise<Run> {
-  const { db, config } = options;
-  await runs.reapStaleRuns(db, config.runs);
+  await runs.reapStaleRuns(options.db, options.config.runs);
+  const { run, claimed } = await claimRun(options, task, request);
+  return claimed ? carryRun(options, task, run, request) : run;
+}
+
+/**
+ * Record the start of a run. `claimed` is false when the run history refused it: the tick (dedupe key)
+ * already has its run, which is returned, or the task is executing elsewhere, recorded as skipped.
+ */
+export async function claimRun(options: RunnerOptions, task: TaskDefinition, request: RunRequest): Promise<{ run: Run; claimed: boolean }> {
+  const { db } = options;
   const newRun: runs.NewRun = {
     task: task.name,
     args: request.args,
@@ -86,8 +118,7 @@ export async function runTask(options: RunnerOptions, task: TaskDefinition, requ
     entry: request.entry,
   };
   const run = await runs.insertExecutingRun(db, newRun);
-  if (!run) return recordRefusedStart(db, newRun);
-  return carryRun(options, task, run, request);
+  return run ? { run, claimed: true } : { run: await recordRefusedStart(db, newRun), claimed: false };
 }
 
 /** Execute a retryable run's next attempt now (`runs retry`, the scheduler). */
@@ -113,7 +144,7 @@ async function recordRefusedStart(db: Database, newRun: runs.NewRun): Promise<Ru
 }
 
 /** Attempts until success, cancellation, or the retry policy gives up. */
-async function carryRun(options: RunnerOptions, task: TaskDefinition, first: Run, request: RunRequest): Promise<Run> {
+export async function carryRun(options: RunnerOptions, task: TaskDefinition, first: Run, request: RunRequest): Promise<Run> {
   const { db } = options;
   let run = first;
   for (;;) {
@@ -141,7 +172,7 @@ async function carryRun(options: RunnerOptions, task: TaskDefinition, first: Run
   }
 }
 
-type Outcome = { ok: true; result: unknown } | { ok: false; error: Error; hardStop?: boolean };
+type Outcome = { ok: true; result: unknown } | { ok: false; error: Error; hardStop?: boolean; killed?: boolean };
 
 /** One attempt: the task's work raced against its timeout, cancellation and the heartbeat. */
 async function attempt(options: RunnerOptions, task: TaskDefinition, run: Run, request: RunRequest): Promise<Outcome> {
@@ -150,8 +181,12 @@ async function attempt(options: RunnerOptions, task: TaskDefinition, run: Run, r
   const abort = (reason: Error) => {
     if (!controller.signal.aborted) controller.abort(reason);
   };
-  const timeout = setTimeout(() => abort(new TimeoutError(`timeout of ${task.timeoutMs} ms`)), task.timeoutMs);
-  const onExternalAbort = () => abort(new CancelledError('cancelled: the process was interrupted (SIGINT or SIGTERM)'));
+  const timeoutMs = run.timeoutMs ?? task.timeoutMs;
+  const timeout = setTimeout(() => abort(new TimeoutError(`timeout of ${timeoutMs} ms`)), timeoutMs);
+  const onExternalAbort = () => {
+    const reason = request.signal?.reason;
+    abort(new CancelledError(reason instanceof Error && reason.name !== 'AbortError' ? reason.message : 'cancelled: the process was interrupted (SIGINT or SIGTERM)'));
+  };
   if (request.signal?.aborted) onExternalAbort();
   request.signal?.addEventListener('abort', onExternalAbort, { once: true });
   const beat = setInterval(() => {
@@ -164,7 +199,8 @@ async function attempt(options: RunnerOptions, task: TaskDefinition, run: Run, r
     );
   }, config.runs.heartbeatMs);
 
-  const work = executeTask(options, task, run, controller.signal, request.onProgress).then(
+  const handle = (options.executor ?? inProcess)(options, task, run, controller.signal, request.onProgress);
+  const work = handle.done.then(
     (result): Outcome => ({ ok: true, result }),
     (error): Outcome => ({ ok: false, error: error instanceof Error ? error : new Error(String(error)) }),
   );
@@ -174,10 +210,16 @@ async function attempt(options: RunnerOptions, task: TaskDefinition, run: Run, r
     controller.signal.addEventListener(
       'abort',
       () => {
-        grace = setTimeout(
-          () => resolvePromise({ ok: false, error: controller.signal.reason, hardStop: true }),
-          config.runs.stopGraceMs,
-        );
+        grace = setTimeout(() => {
+          const reason = controller.signal.reason as Error;
+          if (!handle.kill) return resolvePromise({ ok: false, error: reason, hardStop: true });
+          handle.kill();
+          // Same class, so a killed cancellation is still recorded as a cancellation.
+          const killed = new (reason.constructor as new (message: string) => Error)(
+            `${reason.message}; it did not stop within ${config.runs.stopGraceMs} ms and was killed (SIGKILL)`,
+          );
+          resolvePromise({ ok: false, error: killed, killed: true });
+        }, config.runs.stopGraceMs);
       },
       { once: true },
     );
@@ -185,7 +227,7 @@ async function attempt(options: RunnerOptions, task: TaskDefinition, run: Run, r
   try {
     const outcome = await Promise.race([work, stopped]);
     // An aborted run ends as its abort reason says, even if the task returned normally.
-    if (controller.signal.aborted && !('hardStop' in outcome && outcome.hardStop)) {
+    if (controller.signal.aborted && !(outcome.ok === false && (outcome.hardStop || outcome.killed))) {
       return { ok: false, error: controller.signal.reason as Error };
     }
     return outcome;
@@ -197,10 +239,15 @@ async function attempt(options: RunnerOptions, task: TaskDefinition, run: Run, r
   }
 }
 
-async function executeTask(
-  options: RunnerOptions,
+const inProcess: Executor = (options, task, run, signal, onProgress) => ({
+  done: executeTask(options, task, run, signal, onProgress),
+});
+
+/** The task's own work, in this process. */
+export async function executeTask(
+  options: Pick<RunnerOptions, 'db' | 'config'>,
   task: TaskDefinition,
-  run: Run,
+  run: AttemptRun,
   signal: AbortSignal,
   onProgress?: (message: string) => void,
 ): Promise<unknown> {

@@ -102,6 +102,51 @@ export async function insertSkippedRun(db: Database, run: NewRun, reason: string
   return rows[0];
 }
 
+/** Record ticks that no run will serve as missed (the scheduler was down, or they were too late to run). */
+export async function insertMissedRuns(
+  db: Database,
+  run: Omit<NewRun, 'scheduledFor' | 'dedupeKey'> & { entry: string },
+  ticks: Date[],
+  reason: string,
+): Promise<number> {
+  if (ticks.length === 0) return 0;
+  const rows = await db.query<{ id: number }>(
+    `insert into task_runs (task, args, trigger, state, max_attempts, timeout_ms, concurrency_key, entry,
+       scheduled_for, dedupe_key, finished_at, duration_ms, host, pid, reason)
+     select $1, $2, $3, 'missed', $4, $5, $6, $7, tick, key, now(), 0, $8, $9, $10
+     from unnest($11::timestamptz[], $12::text[]) as t(tick, key)
+     on conflict do nothing
+     returning id`,
+    [run.task, run.args, run.trigger, run.maxAttempts, run.timeoutMs, run.concurrencyKey, run.entry, HOST, process.pid,
+      reason, ticks, ticks.map((tick) => tickKey(run.entry, tick))],
+  );
+  return rows.length;
+}
+
+/** The dedupe key of an entry's tick: one run per entry and scheduled time, whoever claims it. */
+export const tickKey = (entry: string, tick: Date) => `${entry}@${tick.toISOString()}`;
+
+/** Each entry's latest recorded tick (any state), so a starting scheduler knows what it missed. */
+export async function latestTicks(db: Database, entries: string[]): Promise<Map<string, Date>> {
+  const rows = await db.query<{ entry: string; tick: Date | null }>(
+    `select e as entry, (select scheduled_for from task_runs where entry = e and scheduled_for is not null
+       order by scheduled_for desc limit 1) as tick
+     from unnest($1::text[]) as e`,
+    [entries],
+  );
+  return new Map(rows.filter((r) => r.tick).map((r) => [r.entry, r.tick!]));
+}
+
+/** Retryable runs whose next attempt is due (and that no process is about to take back itself). */
+export async function dueRetryableRuns(db: Database, slackMs: number): Promise<Array<{ id: number; task: string }>> {
+  return db.query(
+    `select id, task from task_runs where state = 'retryable' and attempt < max_attempts
+       and run_after < now() - make_interval(secs => $1::int / 1000.0)
+     order by run_after limit 100`,
+    [slackMs],
+  );
+}
+
 export async function findExecuting(db: Database, concurrencyKey: string): Promise<Run | undefined> {
   const rows = await db.query<Run>(
     `select ${COLUMNS} from task_runs where concurrency_key = $1 and state = 'executing'`,
@@ -262,4 +307,14 @@ export async function requestCancel(db: Database, id: number): Promise<Run> {
     [id],
   );
   return rows[0]!;
+}
+
+/** The newest run of a task started by `trigger`, optionally only one in `state` (set-up: is this step done?). */
+export async function findLatestRun(db: Database, task: string, trigger: RunTrigger, state?: RunState): Promise<Run | undefined> {
+  const rows = await db.query<Run>(
+    `select ${COLUMNS} from task_runs where task = $1 and trigger = $2 and ($3::text is null or state = $3)
+     order by id desc limit 1`,
+    [task, trigger, state ?? null],
+  );
+  return rows[0];
 }

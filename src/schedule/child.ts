@@ -1,0 +1,64 @@
+// The process one attempt runs in (forked by child-executor.ts). It opens its own database connection,
+// runs the task and reports the result; the parent keeps the run's record and heartbeat.
+import type { Config } from '../core/config.js';
+
+export interface StartMessage {
+  type: 'start';
+  config: Config;
+  task: string;
+  run: { id: number; args: Record<string, unknown>; attempt: number };
+}
+
+export type ChildMessage =
+  | { type: 'progress'; message: string }
+  | { type: 'done'; ok: true; result: unknown }
+  | { type: 'done'; ok: false; error: { name: string; message: string; stack?: string; exitCode?: number } };
+
+function send(message: ChildMessage): Promise<void> {
+  return new Promise((resolve) => {
+    if (!process.connected) return resolve();
+    process.send!(message, undefined, undefined, () => resolve());
+  });
+}
+
+async function main(start: StartMessage): Promise<void> {
+  const [{ validateDatabaseUrl }, { openDatabase }, { executeTask }, { loadTasks }] = await Promise.all([
+    import('../core/config.js'),
+    import('../core/db.js'),
+    import('../core/runner.js'),
+    import('../tasks/load.js'),
+  ]);
+  const { config } = start;
+  if (config.databaseUrl) validateDatabaseUrl(config.databaseUrl); // registers the password: never printed
+  const controller = new AbortController();
+  const stop = (why: string) => controller.abort(new Error(why));
+  process.once('SIGTERM', () => stop('stopped by SIGTERM'));
+  // The scheduler died: stop too, rather than run on unrecorded.
+  process.once('disconnect', () => {
+    stop('the scheduler went away');
+    setTimeout(() => process.exit(1), config.runs.stopGraceMs).unref();
+  });
+
+  const task = (await loadTasks(config)).find(start.task);
+  if (!task) throw new Error(`unknown task '${start.task}'`);
+  const db = await openDatabase(config, { migrate: false, max: 2 });
+  try {
+    const result = await executeTask({ db, config }, task, start.run, controller.signal, (message) => void send({ type: 'progress', message }));
+    await send({ type: 'done', ok: true, result });
+  } finally {
+    await db.close().catch(() => {});
+  }
+}
+
+process.once('message', (start: StartMessage) => {
+  main(start).then(
+    () => process.exit(0),
+    async (error: unknown) => {
+      const e = error instanceof Error ? error : new Error(String(error));
+      const exitCode = (e as { exitCode?: number }).exitCode;
+      const { redact } = await import('../core/redact.js');
+      await send({ type: 'done', ok: false, error: { name: e.name, message: redact(e.message), stack: e.stack && redact(e.stack), exitCode } });
+      process.exit(1);
+    },
+  );
+});
