@@ -35,7 +35,8 @@ export function buildTaskCommand(entry: Pick<TaskManifestEntry, 'name' | 'summar
 }
 
 function addTaskCommand(program: Command, entry: TaskManifestEntry): void {
-  const command = buildTaskCommand(entry).helpGroup('Tasks:');
+  // addCommand() does not pass on the program's settings (exit override, output) as command() does.
+  const command = buildTaskCommand(entry).copyInheritedSettings(program).helpGroup('Tasks:');
   program.addCommand(command);
   command.option('--json', 'print the run as JSON').action(async (opts, cmd: Command) => {
     const { runTaskCommand } = await import('./commands/task.js');

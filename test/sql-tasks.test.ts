@@ -198,6 +198,17 @@ describe.each(backendNames)('sql tasks on %s', (backendName) => {
       expect(run.result).toEqual({ deleted: 5 });
       const [left] = await db.query<{ n: number }>(`select count(*)::int as n from task_runs where task = 'recent-history'`);
       expect(left!.n).toBe(7);
+   
+    it('keeps completed set-up steps, however old, so that setup stays once-ever', async () => {
+      await db.query(
+        `insert into task_runs (task, trigger, state, inserted_at, started_at, finished_at)
+         values ('old-setup-step', 'setup', 'completed', now() - interval '400 days', now() - interval '400 days', now() - interval '400 days'),
+                ('old-setup-step', 'setup', 'discarded', now() - interval '400 days', now() - interval '400 days', now() - interval '400 days')`,
+      );
+      const run = await runTask(ctx(), pruneRuns, { trigger: 'cli', args: pruneRuns.args.parse({}) });
+      expect(run.result).toEqual({ deleted: 1 });
+      const left = await db.query<{ state: string }>(`select state from task_runs where task = 'old-setup-step'`);
+      expect(left).toEqual([{ state: 'completed' }]);
     });
   });
 

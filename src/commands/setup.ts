@@ -1,4 +1,91 @@
+// `singularity setup [--force]`: run the set-up flow (src/core/setup.ts), one line per step as it ends,
+// then a closing line. Exit 0 when every step completed or was already done, 1 when a step failed.
 import type { GlobalOptions } from '../cli.js';
-export async function setupCommand(_opts: { force?: boolean; json?: boolean }, _globals: GlobalOptions): Promise<number> {
-  throw new Error('setup: being written');
+import { loadConfig } from '../core/config.js';
+import { openDatabase } from '../core/db.js';
+import { HardStopError } from '../core/errors.js';
+import type { SetupResult, SetupStepResult } from '../core/setup.js';
+import { formatDuration, paint, printJson, write } from '../cli/output.js';
+import { runOutcome } from '../cli/render-run.js';
+
+export async function setupCommand(opts: { force?: boolean; json?: boolean }, globals: GlobalOptions): Promise<number> {
+  const json = Boolean(opts.json ?? globals.json);
+  const config = await loadConfig(globals);
+  // Tasks before the database: a bad task module is a configuration error that needs no database.
+  const { loadTasks } = await import('../tasks/load.js');
+  const { runSetup, setupTasks } = await import('../core/setup.js');
+  const tasks = await loadTasks(config);
+  const width = Math.max(0, ...setupTasks(tasks).map((t) => t.name.length));
+  const db = await openDatabase(config);
+  // Ctrl-C or SIGTERM cancels the current step's run (recorded cancelled) and stops the flow.
+  const interrupt = new AbortController();
+  const onSignal = () => interrupt.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const spinner = !json && process.stderr.isTTY ? (await import('ora')).default({ stream: process.stderr }) : undefined;
+  let hardStop = false;
+  try {
+    const result = await runSetup({
+      db,
+      config,
+      tasks,
+      force: opts.force,
+      signal: interrupt.signal,
+      onStep: ({ step, phase, total }) => {
+        if (json) return;
+        const head = `[${step.order}/${total}] ${step.task.padEnd(width)}  `;
+        if (phase === 'start') return void spinner?.start(head.trimEnd());
+        if (phase === 'wait') {
+          // Say why nothing moves: another process has this step, and it may take a while.
+          if (spinner) spinner.text = `${head}waiting: ${step.reason}`;
+          else write(process.stderr, `${head}waiting: ${step.reason}`);
+          return;
+        }
+        spinner?.stop();
+        const stream = step.status === 'failed' ? process.stderr : process.stdout;
+        write(stream, head + stepOutcome(step, stream));
+      },
+    });
+    if (json) printJson(result);
+    else if (result.ok) write(process.stdout, closingLine(result));
+    else write(process.stderr, closingLine(result));
+    return result.ok ? 0 : 1;
+  } catch (error) {
+    spinner?.stop();
+    hardStop = error instanceof HardStopError;
+    throw error;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    // A hard-stopped task may still hold a connection; the process exits without waiting for it.
+    if (!hardStop) await db.close();
+  }
+}
+
+function stepOutcome(step: SetupStepResult, stream: NodeJS.WriteStream): string {
+  const run = step.run;
+  switch (step.status) {
+    case 'completed': {
+      const outcome = runOutcome(run!);
+      return `${paint(stream, 'green', 'completed')} in ${formatDuration(run!.durationMs ?? 0)}${outcome ? `: ${outcome}` : ''} (run ${run!.id})`;
+    }
+    case 'skipped':
+      return `${paint(stream, 'gray', 'skipped')}: ${step.reason}`;
+    case 'failed':
+      return `${paint(stream, 'red', 'failed')}: ${step.reason}${run ? ` (run ${run.id}, ${run.state})` : ''}`;
+    case 'not-run':
+      return `${paint(stream, 'gray', 'not run')} (${step.reason})`;
+  }
+}
+
+function closingLine(result: SetupResult): string {
+  const total = result.steps.length;
+  const failed = result.failedStep;
+  if (failed) {
+    return `setup stopped at step ${failed.order}/${total} (${failed.task}): ${failed.reason}\n` +
+      `  Fix the cause and run 'singularity setup' again: it resumes at step ${failed.order}.`;
+  }
+  if (!result.ok) return "setup interrupted; run 'singularity setup' again to finish it.";
+  const count = (status: SetupStepResult['status']) => result.steps.filter((s) => s.status === status).length;
+  return `setup complete: ${count('completed')} ran, ${count('skipped')} skipped`;
 }

@@ -1,0 +1,245 @@
+// `singularity setup` as an operator (or a scheduler beside one) runs it: the real CLI, real databases,
+// fixture set-up tasks around the built-in seed-plan whose log shows what each process really executed.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { PoolClient } from 'pg';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Database } from '../src/core/db.js';
+import type { Run } from '../src/core/runs.js';
+import type { SetupResult } from '../src/core/setup.js';
+import { backendNames, createBackend, type Backend } from './support/backends.js';
+import { BIN, cleanEnv, runCli, type CliResult } from './support/cli.js';
+
+const FIXTURE = fileURLToPath(new URL('./fixtures/setup-tasks.mjs', import.meta.url));
+const STEPS = ['setup-one', 'setup-two', 'seed-plan', 'setup-four'];
+// What the fixture steps log when each executes once and succeeds (seed-plan, a sql task, logs nothing).
+const FULL_LOG = ['start setup-one', 'end setup-one', 'start setup-two', 'end setup-two', 'start setup-four', 'end setup-four'];
+
+const output = (r: CliResult) => `${r.stdout}\n${r.stderr}`;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(what: string, probe: () => T | Promise<T>, timeoutMs = 20_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+describe.each(backendNames)('singularity setup on %s', (backendName) => {
+  let backend: Backend;
+  let db: Database;
+  // Held open so that the embedded server does not idle out between two CLI calls.
+  let held: PoolClient;
+  let dir: string;
+  let logFile: string;
+  let failFile: string;
+  let holdFile: string;
+
+  const env = (extra: Record<string, string | undefined> = {}) => ({
+    ...backend.env,
+    SINGULARITY_TASK_MODULES: FIXTURE,
+    SETUP_LOG_FILE: logFile,
+    SETUP_FAIL_FILE: failFile,
+    SETUP_HOLD_FILE: holdFile,
+    ...extra,
+  });
+  // Every call runs in an empty folder, so that no singularity.config.json around it is picked up.
+  const setup = (args: string[] = [], extra: Record<string, string | undefined> = {}) => runCli(['setup', ...args], env(extra), { cwd: dir });
+  /** A setup process the test can watch while it runs, and signal. */
+  const startSetup = () => {
+    const child = spawn(process.execPath, [BIN, 'setup'], { env: cleanEnv(env()), cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const result: CliResult = { code: null, signal: null, stdout: '', stderr: '' };
+    child.stdout.on('data', (d) => (result.stdout += d));
+    child.stderr.on('data', (d) => (result.stderr += d));
+    const done = new Promise<CliResult>((resolve) => child.on('close', (code, signal) => resolve(Object.assign(result, { code, signal }))));
+    return { child, result, done };
+  };
+  const log = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').filter(Boolean) : []);
+  const setupRuns = () => db.query<Run>(`select id, task, state, trigger, started_at as "startedAt", finished_at as "finishedAt" from task_runs order by id`);
+  /** A database on which set-up never ran. */
+  const reset = async () => {
+    await db.query('delete from task_runs');
+    rmSync(logFile, { force: true });
+  };
+
+  beforeAll(async () => {
+    backend = await createBackend(backendName);
+    db = await backend.open();
+    held = await db.pool.connect();
+    dir = mkdtempSync(join(tmpdir(), 'sg-setup-'));
+    logFile = join(dir, 'steps.log');
+    failFile = join(dir, 'fail');
+    holdFile = join(dir, 'hold');
+  });
+  beforeEach(() => {
+    rmSync(failFile, { force: true });
+    rmSync(holdFile, { force: true });
+  });
+  afterAll(async () => {
+    held?.release();
+    await db?.close();
+    await backend?.dispose();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs every set-up step once, in order, each recorded as a run with trigger setup', async () => {
+    const r = await setup();
+    expect(r.code, output(r)).toBe(0);
+    expect(log()).toEqual(FULL_LOG);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(5);
+    expect(lines[0]).toMatch(/^\[1\/4\] setup-one {2,}completed in .+: step one done \(run \d+\)$/);
+    expect(lines[1]).toMatch(/^\[2\/4\] setup-two {2,}completed in .+: step two done \(run \d+\)$/);
+    expect(lines[2]).toMatch(/^\[3\/4\] seed-plan {2,}completed in .+: themes: [1-9]\d* new/);
+    // Step 4 sees the work plan that step 3 seeded.
+    expect(lines[3]).toMatch(/^\[4\/4\] setup-four {2,}completed in .+: saw [1-9]\d* themes \(run \d+\)$/);
+    expect(lines[4]).toBe('setup complete: 4 ran, 0 skipped');
+
+    const recorded = await setupRuns();
+    expect(recorded.map((x) => [x.task, x.state, x.trigger])).toEqual(STEPS.map((task) => [task, 'completed', 'setup']));
+    // Each step started after the one before it finished.
+    for (let i = 1; i < recorded.length; i++) expect(recorded[i]!.startedAt!.getTime()).toBeGreaterThanOrEqual(recorded[i - 1]!.finishedAt!.getTime());
+  });
+
+  it('a second setup runs nothing: every step is skipped, naming the run that completed it', async () => {
+    const before = await setupRuns();
+    const r = await setup();
+    expect(r.code, output(r)).toBe(0);
+    expect(log()).toEqual(FULL_LOG);
+    for (const [i, task] of STEPS.entries()) {
+      const run = before.find((x) => x.task === task)!;
+      expect(r.stdout).toMatch(new RegExp(`^\\[${i + 1}/4\\] ${task} +skipped: completed by run ${run.id} at \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d$`, 'm'));
+    }
+    expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('setup complete: 0 ran, 4 skipped');
+    expect(await setupRuns()).toEqual(before);
+  });
+
+  it('--force runs every step again, in order', async () => {
+    const before = await setupRuns();
+    const r = await setup(['--force']);
+    expect(r.code, output(r)).toBe(0);
+    expect(log()).toEqual([...FULL_LOG, ...FULL_LOG]);
+    expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('setup complete: 4 ran, 0 skipped');
+    const added = (await setupRuns()).slice(before.length);
+    expect(added.map((x) => [x.task, x.state, x.trigger])).toEqual(STEPS.map((task) => [task, 'completed', 'setup']));
+  });
+
+  it('a step whose flag has no default fails with the flag named, after the done steps are skipped', async () => {
+    const before = await setupRuns();
+    const r = await setup([], { SETUP_WITH_REQUIRED_FLAG: '1' });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^\[4\/5\] setup-four +skipped: completed by run \d+ at /m);
+    expect(r.stderr).toMatch(/^\[5\/5\] setup-five +failed: setup-five: --target is required and has no default; a set-up task must give every flag a default$/m);
+    expect(r.stderr).toMatch(/setup stopped at step 5\/5 \(setup-five\)/);
+    expect(await setupRuns()).toEqual(before);
+  });
+
+  it('a failing step stops the flow with exit 1, naming the step; later steps do not run', async () => {
+    await reset();
+    writeFileSync(failFile, '');
+    const r = await setup();
+    expect(r.code).toBe(1);
+    expect(log()).toEqual(['start setup-one', 'end setup-one', 'start setup-two', 'fail setup-two']);
+    expect(r.stdout).toMatch(/^\[1\/4\] setup-one +completed/m);
+    expect(r.stderr).toMatch(/^\[2\/4\] setup-two +failed: step two failed on purpose \(run \d+, discarded\)$/m);
+    expect(r.stdout).toMatch(/^\[3\/4\] seed-plan +not run \(step 2 failed\)$/m);
+    expect(r.stdout).toMatch(/^\[4\/4\] setup-four +not run \(step 2 failed\)$/m);
+    expect(r.stderr).toContain('setup stopped at step 2/4 (setup-two): step two failed on purpose');
+    expect(r.stderr).toContain("run 'singularity setup' again: it resumes at step 2");
+    expect((await setupRuns()).map((x) => [x.task, x.state])).toEqual([['setup-one', 'completed'], ['setup-two', 'discarded']]);
+
+    // --json: the whole result, the failed run included; the done step is skipped this time.
+    const j = await setup(['--json']);
+    expect(j.code).toBe(1);
+    const result = JSON.parse(j.stdout) as SetupResult;
+    expect(result.ok).toBe(false);
+    expect(result.steps.map((s) => [s.order, s.task, s.status])).toEqual([
+      [1, 'setup-one', 'skipped'],
+      [2, 'setup-two', 'failed'],
+      [3, 'seed-plan', 'not-run'],
+      [4, 'setup-four', 'not-run'],
+    ]);
+    expect(result.steps[0]!.run).toMatchObject({ task: 'setup-one', state: 'completed', trigger: 'setup' });
+    expect(result.failedStep).toMatchObject({ order: 2, task: 'setup-two', status: 'failed', reason: 'step two failed on purpose' });
+    expect(result.failedStep!.run).toMatchObject({ task: 'setup-two', state: 'discarded', trigger: 'setup', error: { message: 'step two failed on purpose' } });
+    expect(log().slice(4)).toEqual(['start setup-two', 'fail setup-two']);
+  });
+
+  it('once the cause is gone, setup resumes at the failed step and finishes', async () => {
+    const r = await setup();
+    expect(r.code, output(r)).toBe(0);
+    expect(r.stdout).toMatch(/^\[1\/4\] setup-one +skipped: completed by run \d+ at /m);
+    expect(r.stdout).toMatch(/^\[2\/4\] setup-two +completed/m);
+    expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('setup complete: 3 ran, 1 skipped');
+    expect(log().slice(6)).toEqual(['start setup-two', 'end setup-two', 'start setup-four', 'end setup-four']);
+    const completed = (await setupRuns()).filter((x) => x.state === 'completed').map((x) => x.task);
+    expect(completed).toEqual(STEPS);
+  });
+
+  it('two setups at once: the second waits for the step the first is executing; each step executes once, in order', async () => {
+    await reset();
+    writeFileSync(holdFile, '');
+    const first = startSetup();
+    await until('step 1 to start', () => log().includes('start setup-one'));
+    const second = startSetup();
+    // The second says that it waits for the first's run of step 1.
+    const [run] = await db.query<{ id: number }>(`select id from task_runs where task = 'setup-one'`);
+    await until('the second setup to wait', () => second.result.stderr.includes(`[1/4] setup-one   waiting: run ${run!.id} of another process (pid ${first.child.pid} on `));
+    rmSync(holdFile);
+    const [a, b] = await Promise.all([first.done, second.done]);
+    expect(a.code, output(a)).toBe(0);
+    expect(b.code, output(b)).toBe(0);
+    expect(log()).toEqual(FULL_LOG);
+    expect(b.stdout).toMatch(/^\[1\/4\] setup-one +skipped: completed by run \d+ meanwhile$/m);
+    // Between them, each step is reported completed exactly once.
+    for (const task of STEPS) {
+      const completedLines = `${a.stdout}${b.stdout}`.match(new RegExp(`^\\[\\d/4\\] ${task} +completed`, 'gm')) ?? [];
+      expect(completedLines, task).toHaveLength(1);
+    }
+    const completed = (await setupRuns()).filter((x) => x.state === 'completed');
+    expect(completed.map((x) => x.task)).toEqual(STEPS);
+  });
+
+  it('two setups started at the same moment still execute each step once, in order', async () => {
+    await reset();
+    const [a, b] = await Promise.all([setup(), setup()]);
+    expect(a.code, output(a)).toBe(0);
+    expect(b.code, output(b)).toBe(0);
+    expect(log()).toEqual(FULL_LOG);
+    const completed = (await setupRuns()).filter((x) => x.state === 'completed');
+    expect(completed.map((x) => x.task)).toEqual(STEPS);
+  });
+
+  it('Ctrl-C cancels the executing step (recorded cancelled) and stops the flow with exit 1', async () => {
+    await reset();
+    writeFileSync(holdFile, '');
+    const { child, done } = startSetup();
+    await until('step 1 to start', () => log().includes('start setup-one'));
+    child.kill('SIGINT');
+    const r = await done;
+    expect(r.code).toBe(1);
+    const out = output(r);
+    expect(out).toMatch(/^\[1\/4\] setup-one +failed: .*interrupted.* \(run \d+, cancelled\)$/m);
+    expect(out).toMatch(/^\[4\/4\] setup-four +not run/m);
+    expect(out).toContain('setup stopped at step 1/4 (setup-one)');
+    expect((await setupRuns()).map((x) => [x.task, x.state])).toEqual([['setup-one', 'cancelled']]);
+    expect(log()).toEqual(['start setup-one', 'fail setup-one']);
+  });
+
+  it('with only the built-in tasks, setup runs just seed-plan', async () => {
+    await reset();
+    const r = await runCli(['setup'], backend.env, { cwd: dir });
+    expect(r.code, output(r)).toBe(0);
+    expect(r.stdout).toMatch(/^\[1\/1\] seed-plan {2}completed in .+: themes: 0 new, [1-9]\d* in all/);
+    expect(r.stdout.trimEnd().split('\n')).toHaveLength(2);
+    expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('setup complete: 1 ran, 0 skipped');
+    expect((await setupRuns()).map((x) => [x.task, x.state, x.trigger])).toEqual([['seed-plan', 'completed', 'setup']]);
+    expect(log()).toEqual([]);
+  });
+});
