@@ -104,7 +104,7 @@ describe('schedules', () => {
     expect(problem('0 0 * * analyze-stats')).toBe('1:1: the schedule needs five fields (minute hour day-of-month month day-of-week), found 4');
     expect(problem('0 0 0 * * * analyze-stats')).toMatch(/^1:1: the schedule has 6 fields: seconds and years are not supported/);
     expect(problem('0 0 0 * * * 2026 analyze-stats')).toMatch(/^1:1: the schedule has 7 fields/);
-    expect(problem('analyze-stats')).toMatch(/found 0$/);
+    expect(problem('analyze-stats')).toBe("1:1: 'analyze-stats' is not a schedule: a line starts with five fields (minute hour day-of-month month day-of-week) or a nickname such as @daily");
     expect(problem('@fortnightly analyze-stats')).toMatch(/^1:1: unknown schedule '@fortnightly' \(use five cron fields or one of @hourly/);
   });
 });

@@ -259,6 +259,9 @@ describe.each(backendNames)('scheduler on %s', (backendName) => {
     writeFileSync(file, '*/5 * * * * [id=steady] fx-note\n0 0 * * * nosuch-task\n*/7 * * * * fx-note --label x\n');
     expect(await s.scheduler.reload('SIGHUP')).toBe(false);
     expect(s.logs.join('\n')).toMatch(/SIGHUP: the new crontab was refused; the one in force stays[\s\S]*:2:\d+: .*nosuch-task/);
+    // The refused file is not read again and again by the housekeeping polls.
+    await new Promise((r) => setTimeout(r, 700));
+    expect(s.logs.filter((l) => l.includes('was refused'))).toHaveLength(1);
 
     writeFileSync(file, '*/5 * * * * [id=steady] fx-note\n* * * * * [id=added overlap=allow] fx-note --label added\n');
     expect(await s.scheduler.reload('SIGHUP')).toBe(true);

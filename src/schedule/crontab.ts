@@ -279,7 +279,9 @@ function parseEntry(
       const fields = 'five fields (minute hour day-of-month month day-of-week)';
       report(
         first.column,
-        i < 5
+        i === 0
+          ? `'${first.text}' is not a schedule: a line starts with ${fields} or a nickname such as @daily`
+          : i < 5
           ? `the schedule needs ${fields}, found ${i}`
           : `the schedule has ${i} fields: seconds and years are not supported, use ${fields}`,
       );

@@ -127,6 +127,8 @@ export class Scheduler {
   async reload(why: string): Promise<boolean> {
     if (!this.options.reloadCrontab) return false;
     let next: Crontab;
+    // A refused file is not read again until it changes again.
+    this.crontabStamp = this.stampOf(this.crontab.source);
     try {
       next = await this.options.reloadCrontab();
     } catch (error) {
@@ -141,7 +143,6 @@ export class Scheduler {
     for (const id of before.keys()) if (!entries.some((e) => e.id === id)) this.cursors.delete(id);
     this.crontab = next;
     this.entries = entries;
-    this.crontabStamp = this.stampOf(next.source);
     await this.refreshPlacement().catch(() => {});
     if (this.record) await registry.updateSchedulerEntries(this.db, this.record.id, next.source, ...this.summary()).catch(() => {});
     this.log('info', `${why}: crontab reloaded: ${entries.length} scheduled entries (${entries.length - kept.length} new or changed, ${before.size - kept.length} removed or changed)`);
