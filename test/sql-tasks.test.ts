@@ -198,7 +198,8 @@ describe.each(backendNames)('sql tasks on %s', (backendName) => {
       expect(run.result).toEqual({ deleted: 5 });
       const [left] = await db.query<{ n: number }>(`select count(*)::int as n from task_runs where task = 'recent-history'`);
       expect(left!.n).toBe(7);
-   
+    });
+
     it('keeps completed set-up steps, however old, so that setup stays once-ever', async () => {
       await db.query(
         `insert into task_runs (task, trigger, state, inserted_at, started_at, finished_at)
