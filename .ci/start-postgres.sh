@@ -34,6 +34,9 @@ port = $port
 unix_socket_directories = '$dir'
 shared_preload_libraries = 'pg_cron'
 cron.database_name = 'postgres'
+# pg_cron runs jobs in background workers: no connection, so no password, needed.
+cron.use_background_workers = on
+max_worker_processes = 32
 max_connections = 200
 fsync = off
 CONF

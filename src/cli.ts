@@ -135,6 +135,39 @@ function buildProgram(manifest: TaskManifestEntry[]): Command {
       exitCode = await crontabNext(file, opts, cmd.optsWithGlobals<GlobalOptions>());
     });
 
+  const pgcronCommand = program
+    .command('pgcron')
+    .summary('put the sql tasks into pg_cron, take them out, show them')
+    .helpGroup('Commands:');
+  pgcronCommand
+    .command('install')
+    .description('Make pg_cron\'s jobs match the sql tasks of the crontab (default: the default crontab): add, change\n' +
+      'and remove singularity\'s jobs only. Running it again changes nothing.')
+    .option('--crontab <file>', 'take the schedules from this crontab file')
+    .option('--dry-run', 'print the plan, change nothing')
+    .option('--json', 'print JSON')
+    .action(async (opts, cmd: Command) => {
+      const { pgcronInstall } = await import('./commands/pgcron.js');
+      exitCode = await pgcronInstall(opts, cmd.optsWithGlobals<GlobalOptions>());
+    });
+  pgcronCommand
+    .command('uninstall')
+    .description('Remove exactly the jobs singularity manages for this database; run-scheduler runs their tasks again.')
+    .option('--dry-run', 'print what would be removed, change nothing')
+    .option('--json', 'print JSON')
+    .action(async (opts, cmd: Command) => {
+      const { pgcronUninstall } = await import('./commands/pgcron.js');
+      exitCode = await pgcronUninstall(opts, cmd.optsWithGlobals<GlobalOptions>());
+    });
+  pgcronCommand
+    .command('status')
+    .description('Each managed job: schedule, active, its last run and outcome (from cron.job_run_details).')
+    .option('--json', 'print JSON')
+    .action(async (opts, cmd: Command) => {
+      const { pgcronStatus } = await import('./commands/pgcron.js');
+      exitCode = await pgcronStatus(opts, cmd.optsWithGlobals<GlobalOptions>());
+    });
+
   const runsCommand = program
     .command('runs')
     .summary('the run history: list, show, retry, cancel')

@@ -350,7 +350,7 @@ describe.each(backendNames)('the CLI on %s', (backendName) => {
       expect(r.code, r.stderr).toBe(0);
       const result = parseJson(r);
       expect(result).toMatchObject({ task: 'prune-runs', state: 'completed', args: { olderThan: '0s', batchSize: 1000 } });
-      expect(result.result).toEqual({ deleted: finished });
+      expect(result.result).toEqual({ deleted: finished, deleted_cron_details: 0 });
       // Only the prune run itself is left, and completed set-up steps (they keep setup once-ever).
       expect((await runIds()).sort((a, b) => a - b)).toEqual([...setupSteps, result.id]);
 

@@ -230,16 +230,16 @@ describe.runIf(canRunServer)('run-scheduler and a PostgreSQL server of its own',
   }, 120_000);
 
   it('leaves a sql task that pg_cron runs to pg_cron, and says so; runs it again once the job is gone', async () => {
-    await db.query(`select cron.schedule('singularity:analyze-stats', '0 0 1 1 *', 'analyze')`);
+    await db.query(`select cron.schedule('singularity:analyze-stats@postgres', '0 0 1 1 *', 'analyze')`);
     const clock = new FakeClock(new Date('2026-02-01T10:00:00Z'));
     const s = await startInProcess('* * * * * [id=stats] analyze-stats\n', clock);
-    expect(s.logs.join('\n')).toContain('analyze-stats: runs in pg_cron (job singularity:analyze-stats); this scheduler leaves it alone');
+    expect(s.logs.join('\n')).toContain('analyze-stats: runs in pg_cron (job singularity:analyze-stats@postgres); this scheduler leaves it alone');
     clock.set(new Date('2026-02-01T10:01:00Z'));
     await until(() => clock.sleepers === 1);
     await s.scheduler.drain();
     expect(await db.query(`select id from task_runs where entry = 'stats'`)).toHaveLength(0);
 
-    await db.query(`select cron.unschedule('singularity:analyze-stats')`);
+    await db.query(`select cron.unschedule('singularity:analyze-stats@postgres')`);
     await new Promise((r) => setTimeout(r, 600)); // a poll (200 ms) notices the job is gone
     clock.set(new Date('2026-02-01T10:02:00Z'));
     await until(async () => (await db.query<{ state: string }>(`select state from task_runs where entry = 'stats'`))[0]?.state === 'completed', 20_000, 'the run');

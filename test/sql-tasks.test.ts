@@ -178,7 +178,7 @@ describe.each(backendNames)('sql tasks on %s', (backendName) => {
 
       expect(run.state).toBe('completed');
       expect(run.error).toBeNull();
-      expect(run.result).toEqual({ deleted: 2500 });
+      expect(run.result).toEqual({ deleted: 2500, deleted_cron_details: 0 });
       expect(pruneRuns.summarize!(run.result)).toBe('deleted 2500 finished runs');
       const [old] = await db.query<{ n: number }>(`select count(*)::int as n from task_runs where task = 'old-history'`);
       expect(old!.n).toBe(0);
@@ -195,7 +195,7 @@ describe.each(backendNames)('sql tasks on %s', (backendName) => {
       // The recent runs are 1 to 12 days old: --older-than 7d takes the 5 older than a week.
       const run = await runTask(ctx(), pruneRuns, { trigger: 'cli', args: pruneRuns.args.parse({ olderThan: '7d', batchSize: 2 }) });
       expect(run.state).toBe('completed');
-      expect(run.result).toEqual({ deleted: 5 });
+      expect(run.result).toEqual({ deleted: 5, deleted_cron_details: 0 });
       const [left] = await db.query<{ n: number }>(`select count(*)::int as n from task_runs where task = 'recent-history'`);
       expect(left!.n).toBe(7);
     });
@@ -207,7 +207,7 @@ describe.each(backendNames)('sql tasks on %s', (backendName) => {
                 ('old-setup-step', 'setup', 'discarded', now() - interval '400 days', now() - interval '400 days', now() - interval '400 days')`,
       );
       const run = await runTask(ctx(), pruneRuns, { trigger: 'cli', args: pruneRuns.args.parse({}) });
-      expect(run.result).toEqual({ deleted: 1 });
+      expect(run.result).toEqual({ deleted: 1, deleted_cron_details: 0 });
       const left = await db.query<{ state: string }>(`select state from task_runs where task = 'old-setup-step'`);
       expect(left).toEqual([{ state: 'completed' }]);
     });

@@ -4,7 +4,7 @@ import { duration, durationInterval } from './args.js';
 
 export default defineTask({
   name: 'prune-runs',
-  summary: 'Delete finished runs of the run history older than a bound, in batches',
+  summary: "Delete finished runs of the run history (and pg_cron's job_run_details) older than a bound, in batches",
   engine: 'sql',
   schedule: '0 0 * * 0',
   args: z.object({
@@ -15,6 +15,8 @@ export default defineTask({
   // The procedure commits after each batch, which PostgreSQL allows only outside a transaction block.
   transaction: false,
   sql: ({ olderThan, batchSize }) =>
-    `call prune_runs(${sqlLiteral(durationInterval(olderThan))}::interval, ${sqlLiteral(batchSize)}, null)`,
-  summarize: (result: { deleted: number }) => `deleted ${result.deleted} finished runs`,
+    `call prune_runs(${sqlLiteral(durationInterval(olderThan))}::interval, ${sqlLiteral(batchSize)}, null, null)`,
+  summarize: (result: { deleted: number; deleted_cron_details: number }) =>
+    `deleted ${result.deleted} finished runs` +
+    (result.deleted_cron_details ? ` and ${result.deleted_cron_details} pg_cron run details` : ''),
 });

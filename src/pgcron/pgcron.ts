@@ -1,0 +1,244 @@
+// `pgcron install | uninstall | status`: the sql tasks' schedules as pg_cron jobs, applied as a difference.
+// Jobs singularity manages are named `singularity:<task>[:<n>]@<database>` (pg_cron names are unique per
+// user, and one server may hold several singularity databases); no other job is ever touched.
+import type { Config } from '../core/config.js';
+import { openDatabase, type Database } from '../core/db.js';
+import { SingularityError, EXIT } from '../core/errors.js';
+import { sqlLiteral, type TaskDefinition } from '../tasks/define.js';
+import type { TaskSet } from '../tasks/load.js';
+import type { Crontab, CrontabEntry } from '../schedule/crontab.js';
+import { PGCRON_JOB_PREFIX } from './placement.js';
+
+/** pg_cron cannot be used here; the message says why and the hint what to do. Exit 2. */
+export class PgCronUnavailableError extends SingularityError {
+  override readonly exitCode = EXIT.usage;
+}
+
+export interface PgCronSite {
+  /** The database singularity uses: where the jobs run. */
+  database: string;
+  /** The database pg_cron lives in (cron.database_name): where the jobs are stored. */
+  cronDatabase: string;
+  version: string;
+  /** The zone pg_cron reads schedules in. */
+  timezone: string;
+}
+
+export interface CronJob {
+  jobname: string;
+  task: string;
+  entry: string;
+  schedule: string;
+  command: string;
+}
+
+export interface InstalledJob {
+  jobid: number;
+  jobname: string;
+  schedule: string;
+  command: string;
+  active: boolean;
+}
+
+export interface JobPlan {
+  add: CronJob[];
+  change: Array<{ job: CronJob; from: InstalledJob }>;
+  remove: InstalledJob[];
+  unchanged: CronJob[];
+}
+
+const UTC_NAMES = new Set(['UTC', 'GMT', 'Etc/UTC', 'Etc/GMT', 'Etc/Universal', 'Universal', 'Zulu', 'Etc/Zulu']);
+const sameZone = (a: string, b: string) => a === b || (UTC_NAMES.has(a) && UTC_NAMES.has(b));
+
+/** Where pg_cron is, or why it cannot be used, with the fix. */
+export async function locatePgCron(db: Database): Promise<PgCronSite> {
+  if (db.kind === 'embedded') {
+    throw new PgCronUnavailableError('the embedded database (PGlite) has no pg_cron; its sql tasks run through run-scheduler', {
+      hint: 'To use pg_cron, point DATABASE_URL at a PostgreSQL server with pg_cron (see "Running against PostgreSQL" in the README).',
+    });
+  }
+  const [facts] = await db.query<{ database: string; preload: string; cronDatabase: string | null; timezone: string | null }>(
+    `select current_database() as database, current_setting('shared_preload_libraries') as preload,
+       current_setting('cron.database_name', true) as "cronDatabase", current_setting('cron.timezone', true) as timezone`,
+  );
+  const { database, preload } = facts!;
+  if (!preload.split(',').map((s) => s.trim().replace(/^"|"$/g, '')).includes('pg_cron')) {
+    throw new PgCronUnavailableError(`pg_cron is not loaded by this server (shared_preload_libraries = '${preload}')`, {
+      hint: `Add pg_cron to shared_preload_libraries in postgresql.conf, set cron.database_name = '${database}', restart the server, then run CREATE EXTENSION pg_cron in that database. Until then, run-scheduler runs the sql tasks.`,
+    });
+  }
+  const cronDatabase = facts!.cronDatabase || 'postgres';
+  const cronDb = cronDatabase === database ? db : await openSibling(db.config, cronDatabase);
+  try {
+    const [extension] = await cronDb.query<{ version: string }>(`select extversion as version from pg_extension where extname = 'pg_cron'`);
+    if (!extension) {
+      throw new PgCronUnavailableError(`pg_cron is loaded but not installed in its database '${cronDatabase}' (cron.database_name)`, {
+        hint: `Run CREATE EXTENSION pg_cron; in database '${cronDatabase}' as a superuser.`,
+      });
+    }
+    return { database, cronDatabase, version: extension.version, timezone: facts!.timezone || 'GMT' };
+  } finally {
+    if (cronDb !== db) await cronDb.close();
+  }
+}
+
+/** A connection to another database of the same server, with the same credentials. */
+async function openSibling(config: Config, database: string): Promise<Database> {
+  const url = new URL(config.databaseUrl!);
+  url.pathname = `/${encodeURIComponent(database)}`;
+  try {
+    return await openDatabase({ ...config, databaseUrl: url.toString() }, { migrate: false, max: 1 });
+  } catch (error) {
+    throw new PgCronUnavailableError(`pg_cron lives in database '${database}' (cron.database_name), which cannot be reached: ${(error as Error).message}`, {
+      hint: `The user in DATABASE_URL must be able to connect to '${database}' to manage pg_cron jobs there.`,
+      cause: error,
+    });
+  }
+}
+
+export function openCronDatabase(db: Database, site: PgCronSite): Promise<Database> | Database {
+  return site.cronDatabase === site.database ? db : openSibling(db.config, site.cronDatabase);
+}
+
+/** A statement quoted for use inside another: dollar quotes that the statement does not contain. */
+function dollarQuote(text: string): string {
+  let tag = 'singularity';
+  while (text.includes(`$${tag}$`)) tag += '_';
+  return `$${tag}$${text}$${tag}$`;
+}
+
+/** The command a job runs: transactional tasks through the recording wrapper, the others as they are. */
+export function jobCommand(task: TaskDefinition, entry: CrontabEntry): string {
+  if (task.engine !== 'sql') throw new Error(`${task.name} is not a sql task`);
+  const statement = task.sql(entry.args as never);
+  // VACUUM, REINDEX CONCURRENTLY and committing procedures cannot run inside the wrapper's transaction.
+  if (!task.transaction) return statement;
+  return `CALL singularity_cron_run(${sqlLiteral(task.name)}, ${sqlLiteral(entry.id)}, ${dollarQuote(statement)})`;
+}
+
+export interface WantedJobs {
+  jobs: CronJob[];
+  /** Entries pg_cron cannot run as written (a time zone other than pg_cron's), each with the fix. */
+  problems: string[];
+  /** Entries that stay with run-scheduler: node tasks and on-start entries. */
+  leftToScheduler: CrontabEntry[];
+}
+
+/** The jobs a crontab asks for: one per scheduled entry of a sql task. */
+export function wantedJobs(tasks: TaskSet, crontab: Crontab, site: PgCronSite): WantedJobs {
+  const jobs: CronJob[] = [];
+  const problems: string[] = [];
+  const leftToScheduler: CrontabEntry[] = [];
+  const perTask = new Map<string, number>();
+  for (const entry of crontab.entries) {
+    const task = tasks.find(entry.task);
+    if (!task || task.engine !== 'sql' || entry.onStart) {
+      leftToScheduler.push(entry);
+      continue;
+    }
+    if (!sameZone(entry.timezone, site.timezone)) {
+      problems.push(
+        `${crontab.source}:${entry.line}: ${entry.id} is read in ${entry.timezone}, but pg_cron reads schedules in ${site.timezone}; ` +
+          `write the schedule for ${site.timezone} (TZ=UTC) or leave this entry out of the crontab given to pgcron install`,
+      );
+      continue;
+    }
+    const n = (perTask.get(task.name) ?? 0) + 1;
+    perTask.set(task.name, n);
+    jobs.push({
+      jobname: `${PGCRON_JOB_PREFIX}${task.name}${n > 1 ? `:${n}` : ''}@${site.database}`,
+      task: task.name,
+      entry: entry.id,
+      schedule: entry.expression!,
+      command: jobCommand(task, entry),
+    });
+  }
+  return { jobs, problems, leftToScheduler };
+}
+
+/** The difference between the wanted jobs and those installed: what to add, change and remove. */
+export function planJobs(wanted: CronJob[], installed: InstalledJob[]): JobPlan {
+  const byName = new Map(installed.map((j) => [j.jobname, j]));
+  const plan: JobPlan = { add: [], change: [], remove: [], unchanged: [] };
+  for (const job of wanted) {
+    const current = byName.get(job.jobname);
+    if (!current) plan.add.push(job);
+    else if (current.schedule !== job.schedule || current.command !== job.command || !current.active) plan.change.push({ job, from: current });
+    else plan.unchanged.push(job);
+    byName.delete(job.jobname);
+  }
+  plan.remove = [...byName.values()];
+  return plan;
+}
+
+/** The jobs singularity manages for this database. */
+export async function installedJobs(cronDb: Database, site: PgCronSite): Promise<InstalledJob[]> {
+  return cronDb.query<InstalledJob>(
+    `select jobid, jobname, schedule, command, active from cron.job
+     where jobname like $1 and database = $2 order by jobname`,
+    [`${PGCRON_JOB_PREFIX}%`, site.database],
+  );
+}
+
+/** Apply a plan in one transaction of the cron database, and record the jobs in this database. */
+export async function applyPlan(db: Database, cronDb: Database, site: PgCronSite, plan: JobPlan, wanted: CronJob[]): Promise<void> {
+  await cronDb.withClient(async (client) => {
+    await client.query('begin');
+    try {
+      for (const job of plan.remove) await client.query('select cron.unschedule($1::bigint)', [job.jobid]);
+      for (const { job, from } of plan.change) {
+        await client.query('select cron.alter_job($1::bigint, schedule => $2, command => $3, active => true)', [from.jobid, job.schedule, job.command]);
+      }
+      for (const job of plan.add) {
+        await client.query('select cron.schedule_in_database($1, $2, $3, $4)', [job.jobname, job.schedule, job.command, site.database]);
+      }
+      await client.query('commit');
+    } catch (error) {
+      await client.query('rollback').catch(() => {});
+      throw error;
+    }
+  });
+  await db.withClient(async (client) => {
+    await client.query('begin');
+    await client.query('delete from pgcron_jobs');
+    for (const job of wanted) {
+      await client.query(
+        'insert into pgcron_jobs (jobname, task, entry, schedule, command, cron_database) values ($1, $2, $3, $4, $5, $6)',
+        [job.jobname, job.task, job.entry, job.schedule, job.command, site.cronDatabase],
+      );
+    }
+    await client.query('commit');
+  });
+}
+
+export interface JobStatus {
+  jobname: string;
+  task: string;
+  schedule: string;
+  active: boolean;
+  lastRun: { status: string; startedAt: Date | null; finishedAt: Date | null; message: string | null } | null;
+}
+
+/** Each managed job with pg_cron's record of its last run. */
+export async function jobStatuses(cronDb: Database, site: PgCronSite): Promise<JobStatus[]> {
+  const rows = await cronDb.query<InstalledJob & { status: string | null; startedAt: Date | null; finishedAt: Date | null; message: string | null }>(
+    `select j.jobid, j.jobname, j.schedule, j.active, d.status, d.start_time as "startedAt", d.end_time as "finishedAt",
+       d.return_message as message
+     from cron.job j
+     left join lateral (select * from cron.job_run_details r where r.jobid = j.jobid order by r.start_time desc limit 1) d on true
+     where j.jobname like $1 and j.database = $2 order by j.jobname`,
+    [`${PGCRON_JOB_PREFIX}%`, site.database],
+  );
+  return rows.map((r) => ({
+    jobname: r.jobname,
+    task: taskOfJob(r.jobname),
+    schedule: r.schedule,
+    active: r.active,
+    lastRun: r.status ? { status: r.status, startedAt: r.startedAt, finishedAt: r.finishedAt, message: r.message } : null,
+  }));
+}
+
+/** The task a managed job runs, from its name. */
+export function taskOfJob(jobname: string): string {
+  return jobname.slice(PGCRON_JOB_PREFIX.length).split(/[:@]/)[0]!;
+}

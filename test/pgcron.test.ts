@@ -1,0 +1,171 @@
+// `pgcron install | uninstall | status` against a real PostgreSQL server with pg_cron, whose jobs
+// really run; and the clear refusal where pg_cron cannot be used.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Database } from '../src/core/db.js';
+import { planJobs, type CronJob, type InstalledJob } from '../src/pgcron/pgcron.js';
+import { createBackend, type Backend } from './support/backends.js';
+import { runCli } from './support/cli.js';
+
+describe('planJobs', () => {
+  const job = (name: string, schedule = '0 * * * *', command = 'analyze'): CronJob => ({ jobname: name, task: 'analyze-stats', entry: name, schedule, command });
+  const installed = (jobid: number, name: string, schedule = '0 * * * *', command = 'analyze', active = true): InstalledJob => ({ jobid, jobname: name, schedule, command, active });
+
+  it('adds what is missing, changes what differs, removes what is no longer wanted, leaves the rest', () => {
+    const plan = planJobs(
+      [job('a'), job('b', '5 * * * *'), job('c'), job('d')],
+      [installed(1, 'a'), installed(2, 'b'), installed(3, 'd', '0 * * * *', 'analyze', false), installed(4, 'gone')],
+    );
+    expect(plan.add.map((j) => j.jobname)).toEqual(['c']);
+    expect(plan.change.map((c) => [c.job.jobname, c.from.jobid])).toEqual([['b', 2], ['d', 3]]);
+    expect(plan.remove.map((j) => j.jobid)).toEqual([4]);
+    expect(plan.unchanged.map((j) => j.jobname)).toEqual(['a']);
+  });
+});
+
+describe('pgcron on the embedded database', () => {
+  let backend: Backend;
+  beforeAll(async () => {
+    backend = await createBackend('embedded');
+  });
+  afterAll(async () => backend?.dispose());
+
+  it('install exits 2 with the reason and the fix', async () => {
+    const result = await runCli(['pgcron', 'install'], backend.env);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('the embedded database (PGlite) has no pg_cron; its sql tasks run through run-scheduler');
+    expect(result.stderr).toContain('point DATABASE_URL at a PostgreSQL server with pg_cron');
+  });
+});
+
+describe.runIf(!!process.env.TEST_DATABASE_URL)('pgcron on PostgreSQL with pg_cron', () => {
+  let backend: Backend;
+  let db: Database;
+  let cron: pg.Client;
+  let dir: string;
+  let database: string;
+
+  beforeAll(async () => {
+    backend = await createBackend('postgres');
+    db = await backend.open();
+    database = new URL(backend.config.databaseUrl!).pathname.slice(1);
+    cron = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL }); // pg_cron lives in 'postgres'
+    await cron.connect();
+    dir = mkdtempSync(join(tmpdir(), 'sg-pgcron-'));
+  });
+  afterAll(async () => {
+    await cron?.query(`select cron.unschedule(jobid) from cron.job where database = $1`, [database]).catch(() => {});
+    await cron?.end();
+    await db?.close();
+    await backend?.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  beforeEach(async () => {
+    await cron.query(`select cron.unschedule(jobid) from cron.job where database = $1`, [database]);
+  });
+
+  const jobs = async () =>
+    (await cron.query<{ jobid: string; jobname: string; schedule: string; command: string; active: boolean }>(
+      `select jobid, jobname, schedule, command, active from cron.job where database = $1 order by jobname`, [database],
+    )).rows;
+  const crontab = (name: string, text: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    return path;
+  };
+  const cli = (args: string[]) => runCli(args, backend.env);
+
+  it('install --dry-run plans every scheduled sql task and changes nothing', async () => {
+    const result = await cli(['pgcron', 'install', '--dry-run']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain(`pg_cron 1.4-1 in database 'postgres'; jobs run in '${database}'; schedules read in GMT`);
+    expect(result.stdout).toContain(`+ singularity:vacuum-analyze@${database}  0 23 * * *  vacuum (analyze)`);
+    expect(result.stdout).toContain(`+ singularity:prune-runs@${database}  0 0 * * 0`);
+    expect(result.stdout).toContain('left to run-scheduler: setup');
+    expect(result.stdout).toContain('dry run: 3 change(s) planned, nothing applied');
+    expect(await jobs()).toEqual([]);
+  });
+
+  it('install applies the plan; a second install changes nothing; uninstall removes exactly its jobs', async () => {
+    await cron.query(`select cron.schedule_in_database('foreign-job', '0 4 * * *', 'select 1', $1)`, [database]);
+    const first = await cli(['pgcron', 'install', '--json']);
+    expect(first.code, first.stderr).toBe(0);
+    expect(JSON.parse(first.stdout).plan.add).toHaveLength(3);
+    const installed = await jobs();
+    expect(installed.map((j) => j.jobname)).toEqual([
+      'foreign-job', `singularity:analyze-stats@${database}`, `singularity:prune-runs@${database}`, `singularity:vacuum-analyze@${database}`,
+    ]);
+    expect(installed.find((j) => j.jobname.startsWith('singularity:analyze-stats'))!.command)
+      .toBe(`CALL singularity_cron_run('analyze-stats', 'analyze-stats', $singularity$analyze$singularity$)`);
+
+    const again = await cli(['pgcron', 'install']);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('= 3 job(s) unchanged');
+    expect(again.stdout).toContain('nothing to change');
+    expect(await jobs()).toEqual(installed);
+
+    const status = await cli(['pgcron', 'status', '--json']);
+    expect(JSON.parse(status.stdout).jobs.map((j: { task: string }) => j.task)).toEqual(['analyze-stats', 'prune-runs', 'vacuum-analyze']);
+
+    const removed = await cli(['pgcron', 'uninstall']);
+    expect(removed.code).toBe(0);
+    expect(removed.stdout).toContain('removed 3 job(s)');
+    expect((await jobs()).map((j) => j.jobname)).toEqual(['foreign-job']);
+    expect(await db.query('select jobname from pgcron_jobs')).toEqual([]);
+  });
+
+  it('a crontab rules pg_cron too: a changed schedule changes exactly that job, a removed entry removes exactly its job', async () => {
+    const two = crontab('two.crontab', 'TZ=UTC\n0 */6 * * * analyze-stats\n0 0 * * 0 prune-runs --older-than 60d\n@setup setup\n');
+    expect((await cli(['pgcron', 'install', '--crontab', two])).code).toBe(0);
+    const before = await jobs();
+    expect(before.find((j) => j.jobname.startsWith('singularity:prune-runs'))!.command).toContain(`'60 days'::interval`);
+
+    const changed = crontab('changed.crontab', 'TZ=UTC\n0 */4 * * * analyze-stats\n0 0 * * 0 prune-runs --older-than 60d\n');
+    const result = await cli(['pgcron', 'install', '--crontab', changed]);
+    expect(result.stdout).toContain(`~ singularity:analyze-stats@${database}  schedule 0 */6 * * * -> 0 */4 * * *`);
+    expect(result.stdout).toContain('= 1 job(s) unchanged');
+    const after = await jobs();
+    const stats = (rows: typeof after) => rows.find((j) => j.jobname.startsWith('singularity:analyze-stats'))!;
+    expect(stats(after).jobid).toBe(stats(before).jobid);
+    expect(stats(after).schedule).toBe('0 */4 * * *');
+    expect(after.find((j) => j.jobname.startsWith('singularity:prune-runs'))).toEqual(before.find((j) => j.jobname.startsWith('singularity:prune-runs')));
+
+    const one = crontab('one.crontab', 'TZ=UTC\n0 */4 * * * analyze-stats\n');
+    const removal = await cli(['pgcron', 'install', '--crontab', one]);
+    expect(removal.stdout).toContain(`- singularity:prune-runs@${database}`);
+    expect((await jobs()).map((j) => j.jobname)).toEqual([`singularity:analyze-stats@${database}`]);
+  });
+
+  it('refuses an entry in a time zone pg_cron does not read schedules in, naming the line', async () => {
+    const berlin = crontab('berlin.crontab', 'TZ=Europe/Berlin\n0 3 * * * analyze-stats\n');
+    const result = await cli(['pgcron', 'install', '--crontab', berlin]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`${berlin}:2: analyze-stats is read in Europe/Berlin, but pg_cron reads schedules in GMT`);
+    expect(await jobs()).toEqual([]);
+  });
+
+  it('a job installed with a near schedule really runs under pg_cron, and its run is in the history', async () => {
+    const soon = crontab('soon.crontab', 'TZ=UTC\n* * * * * analyze-stats\n* * * * * vacuum-analyze\n');
+    expect((await cli(['pgcron', 'install', '--crontab', soon])).code).toBe(0);
+    // The next minute boundary, and pg_cron's own pace: up to about 70 s.
+    const deadline = Date.now() + 75_000;
+    let runs: Array<{ state: string; trigger: string; entry: string; host: string }> = [];
+    while (Date.now() < deadline) {
+      runs = await db.query(`select state, trigger, entry, host from task_runs where task = 'analyze-stats'`);
+      if (runs.some((r) => r.state === 'completed')) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(runs[0]).toMatchObject({ state: 'completed', trigger: 'pg_cron', entry: 'analyze-stats', host: 'pg_cron' });
+    // VACUUM cannot run inside the recording wrapper: pg_cron's own record shows its outcome.
+    const status = await cli(['pgcron', 'status', '--json']);
+    const vacuum = JSON.parse(status.stdout).jobs.find((j: { task: string }) => j.task === 'vacuum-analyze');
+    await expect.poll(async () => {
+      const s = JSON.parse((await cli(['pgcron', 'status', '--json'])).stdout);
+      return s.jobs.find((j: { task: string }) => j.task === 'vacuum-analyze').lastRun?.status;
+    }, { timeout: 20_000, interval: 500 }).toBe('succeeded');
+    expect(vacuum.schedule).toBe('* * * * *');
+  }, 120_000);
+});
