@@ -7,6 +7,10 @@ import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Database } from '../src/core/db.js';
 import { planJobs, type CronJob, type InstalledJob } from '../src/pgcron/pgcron.js';
+import { tasks } from '../src/tasks/index.js';
+
+// What pg_cron gets from the default crontab: every scheduled sql task whose statement is fixed.
+const CRON_TASKS = tasks.filter((t) => t.engine === 'sql' && t.schedule && !t.expands).map((t) => t.name).sort();
 import { createBackend, type Backend } from './support/backends.js';
 import { runCli } from './support/cli.js';
 
@@ -84,8 +88,8 @@ describe.runIf(!!process.env.TEST_DATABASE_URL)('pgcron on PostgreSQL with pg_cr
     expect(result.stdout).toContain(`pg_cron 1.4-1 in database 'postgres'; jobs run in '${database}'; schedules read in GMT`);
     expect(result.stdout).toContain(`+ singularity:vacuum-analyze@${database}  0 23 * * *  vacuum (analyze)`);
     expect(result.stdout).toContain(`+ singularity:prune-runs@${database}  0 0 * * 0`);
-    expect(result.stdout).toContain('left to run-scheduler: setup');
-    expect(result.stdout).toContain('dry run: 3 change(s) planned, nothing applied');
+    expect(result.stdout).toContain('left to run-scheduler: setup, reindex');
+    expect(result.stdout).toContain(`dry run: ${CRON_TASKS.length} change(s) planned, nothing applied`);
     expect(await jobs()).toEqual([]);
   });
 
@@ -93,26 +97,26 @@ describe.runIf(!!process.env.TEST_DATABASE_URL)('pgcron on PostgreSQL with pg_cr
     await cron.query(`select cron.schedule_in_database('foreign-job', '0 4 * * *', 'select 1', $1)`, [database]);
     const first = await cli(['pgcron', 'install', '--json']);
     expect(first.code, first.stderr).toBe(0);
-    expect(JSON.parse(first.stdout).plan.add).toHaveLength(3);
+    expect(JSON.parse(first.stdout).plan.add).toHaveLength(CRON_TASKS.length);
     const installed = await jobs();
-    expect(installed.map((j) => j.jobname)).toEqual([
-      'foreign-job', `singularity:analyze-stats@${database}`, `singularity:prune-runs@${database}`, `singularity:vacuum-analyze@${database}`,
-    ]);
+    expect(installed.map((j) => j.jobname)).toEqual(['foreign-job', ...CRON_TASKS.map((t) => `singularity:${t}@${database}`)]);
     expect(installed.find((j) => j.jobname.startsWith('singularity:analyze-stats'))!.command)
       .toBe(`CALL singularity_cron_run('analyze-stats', 'analyze-stats', $singularity$analyze$singularity$)`);
 
     const again = await cli(['pgcron', 'install']);
     expect(again.code).toBe(0);
-    expect(again.stdout).toContain('= 3 job(s) unchanged');
+    expect(again.stdout).toContain(`= ${CRON_TASKS.length} job(s) unchanged`);
     expect(again.stdout).toContain('nothing to change');
     expect(await jobs()).toEqual(installed);
 
     const status = await cli(['pgcron', 'status', '--json']);
-    expect(JSON.parse(status.stdout).jobs.map((j: { task: string }) => j.task)).toEqual(['analyze-stats', 'prune-runs', 'vacuum-analyze']);
+    expect(JSON.parse(status.stdout).jobs.map((j: { task: string }) => j.task)).toEqual(CRON_TASKS);
+    // Placement: every other sql task (on demand, or chosen at run time) is run-scheduler's or the operator's.
+    expect(JSON.parse(status.stdout).runByScheduler).toEqual(tasks.filter((t) => t.engine === 'sql' && !CRON_TASKS.includes(t.name)).map((t) => t.name));
 
     const removed = await cli(['pgcron', 'uninstall']);
     expect(removed.code).toBe(0);
-    expect(removed.stdout).toContain('removed 3 job(s)');
+    expect(removed.stdout).toContain(`removed ${CRON_TASKS.length} job(s)`);
     expect((await jobs()).map((j) => j.jobname)).toEqual(['foreign-job']);
     expect(await db.query('select jobname from pgcron_jobs')).toEqual([]);
   });

@@ -263,11 +263,25 @@ export async function executeTask(
       progress: (message) => onProgress?.(message),
     });
   }
+  if (task.expands) return executeExpanding(db, task.sql(run.args as never), signal);
   return executeSql(db, task.sql(run.args as never), task.transaction, signal);
 }
 
+/** Run the statements a query chooses, one by one, each on its own; stop between them when aborted. */
+async function executeExpanding(db: Database, planning: string, signal: AbortSignal): Promise<unknown> {
+  const planned = (await executeSql(db, planning, false, signal, true)) as Array<Record<string, unknown> & { statement: string }>;
+  const ran: Array<Record<string, unknown>> = [];
+  for (const row of planned) {
+    if (signal.aborted) break;
+    const started = performance.now();
+    await executeSql(db, row.statement, false, signal);
+    ran.push({ ...row, ms: Math.round(performance.now() - started) });
+  }
+  return { planned: planned.length, ran };
+}
+
 /** Run a sql task's statement on its own connection; cancel it server-side when the signal fires. */
-async function executeSql(db: Database, statement: string, transaction: boolean, signal: AbortSignal): Promise<unknown> {
+async function executeSql(db: Database, statement: string, transaction: boolean, signal: AbortSignal, allRows = false): Promise<unknown> {
   return db.withClient(async (client) => {
     const backendPid = (client as unknown as { processID?: number }).processID;
     const cancel = () => {
@@ -275,7 +289,10 @@ async function executeSql(db: Database, statement: string, transaction: boolean,
     };
     signal.addEventListener('abort', cancel, { once: true });
     try {
-      if (!transaction) return rowsResult((await client.query(statement)).rows);
+      if (!transaction) {
+        const { rows } = await client.query(statement);
+        return allRows ? rows : rowsResult(rows);
+      }
       await client.query('begin');
       try {
         const result = await client.query(statement);

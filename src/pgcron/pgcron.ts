@@ -132,7 +132,8 @@ export function wantedJobs(tasks: TaskSet, crontab: Crontab, site: PgCronSite): 
   const perTask = new Map<string, number>();
   for (const entry of crontab.entries) {
     const task = tasks.find(entry.task);
-    if (!task || task.engine !== 'sql' || entry.onStart) {
+    // A task whose statements are chosen at run time (REINDEX CONCURRENTLY) cannot be one pg_cron command.
+    if (!task || task.engine !== 'sql' || entry.onStart || task.expands) {
       leftToScheduler.push(entry);
       continue;
     }

@@ -58,6 +58,13 @@ export interface SqlTask<Schema extends z.ZodObject = z.ZodObject> extends TaskB
   sql(args: z.output<Schema>): string;
   /** false for statements PostgreSQL refuses inside a transaction block (VACUUM, REINDEX CONCURRENTLY, CALL with COMMIT). */
   transaction: boolean;
+  /**
+   * The statement chooses the work: it returns one row per statement to run next (column `statement`),
+   * and each then runs on its own, outside any transaction (REINDEX CONCURRENTLY is refused inside
+   * functions and transactions). pg_cron cannot run such a task, whose statements are chosen at run
+   * time; run-scheduler does.
+   */
+  expands?: boolean;
 }
 
 export type TaskDefinition<Schema extends z.ZodObject = z.ZodObject> = NodeTask<Schema> | SqlTask<Schema>;
