@@ -1,13 +1,36 @@
 // The registry: the single list of tasks. A task is one file in this folder and one line here.
 import type { TaskDefinition } from './define.js';
 import analyzeStats from './analyze-stats.js';
+import assignTasks from './assign-tasks.js';
+import cleanupCache from './cleanup-cache.js';
+import learnPatterns from './learn-patterns.js';
+import prewarmCache from './prewarm-cache.js';
 import pruneRuns from './prune-runs.js';
+import refreshCache from './refresh-cache.js';
+import refreshMetrics from './refresh-metrics.js';
 import reindex from './reindex.js';
 import seedPlan from './seed-plan.js';
+import syncLearning from './sync-learning.js';
+import updateAgentKnowledge from './update-agent-knowledge.js';
 import vacuumAnalyze from './vacuum-analyze.js';
 import vectorStats from './vector-stats.js';
 
-export const tasks: readonly TaskDefinition[] = [seedPlan, vacuumAnalyze, analyzeStats, pruneRuns, reindex, vectorStats];
+export const tasks: readonly TaskDefinition[] = [
+  seedPlan,
+  vacuumAnalyze,
+  analyzeStats,
+  pruneRuns,
+  reindex,
+  vectorStats,
+  assignTasks,
+  learnPatterns,
+  syncLearning,
+  cleanupCache,
+  refreshMetrics,
+  updateAgentKnowledge,
+  refreshCache,
+  prewarmCache,
+];
 
 export function findTask(name: string): TaskDefinition | undefined {
   return tasks.find((t) => t.name === name);
