@@ -5,7 +5,9 @@ import assignTasks from './assign-tasks.js';
 import cleanupCache from './cleanup-cache.js';
 import learnPatterns from './learn-patterns.js';
 import prewarmCache from './prewarm-cache.js';
+import populateGraph from './populate-graph.js';
 import pruneRuns from './prune-runs.js';
+import rankGraph from './rank-graph.js';
 import refreshCache from './refresh-cache.js';
 import refreshMetrics from './refresh-metrics.js';
 import reindex from './reindex.js';
@@ -22,6 +24,8 @@ export const tasks: readonly TaskDefinition[] = [
   pruneRuns,
   reindex,
   vectorStats,
+  populateGraph,
+  rankGraph,
   assignTasks,
   learnPatterns,
   syncLearning,
