@@ -2,6 +2,7 @@
 # Start a throw-away PostgreSQL 15 server with pg_cron on 127.0.0.1, for the tests and the benchmarks.
 # Installs the Debian packages when missing. Prints the connection string on its last line.
 #   usage: .ci/start-postgres.sh [DIR] [PORT]
+#   SINGULARITY_TEST_PG_NO_CRON=1: a server without pg_cron (to see what singularity says then).
 set -euo pipefail
 dir=${1:-/tmp/singularity-pg}
 port=${2:-54329}
@@ -32,14 +33,20 @@ cat >> "$dir/data/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'
 port = $port
 unix_socket_directories = '$dir'
+max_connections = 200
+fsync = off
+CONF
+if [ "${SINGULARITY_TEST_PG_NO_CRON:-}" != 1 ]; then
+  cat >> "$dir/data/postgresql.conf" <<CONF
 shared_preload_libraries = 'pg_cron'
 cron.database_name = 'postgres'
 # pg_cron runs jobs in background workers: no connection, so no password, needed.
 cron.use_background_workers = on
 max_worker_processes = 32
-max_connections = 200
-fsync = off
 CONF
+fi
 as_postgres "$bindir/pg_ctl -D '$dir/data' -l '$dir/server.log' -w start" >&2
-as_postgres "$bindir/psql -h '$dir' -p $port -U postgres -qc 'create extension if not exists pg_cron'" >&2
+if [ "${SINGULARITY_TEST_PG_NO_CRON:-}" != 1 ]; then
+  as_postgres "$bindir/psql -h '$dir' -p $port -U postgres -qc 'create extension if not exists pg_cron'" >&2
+fi
 echo "postgres://postgres:$password@127.0.0.1:$port/postgres"

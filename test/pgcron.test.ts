@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Database } from '../src/core/db.js';
-import { planJobs, type CronJob, type InstalledJob } from '../src/pgcron/pgcron.js';
+import { diagnosePgCron, planJobs, PgCronUnavailableError, type CronJob, type InstalledJob, type PgCronFacts } from '../src/pgcron/pgcron.js';
 import { tasks } from '../src/tasks/index.js';
 
 // What pg_cron gets from the default crontab: every scheduled sql task whose statement is fixed.
@@ -27,6 +27,42 @@ describe('planJobs', () => {
     expect(plan.change.map((c) => [c.job.jobname, c.from.jobid])).toEqual([['b', 2], ['d', 3]]);
     expect(plan.remove.map((j) => j.jobid)).toEqual([4]);
     expect(plan.unchanged.map((j) => j.jobname)).toEqual(['a']);
+  });
+});
+
+describe('diagnosePgCron', () => {
+  const facts: PgCronFacts = {
+    kind: 'postgres', database: 'singularity', preload: 'pg_stat_statements,pg_cron', cronDatabase: 'postgres', timezone: null, version: '1.4-1',
+  };
+  const verdict = (changes: Partial<PgCronFacts>) => {
+    try {
+      return diagnosePgCron({ ...facts, ...changes });
+    } catch (error) {
+      expect(error).toBeInstanceOf(PgCronUnavailableError);
+      const e = error as PgCronUnavailableError;
+      return { exitCode: e.exitCode, message: e.message, hint: e.hint };
+    }
+  };
+
+  it('finds pg_cron in another database, reading schedules in GMT unless cron.timezone says otherwise', () => {
+    expect(verdict({})).toEqual({ database: 'singularity', cronDatabase: 'postgres', version: '1.4-1', timezone: 'GMT' });
+    expect(verdict({ timezone: 'Europe/Berlin' })).toMatchObject({ timezone: 'Europe/Berlin' });
+  });
+
+  it('not preloaded: exit 2, the setting as it is, and the fix', () => {
+    expect(verdict({ preload: '', cronDatabase: null, version: null })).toEqual({
+      exitCode: 2,
+      message: "pg_cron is not loaded by this server (shared_preload_libraries = '')",
+      hint: expect.stringContaining("Add pg_cron to shared_preload_libraries in postgresql.conf, set cron.database_name = 'singularity', restart the server"),
+    });
+  });
+
+  it('loaded but not created in its database: exit 2, naming that database', () => {
+    expect(verdict({ version: null })).toEqual({
+      exitCode: 2,
+      message: "pg_cron is loaded but not installed in its database 'postgres' (cron.database_name)",
+      hint: "Run CREATE EXTENSION pg_cron; in database 'postgres' as a superuser.",
+    });
   });
 });
 
@@ -172,4 +208,42 @@ describe.runIf(!!process.env.TEST_DATABASE_URL)('pgcron on PostgreSQL with pg_cr
     }, { timeout: 20_000, interval: 500 }).toBe('succeeded');
     expect(vacuum.schedule).toBe('* * * * *');
   }, 120_000);
+});
+
+// A server of this test's own, started without pg_cron: what an operator sees there.
+describe.runIf(!!process.env.TEST_DATABASE_URL && process.getuid?.() === 0)('pgcron on a server without pg_cron', () => {
+  let dir: string;
+  let url: string;
+
+  beforeAll(async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { chmodSync } = await import('node:fs');
+    const { createServer } = await import('node:net');
+    const port = await new Promise<number>((resolve) => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as { port: number };
+        server.close(() => resolve(port));
+      });
+    });
+    dir = mkdtempSync(join(tmpdir(), 'sg-no-cron-'));
+    chmodSync(dir, 0o755); // the server runs as the postgres user
+    const start = new URL('../.ci/start-postgres.sh', import.meta.url).pathname;
+    url = execFileSync('bash', [start, join(dir, 'pg'), String(port)], { encoding: 'utf8', env: { ...process.env, SINGULARITY_TEST_PG_NO_CRON: '1' } })
+      .trim().split('\n').at(-1)!;
+  }, 120_000);
+  afterAll(async () => {
+    const { execFileSync } = await import('node:child_process');
+    execFileSync('su', ['postgres', '-s', '/bin/bash', '-c', `/usr/lib/postgresql/15/bin/pg_ctl -D '${join(dir, 'pg', 'data')}' -m immediate stop`], { stdio: 'ignore' });
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('install and status exit 2, saying pg_cron is not loaded and how to load it', async () => {
+    for (const command of [['pgcron', 'install'], ['pgcron', 'status']]) {
+      const result = await runCli(command, { DATABASE_URL: url, SINGULARITY_HOME: join(dir, 'home') });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain("pg_cron is not loaded by this server (shared_preload_libraries = '')");
+      expect(result.stderr).toContain('Add pg_cron to shared_preload_libraries in postgresql.conf');
+      expect(result.stderr).not.toContain('singularity-test-pw');
+    }
+  });
 });

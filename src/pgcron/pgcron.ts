@@ -50,33 +50,53 @@ export interface JobPlan {
 const UTC_NAMES = new Set(['UTC', 'GMT', 'Etc/UTC', 'Etc/GMT', 'Etc/Universal', 'Universal', 'Zulu', 'Etc/Zulu']);
 const sameZone = (a: string, b: string) => a === b || (UTC_NAMES.has(a) && UTC_NAMES.has(b));
 
-/** Where pg_cron is, or why it cannot be used, with the fix. */
-export async function locatePgCron(db: Database): Promise<PgCronSite> {
-  if (db.kind === 'embedded') {
+/** What the server says about pg_cron, as far as this database can see. */
+export interface PgCronFacts {
+  kind: Database['kind'];
+  database: string;
+  preload: string;
+  /** cron.database_name (undefined unless pg_cron is loaded). */
+  cronDatabase: string | null;
+  timezone: string | null;
+  /** pg_cron's version in its database, null if the extension is not created there. */
+  version: string | null;
+}
+
+/** The verdict on the facts: where pg_cron is, or why it cannot be used, with the fix. */
+export function diagnosePgCron(facts: PgCronFacts): PgCronSite {
+  if (facts.kind === 'embedded') {
     throw new PgCronUnavailableError('the embedded database (PGlite) has no pg_cron; its sql tasks run through run-scheduler', {
       hint: 'To use pg_cron, point DATABASE_URL at a PostgreSQL server with pg_cron (see "Running against PostgreSQL" in the README).',
     });
   }
-  const [facts] = await db.query<{ database: string; preload: string; cronDatabase: string | null; timezone: string | null }>(
+  if (!facts.preload.split(',').map((s) => s.trim().replace(/^"|"$/g, '')).includes('pg_cron')) {
+    throw new PgCronUnavailableError(`pg_cron is not loaded by this server (shared_preload_libraries = '${facts.preload}')`, {
+      hint: `Add pg_cron to shared_preload_libraries in postgresql.conf, set cron.database_name = '${facts.database}', restart the server, then run CREATE EXTENSION pg_cron in that database. Until then, run-scheduler runs the sql tasks.`,
+    });
+  }
+  const cronDatabase = facts.cronDatabase || 'postgres';
+  if (!facts.version) {
+    throw new PgCronUnavailableError(`pg_cron is loaded but not installed in its database '${cronDatabase}' (cron.database_name)`, {
+      hint: `Run CREATE EXTENSION pg_cron; in database '${cronDatabase}' as a superuser.`,
+    });
+  }
+  return { database: facts.database, cronDatabase, version: facts.version, timezone: facts.timezone || 'GMT' };
+}
+
+/** Where pg_cron is, or why it cannot be used, with the fix. */
+export async function locatePgCron(db: Database): Promise<PgCronSite> {
+  if (db.kind === 'embedded') return diagnosePgCron({ kind: db.kind, database: '', preload: '', cronDatabase: null, timezone: null, version: null });
+  const [facts] = await db.query<Omit<PgCronFacts, 'kind' | 'version'>>(
     `select current_database() as database, current_setting('shared_preload_libraries') as preload,
        current_setting('cron.database_name', true) as "cronDatabase", current_setting('cron.timezone', true) as timezone`,
   );
-  const { database, preload } = facts!;
-  if (!preload.split(',').map((s) => s.trim().replace(/^"|"$/g, '')).includes('pg_cron')) {
-    throw new PgCronUnavailableError(`pg_cron is not loaded by this server (shared_preload_libraries = '${preload}')`, {
-      hint: `Add pg_cron to shared_preload_libraries in postgresql.conf, set cron.database_name = '${database}', restart the server, then run CREATE EXTENSION pg_cron in that database. Until then, run-scheduler runs the sql tasks.`,
-    });
-  }
+  const loaded = { kind: db.kind, ...facts!, version: null };
+  if (!facts!.preload.includes('pg_cron')) return diagnosePgCron(loaded);
   const cronDatabase = facts!.cronDatabase || 'postgres';
-  const cronDb = cronDatabase === database ? db : await openSibling(db.config, cronDatabase);
+  const cronDb = cronDatabase === facts!.database ? db : await openSibling(db.config, cronDatabase);
   try {
     const [extension] = await cronDb.query<{ version: string }>(`select extversion as version from pg_extension where extname = 'pg_cron'`);
-    if (!extension) {
-      throw new PgCronUnavailableError(`pg_cron is loaded but not installed in its database '${cronDatabase}' (cron.database_name)`, {
-        hint: `Run CREATE EXTENSION pg_cron; in database '${cronDatabase}' as a superuser.`,
-      });
-    }
-    return { database, cronDatabase, version: extension.version, timezone: facts!.timezone || 'GMT' };
+    return diagnosePgCron({ ...loaded, version: extension?.version ?? null });
   } finally {
     if (cronDb !== db) await cronDb.close();
   }
