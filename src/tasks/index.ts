@@ -1,11 +1,14 @@
 // The registry: the single list of tasks. A task is one file in this folder and one line here.
 import type { TaskDefinition } from './define.js';
 import analyzeStats from './analyze-stats.js';
+import archiveBackups from './archive-backups.js';
 import assignTasks from './assign-tasks.js';
 import cleanupCache from './cleanup-cache.js';
 import learnPatterns from './learn-patterns.js';
 import prewarmCache from './prewarm-cache.js';
 import populateGraph from './populate-graph.js';
+import pruneArtifacts from './prune-artifacts.js';
+import pruneChunks from './prune-chunks.js';
 import pruneRuns from './prune-runs.js';
 import rankGraph from './rank-graph.js';
 import refreshCache from './refresh-cache.js';
@@ -26,6 +29,9 @@ export const tasks: readonly TaskDefinition[] = [
   vectorStats,
   populateGraph,
   rankGraph,
+  pruneArtifacts,
+  pruneChunks,
+  archiveBackups,
   assignTasks,
   learnPatterns,
   syncLearning,
