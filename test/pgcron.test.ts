@@ -125,7 +125,9 @@ describe.runIf(!!process.env.TEST_DATABASE_URL)('pgcron on PostgreSQL with pg_cr
     expect(result.stdout).toContain(`+ singularity:vacuum-analyze@${database}  0 23 * * *  vacuum (analyze)`);
     expect(result.stdout).toContain(`+ singularity:prune-runs@${database}  0 0 * * 0`);
     expect(result.stdout).toContain('left to run-scheduler: setup, reindex');
-    expect(result.stdout).toContain(`dry run: ${CRON_TASKS.length} change(s) planned, nothing applied`);
+    // pg_cron lives in 'postgres': a job there prunes the history of this database's jobs.
+    expect(result.stdout).toContain(`+ singularity:prune-runs:cron-details@${database}  0 0 * * 0  DELETE FROM cron.job_run_details`);
+    expect(result.stdout).toContain(`dry run: ${CRON_TASKS.length + 1} change(s) planned, nothing applied`);
     expect(await jobs()).toEqual([]);
   });
 
@@ -133,7 +135,7 @@ describe.runIf(!!process.env.TEST_DATABASE_URL)('pgcron on PostgreSQL with pg_cr
     await cron.query(`select cron.schedule_in_database('foreign-job', '0 4 * * *', 'select 1', $1)`, [database]);
     const first = await cli(['pgcron', 'install', '--json']);
     expect(first.code, first.stderr).toBe(0);
-    expect(JSON.parse(first.stdout).plan.add).toHaveLength(CRON_TASKS.length);
+    expect(JSON.parse(first.stdout).plan.add).toHaveLength(CRON_TASKS.length + 1);
     const installed = await jobs();
     expect(installed.map((j) => j.jobname)).toEqual(['foreign-job', ...CRON_TASKS.map((t) => `singularity:${t}@${database}`)]);
     expect(installed.find((j) => j.jobname.startsWith('singularity:analyze-stats'))!.command)
@@ -141,18 +143,28 @@ describe.runIf(!!process.env.TEST_DATABASE_URL)('pgcron on PostgreSQL with pg_cr
 
     const again = await cli(['pgcron', 'install']);
     expect(again.code).toBe(0);
-    expect(again.stdout).toContain(`= ${CRON_TASKS.length} job(s) unchanged`);
+    expect(again.stdout).toContain(`= ${CRON_TASKS.length + 1} job(s) unchanged`);
     expect(again.stdout).toContain('nothing to change');
     expect(await jobs()).toEqual(installed);
 
     const status = await cli(['pgcron', 'status', '--json']);
-    expect(JSON.parse(status.stdout).jobs.map((j: { task: string }) => j.task)).toEqual(CRON_TASKS);
+    const statusTasks = JSON.parse(status.stdout).jobs.map((j: { task: string }) => j.task);
+    expect(statusTasks).toHaveLength(CRON_TASKS.length + 1);
+    expect(new Set(statusTasks)).toEqual(new Set(CRON_TASKS));
+    // The history-pruning job runs in pg_cron's database, over this database's jobs only, and is valid SQL.
+    const [details] = (await cron.query<{ database: string; command: string }>(
+      `select database, command from cron.job where jobname = $1`, [`singularity:prune-runs:cron-details@${database}`],
+    )).rows;
+    expect(details!.database).toBe('postgres');
+    expect(details!.command).toContain(`jobname LIKE 'singularity:%@${database}'`);
+    await cron.query(details!.command);
     // Placement: every other sql task (on demand, or chosen at run time) is run-scheduler's or the operator's.
     expect(JSON.parse(status.stdout).runByScheduler).toEqual(tasks.filter((t) => t.engine === 'sql' && !CRON_TASKS.includes(t.name)).map((t) => t.name));
 
     const removed = await cli(['pgcron', 'uninstall']);
     expect(removed.code).toBe(0);
-    expect(removed.stdout).toContain(`removed ${CRON_TASKS.length} job(s)`);
+    expect(removed.stdout).toContain(`removed ${CRON_TASKS.length + 1} job(s)`);
+    expect((await cron.query(`select jobid from cron.job where jobname like $1`, [`%@${database}`])).rows).toEqual([]);
     expect((await jobs()).map((j) => j.jobname)).toEqual(['foreign-job']);
     expect(await db.query('select jobname from pgcron_jobs')).toEqual([]);
   });
@@ -166,7 +178,7 @@ describe.runIf(!!process.env.TEST_DATABASE_URL)('pgcron on PostgreSQL with pg_cr
     const changed = crontab('changed.crontab', 'TZ=UTC\n0 */4 * * * analyze-stats\n0 0 * * 0 prune-runs --older-than 60d\n');
     const result = await cli(['pgcron', 'install', '--crontab', changed]);
     expect(result.stdout).toContain(`~ singularity:analyze-stats@${database}  schedule 0 */6 * * * -> 0 */4 * * *`);
-    expect(result.stdout).toContain('= 1 job(s) unchanged');
+    expect(result.stdout).toContain('= 2 job(s) unchanged'); // prune-runs and its pruning of pg_cron's history
     const after = await jobs();
     const stats = (rows: typeof after) => rows.find((j) => j.jobname.startsWith('singularity:analyze-stats'))!;
     expect(stats(after).jobid).toBe(stats(before).jobid);

@@ -4,6 +4,7 @@
 import type { Config } from '../core/config.js';
 import { openDatabase, type Database } from '../core/db.js';
 import { SingularityError, EXIT } from '../core/errors.js';
+import { durationInterval } from '../tasks/args.js';
 import { sqlLiteral, type TaskDefinition } from '../tasks/define.js';
 import type { TaskSet } from '../tasks/load.js';
 import type { Crontab, CrontabEntry } from '../schedule/crontab.js';
@@ -30,6 +31,8 @@ export interface CronJob {
   entry: string;
   schedule: string;
   command: string;
+  /** Where the job runs: singularity's database, unless said otherwise. */
+  database?: string;
 }
 
 export interface InstalledJob {
@@ -38,6 +41,7 @@ export interface InstalledJob {
   schedule: string;
   command: string;
   active: boolean;
+  database: string;
 }
 
 export interface JobPlan {
@@ -174,6 +178,22 @@ export function wantedJobs(tasks: TaskSet, crontab: Crontab, site: PgCronSite): 
       command: jobCommand(task, entry),
     });
   }
+  // pg_cron's own history lives in its database; where that is not singularity's, prune_runs cannot
+  // reach it, so a job there prunes the history of singularity's jobs, with prune-runs' schedule and bound.
+  const prune = crontab.entries.find((e) => e.task === 'prune-runs' && !e.onStart);
+  if (prune && site.cronDatabase !== site.database && jobs.some((j) => j.task === 'prune-runs')) {
+    const olderThan = durationInterval(String(prune.args.olderThan ?? '30d'));
+    jobs.push({
+      jobname: `${PGCRON_JOB_PREFIX}prune-runs:cron-details@${site.database}`,
+      task: 'prune-runs',
+      entry: prune.id,
+      schedule: prune.expression!,
+      command:
+        `DELETE FROM cron.job_run_details WHERE end_time < now() - ${sqlLiteral(olderThan)}::interval AND jobid IN ` +
+        `(SELECT jobid FROM cron.job WHERE jobname LIKE ${sqlLiteral(`${PGCRON_JOB_PREFIX}%@${site.database}`)})`,
+      database: site.cronDatabase,
+    });
+  }
   return { jobs, problems, leftToScheduler };
 }
 
@@ -184,7 +204,9 @@ export function planJobs(wanted: CronJob[], installed: InstalledJob[]): JobPlan 
   for (const job of wanted) {
     const current = byName.get(job.jobname);
     if (!current) plan.add.push(job);
-    else if (current.schedule !== job.schedule || current.command !== job.command || !current.active) plan.change.push({ job, from: current });
+    else if (current.schedule !== job.schedule || current.command !== job.command || !current.active || current.database !== (job.database ?? current.database)) {
+      plan.change.push({ job, from: current });
+    }
     else plan.unchanged.push(job);
     byName.delete(job.jobname);
   }
@@ -192,12 +214,17 @@ export function planJobs(wanted: CronJob[], installed: InstalledJob[]): JobPlan 
   return plan;
 }
 
+/** The names of the jobs singularity manages for this database: `singularity:...@<database>` (LIKE pattern). */
+function managedPattern(site: PgCronSite): string {
+  return `${PGCRON_JOB_PREFIX}%@${site.database.replace(/[\\%_]/g, (c) => '\\' + c)}`;
+}
+
 /** The jobs singularity manages for this database. */
 export async function installedJobs(cronDb: Database, site: PgCronSite): Promise<InstalledJob[]> {
   return cronDb.query<InstalledJob>(
-    `select jobid, jobname, schedule, command, active from cron.job
-     where jobname like $1 and database = $2 order by jobname`,
-    [`${PGCRON_JOB_PREFIX}%`, site.database],
+    `select jobid, jobname, schedule, command, active, database from cron.job
+     where jobname like $1 order by jobname`,
+    [managedPattern(site)],
   );
 }
 
@@ -208,10 +235,12 @@ export async function applyPlan(db: Database, cronDb: Database, site: PgCronSite
     try {
       for (const job of plan.remove) await client.query('select cron.unschedule($1::bigint)', [job.jobid]);
       for (const { job, from } of plan.change) {
-        await client.query('select cron.alter_job($1::bigint, schedule => $2, command => $3, active => true)', [from.jobid, job.schedule, job.command]);
+        await client.query('select cron.alter_job($1::bigint, schedule => $2, command => $3, database => $4, active => true)', [
+          from.jobid, job.schedule, job.command, job.database ?? site.database,
+        ]);
       }
       for (const job of plan.add) {
-        await client.query('select cron.schedule_in_database($1, $2, $3, $4)', [job.jobname, job.schedule, job.command, site.database]);
+        await client.query('select cron.schedule_in_database($1, $2, $3, $4)', [job.jobname, job.schedule, job.command, job.database ?? site.database]);
       }
       await client.query('commit');
     } catch (error) {
@@ -247,8 +276,8 @@ export async function jobStatuses(cronDb: Database, site: PgCronSite): Promise<J
        d.return_message as message
      from cron.job j
      left join lateral (select * from cron.job_run_details r where r.jobid = j.jobid order by r.start_time desc limit 1) d on true
-     where j.jobname like $1 and j.database = $2 order by j.jobname`,
-    [`${PGCRON_JOB_PREFIX}%`, site.database],
+     where j.jobname like $1 order by j.jobname`,
+    [managedPattern(site)],
   );
   return rows.map((r) => ({
     jobname: r.jobname,
