@@ -66,6 +66,11 @@ export const taskRuns = pgTable(
     index('task_runs_inserted_idx').on(t.insertedAt.desc()),
     index('task_runs_active_idx').on(t.state, t.heartbeatAt).where(sql`${t.state} in ('executing', 'retryable', 'scheduled')`),
     index('task_runs_finished_idx').on(t.finishedAt).where(sql`${t.finishedAt} is not null`),
+    // `status`: each task's latest success and latest failure, without reading its history.
+    index('task_runs_task_state_finished_idx').on(t.task, t.state, t.finishedAt.desc()),
+    // `status`: each task's latest start (a missed tick is no start); partial, so that a task whose
+    // recent rows are all missed is not looked for through the whole history.
+    index('task_runs_task_started_idx').on(t.task, t.insertedAt.desc()).where(sql`${t.state} <> 'missed'`),
     // The scheduler finds each entry's latest tick through this (missed ticks after a restart).
     index('task_runs_entry_tick_idx').on(t.entry, t.scheduledFor.desc()).where(sql`${t.entry} is not null`),
   ],

@@ -1,0 +1,65 @@
+// The shape of `singularity status --json`: stable and documented (README, "status"). Dates are ISO strings
+// in JSON; the library returns Date objects.
+
+export type Health = 'healthy' | 'degraded' | 'down';
+
+/** Where a task's scheduled runs come from. 'manual': no schedule anywhere; only by hand. */
+export type Placement = 'pg_cron' | 'scheduler' | 'manual';
+
+export interface ScheduleSource {
+  /** The crontab entry id, or the pg_cron job name. */
+  id: string;
+  /** Five-field cron expression. */
+  schedule: string;
+  timezone: string;
+  /** Who runs it: a live scheduler, pg_cron, or nobody (a crontab no live scheduler serves). */
+  runBy: 'scheduler' | 'pg_cron' | 'nobody';
+}
+
+export interface RunRef {
+  runId: number;
+  at: Date;
+  trigger: string;
+  durationMs: number | null;
+}
+
+export interface TaskStatus {
+  task: string;
+  engine: 'node' | 'sql';
+  placement: Placement;
+  schedules: ScheduleSource[];
+  lastSuccess: RunRef | null;
+  lastFailure: (RunRef & { error: string }) | null;
+  /** The latest finished run failed (discarded) after the latest success. */
+  failing: boolean;
+  /** The most recent tick that should have started by now (due + grace), if any. */
+  lastDue: Date | null;
+  nextDue: Date | null;
+  /** No run started since lastDue, and none is executing. */
+  overdue: boolean;
+  overdueByMs: number | null;
+  running: Array<{ runId: number; startedAt: Date; heartbeatAt: Date; elapsedMs: number; host: string | null; pid: number | null; trigger: string; stale: boolean }>;
+}
+
+export interface SchedulerStatus {
+  id: number;
+  host: string;
+  pid: number;
+  version: string;
+  crontab: string | null;
+  entries: number;
+  startedAt: Date;
+  heartbeatAt: Date;
+  alive: boolean;
+}
+
+export interface StatusReport {
+  health: Health;
+  generatedAt: Date;
+  /** The database, with any password masked. */
+  database: string;
+  /** One line per problem, worst first: what is wrong, for a human or an alert. */
+  problems: string[];
+  schedulers: SchedulerStatus[];
+  tasks: TaskStatus[];
+}

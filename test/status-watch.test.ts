@@ -1,0 +1,319 @@
+// `status --watch`: the formatting helpers, the ink dashboard (ink-testing-library), the plain output for a
+// pipe, and the real thing in a real terminal (tmux).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { createElement as h } from 'react';
+import { render } from 'ink-testing-library';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  Dashboard, WatchApp, fitRows, formatAgo, formatIn, formatSpan, plainBlock, recentFailures, sortTasks, taskState, watchStatus,
+} from '../src/status/watch.js';
+import type { StatusReport, TaskStatus } from '../src/status/types.js';
+
+const NOW = new Date('2026-05-09T12:00:00Z');
+const ago = (ms: number) => new Date(NOW.getTime() - ms);
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+
+function task(name: string, fields: Partial<TaskStatus> = {}): TaskStatus {
+  return {
+    task: name,
+    engine: 'sql',
+    placement: 'scheduler',
+    schedules: [{ id: name, schedule: '*/15 * * * *', timezone: 'UTC', runBy: 'scheduler' }],
+    lastSuccess: { runId: 1, at: ago(3 * MIN), trigger: 'scheduler', durationMs: 120 },
+    lastFailure: null,
+    failing: false,
+    lastDue: ago(3 * MIN),
+    nextDue: new Date(NOW.getTime() + 12 * MIN),
+    overdue: false,
+    overdueByMs: null,
+    running: [],
+    ...fields,
+  };
+}
+
+function fixture(extra: Partial<StatusReport> = {}): StatusReport {
+  return {
+    health: 'degraded',
+    generatedAt: NOW,
+    database: 'postgres://app:***@db.example:5432/singularity',
+    problems: ['rank-graph is failing', 'prune-runs is overdue by 2h'],
+    schedulers: [
+      { id: 1, host: 'worker-1', pid: 4242, version: '0.1.0', crontab: null, entries: 18, startedAt: ago(HOUR), heartbeatAt: ago(2_000), alive: true },
+      { id: 2, host: 'worker-2', pid: 77, version: '0.1.0', crontab: '/etc/crontab', entries: 18, startedAt: ago(5 * HOUR), heartbeatAt: ago(2 * HOUR), alive: false },
+    ],
+    tasks: [
+      task('vacuum-analyze'),
+      task('rank-graph', {
+        failing: true,
+        lastFailure: { runId: 7, at: ago(MIN), trigger: 'scheduler', durationMs: 50, error: 'relation "graph_nodes" does not exist' },
+      }),
+      task('populate-graph', {
+        running: [{ runId: 9, startedAt: ago(90_000), heartbeatAt: ago(1_000), elapsedMs: 90_000, host: 'worker-1', pid: 5151, trigger: 'scheduler', stale: false }],
+      }),
+      task('prune-runs', { overdue: true, overdueByMs: 2 * HOUR }),
+      task('seed-plan', { placement: 'manual', schedules: [], lastDue: null, nextDue: null, lastSuccess: null,
+        lastFailure: { runId: 3, at: ago(3 * HOUR), trigger: 'cli', durationMs: 10, error: 'old failure' } }),
+    ],
+    ...extra,
+  };
+}
+
+/** A frame without styles (chalk styles it when FORCE_COLOR is set, whatever the colour prop says). */
+const frameOf = (app: { lastFrame: () => string | undefined }) => (app.lastFrame() ?? '').replace(/\u001b\[[0-9;]*m/g, '');
+
+async function until(check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('formatting helpers', () => {
+  it('relative times', () => {
+    expect(formatSpan(45_000)).toBe('45s');
+    expect(formatSpan(12 * MIN + 30_000)).toBe('12m');
+    expect(formatSpan(2 * HOUR)).toBe('2h');
+    expect(formatSpan(2 * HOUR + 5 * MIN)).toBe('2h 5m');
+    expect(formatSpan(30 * HOUR)).toBe('1d 6h');
+    expect(formatAgo(ago(3 * MIN), NOW)).toBe('3m ago');
+    expect(formatAgo(NOW, NOW)).toBe('just now');
+    expect(formatAgo(null, NOW)).toBe('-');
+    expect(formatIn(new Date(NOW.getTime() + 12 * MIN), NOW)).toBe('in 12m');
+    expect(formatIn(ago(MIN), NOW)).toBe('now');
+    expect(formatIn(null, NOW)).toBe('-');
+  });
+
+  it('the state of a task: running, then failing, overdue, manual, ok', () => {
+    const [ok, failing, running, overdue, manual] = fixture().tasks as [TaskStatus, TaskStatus, TaskStatus, TaskStatus, TaskStatus];
+    expect(taskState(ok)).toEqual({ kind: 'ok', label: 'ok' });
+    expect(taskState(failing)).toEqual({ kind: 'failing', label: 'failing: relation "graph_nodes" does not exist' });
+    expect(taskState(failing, 10).label).toBe('failing: relation …');
+    expect(taskState(running)).toEqual({ kind: 'running', label: 'running 1m' });
+    expect(taskState(overdue)).toEqual({ kind: 'overdue', label: 'overdue 2h' });
+    expect(taskState(manual)).toEqual({ kind: 'manual', label: 'manual' });
+    expect(taskState({ ...failing, running: running.running }).kind).toBe('running');
+    expect(sortTasks(fixture().tasks).map((t) => t.task)).toEqual(['rank-graph', 'prune-runs', 'populate-graph', 'vacuum-analyze', 'seed-plan']);
+  });
+
+  it('recent failures, newest first, at most 5', () => {
+    expect(recentFailures(fixture()).map((t) => t.task)).toEqual(['rank-graph', 'seed-plan']);
+    const many = fixture({
+      tasks: Array.from({ length: 8 }, (_, i) =>
+        task(`t${i}`, { lastFailure: { runId: i, at: ago(i * MIN), trigger: 'cli', durationMs: 1, error: 'x' } })),
+    });
+    expect(recentFailures(many).map((t) => t.task)).toEqual(['t0', 't1', 't2', 't3', 't4']);
+  });
+
+  it('rows that fit', () => {
+    expect(fitRows(5, 10)).toEqual({ shown: 5, more: 0 });
+    expect(fitRows(5, 5)).toEqual({ shown: 5, more: 0 });
+    expect(fitRows(30, 10)).toEqual({ shown: 9, more: 21 });
+    expect(fitRows(30, -3)).toEqual({ shown: 1, more: 29 });
+  });
+
+  it('a plain block: health line, the tasks that are not ok, the count', () => {
+    vi.stubEnv('NO_COLOR', '1');
+    const stream = new PassThrough() as unknown as NodeJS.WriteStream;
+    const block = plainBlock({ report: fixture() }, NOW, stream).split('\n');
+    expect(block[0]).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d {2}degraded \(2 problems\) {2}postgres:\/\/app:\*\*\*@db/);
+    expect(block.slice(1, -1).map((l) => l.trim().replace(/\s+/, ' '))).toEqual([
+      'rank-graph failing: relation "graph_nodes" does not exist',
+      'prune-runs overdue 2h',
+      'populate-graph running 1m',
+    ]);
+    expect(block.at(-1)).toBe('2 of 5 tasks not ok (1 running)');
+    const healthy = fixture({ health: 'healthy', problems: [], tasks: [task('a'), task('b', { placement: 'manual' })] });
+    expect(plainBlock({ report: healthy }, NOW, stream).split('\n').slice(1)).toEqual(['all 2 tasks ok']);
+    expect(plainBlock({ error: 'connect ECONNREFUSED 127.0.0.1:5432' }, NOW, stream)).toMatch(/ {2}down {2}connect ECONNREFUSED/);
+    vi.unstubAllEnvs();
+  });
+});
+
+describe('the dashboard (ink)', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('draws the header, the task rows with their states, and the sections', async () => {
+    const app = render(h(WatchApp, { load: async () => fixture(), intervalMs: 60_000, colour: false }));
+    await until(() => frameOf(app).includes('rank-graph'), 'the first frame');
+    const frame = frameOf(app);
+    const lines = frame.split('\n');
+    expect(lines[0]).toMatch(/^singularity status {2}degraded {2}refreshed \d\d:\d\d:\d\d {2}q to quit$/);
+    expect(lines[1]).toBe('database postgres://app:***@db.example:5432/singularity');
+    expect(frame).toMatch(/TASK +ENGINE +PLACEMENT +LAST SUCCESS +NEXT DUE +STATE/);
+    expect(frame).toMatch(/rank-graph +sql +scheduler +3m ago +in 12m +failing: relation "graph_nodes"/);
+    expect(frame).toMatch(/prune-runs +sql +scheduler +3m ago +in 12m +overdue 2h/);
+    expect(frame).toMatch(/populate-graph +sql +scheduler +3m ago +in 12m +running 1m/);
+    expect(frame).toMatch(/vacuum-analyze +sql +scheduler +3m ago +in 12m +ok/);
+    expect(frame).toMatch(/seed-plan +sql +manual +- +- +manual/);
+    expect(frame).toMatch(/^running\n +run 9 +populate-graph +1m +worker-1\/5151$/m);
+    expect(frame).toMatch(/^recent failures\n +rank-graph +1m ago +relation "graph_nodes" does not exist\n +seed-plan +3h ago +old failure$/m);
+    expect(frame).toMatch(/^schedulers\n +worker-1 +pid 4242 +v0\.1\.0 +heartbeat 2s ago +alive\n +worker-2 +pid 77 +v0\.1\.0 +heartbeat 2h ago +dead$/m);
+    app.unmount();
+  });
+
+  it('keeps to the terminal height: "+N more"', () => {
+    const report = fixture({ tasks: [...fixture().tasks, ...Array.from({ length: 30 }, (_, i) => task(`extra-${i}`))] });
+    const app = render(h(Dashboard, { view: { report, refreshedAt: NOW }, rows: 30, colour: false }));
+    const lines = frameOf(app).split('\n');
+    expect(lines.length).toBeLessThan(30);
+    const more = lines.find((l) => /^\+\d+ more$/.test(l));
+    const shown = lines.filter((l) => / sql {2}/.test(l)).length;
+    expect(more).toBe(`+${35 - shown} more`);
+    expect(lines.join('\n')).toContain('rank-graph'); // what needs attention comes first
+    app.unmount();
+  });
+
+  it('a load that throws shows "down" and the message, and it keeps retrying', async () => {
+    let calls = 0;
+    const load = async () => {
+      calls++;
+      if (calls <= 2) throw new Error('connect ECONNREFUSED postgres://app:secret@db:5432/x');
+      return fixture({ health: 'healthy' });
+    };
+    const app = render(h(WatchApp, { load, intervalMs: 30, colour: false }));
+    await until(() => frameOf(app).includes('down'), 'the down frame');
+    expect(frameOf(app)).toMatch(/^singularity status {2}down {2}refreshed \d\d:\d\d:\d\d {2}q to quit\n/);
+    expect(frameOf(app)).toContain('error: connect ECONNREFUSED postgres://app:***@db:5432/x (retrying)');
+    expect(frameOf(app)).not.toContain('secret');
+    await until(() => frameOf(app).includes('healthy'), 'recovery');
+    expect(frameOf(app)).toContain('rank-graph');
+    app.unmount();
+  });
+
+  it('q quits: the app stops loading', async () => {
+    let calls = 0;
+    const app = render(h(WatchApp, { load: async () => (calls++, fixture()), intervalMs: 20, colour: false }));
+    await until(() => calls >= 2, 'two loads');
+    app.stdin.write('q');
+    await new Promise((r) => setTimeout(r, 50));
+    const after = calls;
+    await new Promise((r) => setTimeout(r, 150));
+    expect(calls).toBe(after);
+  });
+
+  it('watchStatus on a terminal resolves on q and leaves the alternate screen', async () => {
+    const stdout = Object.assign(new PassThrough(), { isTTY: true, columns: 100, rows: 30 }) as unknown as NodeJS.WriteStream;
+    const stdin = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => stdin, ref: () => stdin, unref: () => stdin }) as unknown as NodeJS.ReadStream;
+    let written = '';
+    stdout.on('data', (d) => (written += d));
+    let loads = 0;
+    const done = watchStatus({ load: async () => (loads++, fixture()), intervalMs: 20, stdout, stdin });
+    await until(() => loads >= 1, 'a load');
+    (stdin as unknown as PassThrough).write('q');
+    await expect(done).resolves.toBeUndefined();
+    expect(written.startsWith('\u001b[?1049h')).toBe(true);
+    expect(written.endsWith('\u001b[?1049l')).toBe(true);
+  });
+});
+
+describe('not a terminal: plain blocks', () => {
+  it('prints a block per refresh until the signal aborts', async () => {
+    vi.stubEnv('FORCE_COLOR', ''); // not a terminal: no colours, unless forced
+    const stdout = new PassThrough() as unknown as NodeJS.WriteStream;
+    const stdin = new PassThrough() as unknown as NodeJS.ReadStream;
+    let text = '';
+    stdout.on('data', (d) => (text += d));
+    const controller = new AbortController();
+    let calls = 0;
+    const load = async () => {
+      calls++;
+      if (calls === 2) throw new Error('database is down');
+      return fixture();
+    };
+    const done = watchStatus({ load, intervalMs: 20, stdout, stdin, signal: controller.signal });
+    await until(() => calls >= 3 && text.split('\n\n').length >= 4, 'three blocks');
+    controller.abort();
+    await done;
+    vi.unstubAllEnvs();
+    const blocks = text.trim().split('\n\n');
+    expect(blocks[0]).toMatch(/^\S+ \S+ {2}degraded \(2 problems\)/);
+    expect(blocks[0]).toContain('rank-graph');
+    expect(blocks[0]!.split('\n').at(-1)).toBe('2 of 5 tasks not ok (1 running)');
+    expect(blocks[1]).toMatch(/^\S+ \S+ {2}down {2}database is down$/);
+    expect(blocks[2]).toContain('degraded');
+    expect(text).not.toContain('\u001b');
+    const count = calls;
+    await new Promise((r) => setTimeout(r, 80));
+    expect(calls).toBe(count);
+  });
+});
+
+// ---- a real terminal ------------------------------------------------------------------------------------
+
+const hasTmux = spawnSync('tmux', ['-V']).status === 0;
+const DEMO = fileURLToPath(new URL('./fixtures/watch-demo.mjs', import.meta.url));
+
+describe.skipIf(!hasTmux)('in a real terminal (tmux)', () => {
+  // A server of our own (its own socket and config), killed after each test.
+  let socket = '';
+  let config = '';
+  const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket, '-f', config, ...args], { encoding: 'utf8' });
+  const capture = (session: string) => tmux('capture-pane', '-p', '-t', session);
+  /** "dead alternate-screen cursor-visible exit-status" (tmux does not always learn the exit status). */
+  const pane = (session: string) => tmux('display-message', '-p', '-t', session, '#{pane_dead} #{alternate_on} #{cursor_flag} #{pane_dead_status}').trim();
+  const exited = (session: string) => pane(session).startsWith('1 ');
+
+  function start(session: string, extraTasks: number, env = ''): void {
+    socket = `singularity-watch-${process.pid}-${session}`;
+    config = join(mkdtempSync(join(tmpdir(), 'singularity-tmux-')), 'tmux.conf');
+    // remain-on-exit: the pane stays after the process exits, with its exit status.
+    writeFileSync(config, 'set -g remain-on-exit on\n');
+    // is-in-ci: ink draws only the last frame when CI is set; a person at a terminal has no CI.
+    const command = `env -u CI -u CONTINUOUS_INTEGRATION -u FORCE_COLOR -u NO_COLOR ${env} '${process.execPath}' '${DEMO}' ${extraTasks}`;
+    tmux('new-session', '-d', '-s', session, '-x', '120', '-y', '40', command);
+  }
+
+  /** After a quit: the normal screen, the cursor shown, the keyboard echoing and line by line again. */
+  async function quitsAndRestores(session: string): Promise<void> {
+    await until(() => capture(session).includes('watch exited; type a line:'), 'watchStatus to resolve', 10_000);
+    expect(pane(session)).toBe('0 0 1'); // alive, alternate screen off, cursor visible
+    expect(capture(session)).not.toContain('q to quit'); // the dashboard went with the alternate screen
+    tmux('send-keys', '-t', session, 'hello', 'Enter');
+    await until(() => exited(session), 'the process to exit', 10_000);
+    // With its history: tmux's "Pane is dead" line scrolls the screen.
+    const screen = tmux('capture-pane', '-p', '-S', '-', '-t', session);
+    expect(screen).toContain('watch exited; type a line: hello'); // echoed by the terminal: raw mode is off
+    expect(screen).toContain('read: hello');
+  }
+
+  afterEach(() => {
+    spawnSync('tmux', ['-L', socket, 'kill-server']);
+    rmSync(dirname(config), { recursive: true, force: true });
+  });
+
+  it('draws the dashboard on one screen and quits on q, restoring the screen', async () => {
+    start('watch', 60);
+    await until(() => /\+\d+ more/.test(capture('watch')) && capture('watch').includes('schedulers'), 'the dashboard', 15_000);
+    const screen = capture('watch');
+    const lines = screen.split('\n');
+    expect(lines[0]).toMatch(/^singularity status {2}degraded {2}refreshed \d\d:\d\d:\d\d {2}q to quit$/);
+    expect(lines[1]).toBe('database postgres://demo:***@db.example:5432/singularity');
+    expect(screen).toMatch(/rank-graph +sql +scheduler +3m ago +in 1[12]m +failing: relation "graph_nodes" does not exist/);
+    expect(screen).toMatch(/prune-runs .* overdue 2h/);
+    expect(screen).toMatch(/populate-graph .* running 1m/);
+    expect(screen).toMatch(/^\+\d+ more$/m);
+    expect(screen).toMatch(/^ +worker-1 +pid 4242 +v0\.1\.0 +heartbeat \d+s ago +alive$/m);
+    expect(screen.trimEnd().split('\n').length).toBeLessThan(40);
+    expect(tmux('capture-pane', '-p', '-e', '-t', 'watch')).toMatch(/\u001b\[31mfailing: relation/); // in red
+    expect(pane('watch')).toBe('0 1 0'); // running, on the alternate screen, cursor hidden
+
+    tmux('send-keys', '-t', 'watch', 'q');
+    await quitsAndRestores('watch');
+  });
+
+  it('Ctrl-C quits too; NO_COLOR: no colours', async () => {
+    start('watch-c', 0, 'NO_COLOR=1');
+    await until(() => capture('watch-c').includes('schedulers'), 'the dashboard', 15_000);
+    expect(tmux('capture-pane', '-p', '-e', '-t', 'watch-c')).not.toMatch(/\u001b\[(3[0-8]|9[0-7])[m;]/); // only resets ([39m) and bold
+    expect(capture('watch-c')).toMatch(/seed-plan +sql +manual .* manual/);
+    tmux('send-keys', '-t', 'watch-c', 'C-c');
+    await quitsAndRestores('watch-c');
+  });
+});
