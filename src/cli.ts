@@ -82,6 +82,22 @@ function buildProgram(manifest: TaskManifestEntry[]): Command {
     });
 
   program
+    .command('status')
+    .summary('health: every task\'s last and next run, overdue and failing ones; exit 0 healthy, 1 degraded, 2 down')
+    .description('Every task: where it runs (pg_cron, scheduler, manual), last success, last failure, next due, overdue or\n' +
+      'not, running runs; the live schedulers. Exit 0 healthy, 1 degraded (something overdue, failing or stuck),\n' +
+      '2 down (the database cannot be reached).')
+    .option('--json', 'print JSON (the shape is documented in the README)')
+    .option('--prometheus <file>', 'also write the node-exporter textfile format to FILE')
+    .option('--watch', 'a live dashboard that refreshes itself (q quits)')
+    .option('--interval <duration>', 'how often --watch refreshes', '2s')
+    .helpGroup('Commands:')
+    .action(async (opts, cmd: Command) => {
+      const { statusCommand } = await import('./commands/status.js');
+      exitCode = await statusCommand(opts, cmd.optsWithGlobals<GlobalOptions>());
+    });
+
+  program
     .command('setup')
     .summary('the once-ever set-up flow: every set-up task in order; done steps are skipped')
     .description('Run the set-up tasks in their order (see `singularity tasks`). A step that already completed is skipped\n' +
@@ -92,6 +108,18 @@ function buildProgram(manifest: TaskManifestEntry[]): Command {
     .action(async (opts, cmd: Command) => {
       const { setupCommand } = await import('./commands/setup.js');
       exitCode = await setupCommand(opts, cmd.optsWithGlobals<GlobalOptions>());
+    });
+
+  program
+    .command('doctor')
+    .summary('diagnose: every check with its verdict and the fix')
+    .description('Check the database, its extensions, pg_cron\'s jobs, the run history, backups and the local side; each check\n' +
+      'says ok, warn or FAIL, and what to do about anything not ok. Exit 0 when no check fails (warnings allowed), 1 otherwise.')
+    .option('--json', 'print JSON: { ok, checks: [{ id, title, verdict, detail, fix }] }')
+    .helpGroup('Commands:')
+    .action(async (opts, cmd: Command) => {
+      const { doctorCommand } = await import('./commands/doctor.js');
+      exitCode = await doctorCommand(opts, cmd.optsWithGlobals<GlobalOptions>());
     });
 
   program

@@ -286,6 +286,8 @@ export async function reapStaleRuns(
          'attempt', attempt, 'at', now()))
      where state = 'executing'
        and (heartbeat_at < now() - make_interval(secs => $1::int / 1000.0) or id = any($2::bigint[]))
+       -- A run pg_cron executes writes no heartbeat: it is alive while its backend is.
+       and not (host = 'pg_cron' and exists (select 1 from pg_stat_activity a where a.pid = task_runs.pid))
      returning ${COLUMNS}`,
     [options.staleAfterMs, deadHere, message],
   );

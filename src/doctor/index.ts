@@ -1,0 +1,110 @@
+// `singularity doctor`: every check, in order, each with its verdict and (when not ok) the fix. Returns
+// results; printing is the command's. Read-only: it migrates nothing and marks no run.
+import type { Config } from '../core/config.js';
+import type { Database } from '../core/db.js';
+import { DAY_MS, parseDuration } from '../core/duration.js';
+import { migrationStatus, type MigrationStatus } from '../core/migrate.js';
+import { redact } from '../core/redact.js';
+import { jobStatuses, openCronDatabase, PgCronUnavailableError, type PgCronSite } from '../pgcron/pgcron.js';
+import { checkBackups } from './backups.js';
+import { checkMigrations, checkReachable, checkServerVersion, serverVersion, type ServerVersion } from './database.js';
+import { checkPgCron, checkPgvector, checkPostgresFdw, findPgCron } from './extensions.js';
+import { checkBackupDir, checkCrontab, checkEmbeddedData, checkEmbeddingModel, checkPgDump, checkTemplates, findPgDump } from './local.js';
+import { checkPgCronJobs, checkPgCronMissed, jobFailures } from './pgcron-jobs.js';
+import { checkHistorySize, checkRecentFailures, checkStuckRuns } from './runs.js';
+import { fail, guarded, ok, type Check, type DoctorReport } from './types.js';
+
+export type { Check, DoctorReport, Verdict } from './types.js';
+
+export async function runDoctor(config: Config): Promise<DoctorReport> {
+  const local = await checkCrontab(config);
+  const { check: reachable, db } = await checkReachable(config);
+  const checks: Check[] = [reachable];
+  let server: ServerVersion | undefined;
+  let databaseBytes = 0;
+  if (db) {
+    try {
+      checks.push(await guarded('server-version', 'server version', async () => checkServerVersion((server = await serverVersion(db)))));
+      let schema: MigrationStatus | undefined;
+      checks.push(await guarded('migrations', 'migrations', async () => checkMigrations((schema = await migrationStatus(db)))));
+      checks.push(...(await databaseChecks(db, config, local, { major: server?.major, schemaCurrent: schema?.pending.length === 0 })));
+      databaseBytes = Number((await db.query<{ size: number }>('select pg_database_size(current_database()) as size').catch(() => []))[0]?.size ?? 0);
+    } finally {
+      await db.close();
+    }
+  }
+  checks.push(
+    local.check,
+    checkPgDump(await findPgDump(), config.databaseUrl ? 'postgres' : 'embedded', server?.major),
+    await guarded('backup-dir', 'backup directory', () => checkBackupDir(config, databaseBytes)),
+    checkEmbeddingModel(),
+    await guarded('templates', 'templates_data', () => checkTemplates()),
+  );
+  if (!config.databaseUrl) checks.push(checkEmbeddedData(config, !!db));
+  checks.push(checkSecrets(checks, config));
+  return { ok: !checks.some((c) => c.verdict === 'fail'), checks };
+}
+
+async function databaseChecks(
+  db: Database,
+  config: Config,
+  local: Awaited<ReturnType<typeof checkCrontab>>,
+  { major = 15, schemaCurrent }: { major?: number; schemaCurrent: boolean },
+): Promise<Check[]> {
+  const checks: Check[] = [];
+  const schedule = local.tasks && local.crontab ? { tasks: local.tasks, crontab: local.crontab } : undefined;
+  let located: PgCronSite | PgCronUnavailableError | undefined;
+  checks.push(await guarded('pg_cron', 'pg_cron', async () => {
+    if (db.kind === 'postgres') located = await findPgCron(db);
+    return checkPgCron(db, located, schedule);
+  }));
+  checks.push(await guarded('pgvector', 'pgvector', () => checkPgvector(db, major)));
+  checks.push(await guarded('postgres_fdw', 'postgres_fdw', () => checkPostgresFdw(db)));
+  if (located && !(located instanceof PgCronUnavailableError)) checks.push(...(await pgCronJobChecks(db, located, schemaCurrent)));
+  // Without the schema there is no history to look at: the migrations check says so and how to fix it.
+  if (!schemaCurrent) return checks;
+
+  const prune = local.crontab?.entries.find((e) => e.task === 'prune-runs' && !e.onStart);
+  const olderThan = String(prune?.args.olderThan ?? '30d');
+  checks.push(
+    await guarded('recent-failures', 'recent failures', () => checkRecentFailures(db)),
+    await guarded('stuck-runs', 'stuck runs', () => checkStuckRuns(db, config.runs.staleAfterMs)),
+    await guarded('history-size', 'run history', () => checkHistorySize(db, { olderThan, ms: parseDuration(olderThan) ?? 30 * DAY_MS })),
+    await guarded('backups', 'backups', () => checkBackups(db)),
+  );
+  return checks;
+}
+
+async function pgCronJobChecks(db: Database, site: PgCronSite, schemaCurrent: boolean): Promise<Check[]> {
+  let cronDb: Database | undefined;
+  try {
+    cronDb = await openCronDatabase(db, site);
+    const jobs = await jobStatuses(cronDb, site);
+    const failures = await jobFailures(cronDb, site);
+    const [{ now }] = (await db.query<{ now: Date }>('select now() as now')) as [{ now: Date }];
+    const checks = [checkPgCronJobs(jobs, failures)];
+    if (schemaCurrent) checks.push(await guarded('pg_cron-missed', 'pg_cron missed runs', () => checkPgCronMissed(db, jobs, site, now)));
+    return checks;
+  } catch (error) {
+    return [fail('pg_cron-jobs', 'pg_cron jobs', `cannot read pg_cron's jobs in '${site.cronDatabase}': ${(error as Error).message}`,
+      `The user in DATABASE_URL must be able to connect to '${site.cronDatabase}' and read cron.job and cron.job_run_details.`)];
+  } finally {
+    if (cronDb && cronDb !== db) await cronDb.close();
+  }
+}
+
+/** Nothing the report says contains a password: no registered secret, no credentials in a URL, no password=... */
+export function checkSecrets(checks: Check[], config: Config): Check {
+  const text = checks.map((c) => `${c.title}\n${c.detail}\n${c.fix ?? ''}`).join('\n');
+  let password = '';
+  try {
+    password = config.databaseUrl ? decodeURIComponent(new URL(config.databaseUrl).password) : '';
+  } catch {
+    // not a URL: loadConfig would have refused it
+  }
+  if (redact(text) !== text || (password && text.includes(password))) {
+    return fail('secrets', 'secrets', 'a password or credentials appear in this report (the output masks them as ***)',
+      'Report this as a bug: every message should pass through redact() before it is printed.');
+  }
+  return ok('secrets', 'secrets', `no password or credentials in this report${password ? " (DATABASE_URL's password checked)" : ''}`);
+}

@@ -1,0 +1,157 @@
+// The local side: the crontab, pg_dump, the backup directory, the embedding model, templates_data/, and the
+// embedded database's data directory.
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readdir, readFile, rm, statfs, writeFile } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type { Config } from '../core/config.js';
+import { readLockOwner, liveLockOwner } from '../core/embedded/lock.js';
+import { embeddedPaths } from '../core/embedded/paths.js';
+import { defaultCrontab, inspectCrontab, type Crontab } from '../schedule/crontab.js';
+import { loadTasks, type TaskSet } from '../tasks/load.js';
+import { fail, formatBytes, ok, plural, warn, type Check } from './types.js';
+
+/** The knowledge base shipped with singularity. */
+export const TEMPLATES_DIR = fileURLToPath(new URL('../../templates_data', import.meta.url));
+
+const hintOf = (error: unknown, otherwise: string) => (error as { hint?: string }).hint ?? otherwise;
+
+/** The crontab run-scheduler would run; also returns the tasks and the crontab (when valid) for other checks. */
+export async function checkCrontab(config: Config): Promise<{ check: Check; tasks?: TaskSet; crontab?: Crontab }> {
+  const id = 'crontab';
+  let tasks: TaskSet;
+  try {
+    tasks = await loadTasks(config);
+  } catch (error) {
+    return { check: fail(id, 'crontab', (error as Error).message, hintOf(error, 'Check taskModules in the config file (or SINGULARITY_TASK_MODULES).')) };
+  }
+  const path = config.scheduler.crontab;
+  try {
+    if (!path) {
+      const crontab = defaultCrontab(tasks);
+      return { tasks, crontab, check: ok(id, 'crontab', `none configured: run-scheduler runs the default crontab (${plural(crontab.entries.length, 'entry', 'entries')})`) };
+    }
+    const { crontab, problems } = await inspectCrontab(path, tasks);
+    if (problems.length) {
+      return {
+        tasks,
+        check: fail(id, 'crontab', `${plural(problems.length, 'problem')} in ${path}:\n` + problems.map((p) => `${path}:${p.line}:${p.column}: ${p.message}`).join('\n'),
+          `Fix these lines ('singularity crontab check ${path}' checks the file); run-scheduler refuses to start with them.`),
+      };
+    }
+    return { tasks, crontab, check: ok(id, 'crontab', `${path}: ${plural(crontab.entries.length, 'entry', 'entries')}, no problems`) };
+  } catch (error) {
+    return { tasks, check: fail(id, 'crontab', (error as Error).message, hintOf(error, "'singularity crontab > FILE' writes the default crontab to start from.")) };
+  }
+}
+
+/** `pg_dump --version` of the pg_dump on PATH, or undefined when there is none. */
+export async function findPgDump(): Promise<{ version: string; major: number } | undefined> {
+  try {
+    const { stdout } = await promisify(execFile)('pg_dump', ['--version'], { timeout: 10_000 });
+    const version = /(\d+(?:\.\d+)*)/.exec(stdout)?.[1] ?? stdout.trim();
+    return { version, major: Number.parseInt(version, 10) };
+  } catch {
+    return undefined;
+  }
+}
+
+export function checkPgDump(pgDump: { version: string; major: number } | undefined, kind: 'postgres' | 'embedded', serverMajor?: number): Check {
+  const id = 'pg_dump';
+  const install = serverMajor
+    ? `Install the PostgreSQL client ${serverMajor} or newer (Debian: apt-get install postgresql-client-${serverMajor}) and put it first on PATH.`
+    : 'Install the PostgreSQL client (Debian: apt-get install postgresql-client).';
+  if (kind === 'embedded') {
+    const note = "the embedded database is dumped by PGlite's own pg_dump; a server's backups need the one on PATH";
+    return pgDump ? ok(id, 'pg_dump', `pg_dump ${pgDump.version} on PATH (${note})`) : warn(id, 'pg_dump', `pg_dump is not on PATH (${note})`, install);
+  }
+  if (!pgDump) return fail(id, 'pg_dump', 'pg_dump is not on PATH: backups of this server cannot be made', install);
+  if (serverMajor === undefined) return ok(id, 'pg_dump', `pg_dump ${pgDump.version} on PATH (the server's version is unknown: it was not reached)`);
+  if (pgDump.major < serverMajor) {
+    return fail(id, 'pg_dump', `pg_dump ${pgDump.version} is older than the server (${serverMajor}): it refuses to dump it`, install);
+  }
+  return ok(id, 'pg_dump', `pg_dump ${pgDump.version} on PATH, not older than the server (${serverMajor})`);
+}
+
+/** Where backups will go (no setting for it yet): writable, with room for at least the database (and 1 GB). */
+export async function checkBackupDir(config: Config, databaseBytes = 0): Promise<Check> {
+  const id = 'backup-dir';
+  const dir = join(config.home, 'backups');
+  let existing = dir;
+  while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
+  const where = `${dir} (no backup directory setting yet: backups go to $SINGULARITY_HOME/backups` +
+    `${existing === dir ? '' : `; it does not exist yet, so ${existing} was tested`})`;
+  const probe = join(existing, `.singularity-doctor-${process.pid}`);
+  try {
+    await writeFile(probe, '');
+    await rm(probe, { force: true });
+  } catch (error) {
+    return fail(id, 'backup directory', `not writable (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): ${where}`,
+      `Make ${existing} writable by this user, or point SINGULARITY_HOME (--home) somewhere that is.`);
+  }
+  const fs = await statfs(existing);
+  const free = fs.bavail * fs.bsize;
+  const needed = Math.max(1024 ** 3, databaseBytes);
+  if (free < needed) {
+    return warn(id, 'backup directory', `writable, only ${formatBytes(free)} free (less than ${formatBytes(needed)}: 1 GB or the database's size): ${where}`,
+      'Free space on that filesystem, or point SINGULARITY_HOME (--home) at a larger one.');
+  }
+  return ok(id, 'backup directory', `writable, ${formatBytes(free)} free: ${where}`);
+}
+
+export function checkEmbeddingModel(): Check {
+  return warn('embedding-model', 'embedding model', 'no embedding model configured; knowledge and code search run without embeddings',
+    'Nothing to configure yet: the embedder arrives with its own issue.');
+}
+
+async function jsonFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  return entries.filter((e) => e.isFile() && e.name.endsWith('.json')).map((e) => join(e.parentPath, e.name)).sort();
+}
+
+/** templates_data/ exists and every *.json in it parses. */
+export async function checkTemplates(dir = TEMPLATES_DIR): Promise<Check> {
+  const id = 'templates';
+  if (!existsSync(dir)) {
+    return warn(id, 'templates_data', `${dir} not found: the knowledge tasks have nothing to load`, 'Reinstall singularity: its package ships templates_data/.');
+  }
+  const files = await jsonFiles(dir);
+  const bad: string[] = [];
+  for (const file of files) {
+    try {
+      JSON.parse(await readFile(file, 'utf8'));
+    } catch (error) {
+      bad.push(`${relative(dir, file)}: ${(error as Error).message}`);
+    }
+  }
+  if (bad.length) {
+    return fail(id, 'templates_data', `${bad.length} of ${plural(files.length, 'JSON file')} in ${dir} do not parse:\n${bad.join('\n')}`,
+      'Fix or remove these files: each must be one JSON document.');
+  }
+  return ok(id, 'templates_data', `${dir}: ${files.length ? `${plural(files.length, 'JSON file')}, all parse` : 'no JSON artifacts yet'}`);
+}
+
+/** The embedded database's folder: the data directory exists, the lock's owner is alive (or none), the server answers. */
+export function checkEmbeddedData(config: Config, answers: boolean): Check {
+  const id = 'embedded-data';
+  const paths = embeddedPaths(config.home);
+  const log = `look at ${paths.logFile}`;
+  if (!existsSync(join(paths.dataDir, 'PG_VERSION'))) {
+    return fail(id, 'embedded data directory', `no data directory at ${paths.dataDir}`,
+      answers ? `The server answers without one: ${log}.` : `'singularity migrate' creates it; if it fails, ${log}.`);
+  }
+  const owner = readLockOwner(paths.lockFile);
+  const live = liveLockOwner(paths.lockFile);
+  if (!answers) {
+    return fail(id, 'embedded data directory', `${paths.dataDir} exists, but the embedded server does not answer` +
+      (live ? ` (pid ${live.pid} holds ${paths.lockFile})` : ''),
+      `${log[0]!.toUpperCase()}${log.slice(1)}; if the process named in embedded.lock hangs, stop it: the next singularity process starts a new server.`);
+  }
+  if (owner && !live) {
+    return warn(id, 'embedded data directory', `${paths.dataDir} answers, but ${paths.lockFile} names pid ${owner.pid}, which is gone`,
+      'Nothing to do: the next singularity process that starts the server removes the stale lock.');
+  }
+  return ok(id, 'embedded data directory', `${paths.dataDir}: the server${live ? ` (pid ${live.pid}, holding embedded.lock)` : ''} answers`);
+}

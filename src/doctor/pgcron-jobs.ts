@@ -1,0 +1,111 @@
+// pg_cron's jobs for this database: their state and recent failures, and the ticks pg_cron let pass.
+import type { Database } from '../core/db.js';
+import type { JobStatus, PgCronSite } from '../pgcron/pgcron.js';
+import { PGCRON_JOB_PREFIX } from '../pgcron/placement.js';
+import { periodMs, ticksBetween } from '../schedule/ticks.js';
+import { fail, ok, plural, warn, type Check } from './types.js';
+
+const MINUTE_MS = 60_000;
+const DAY_MS = 24 * 60 * MINUTE_MS;
+export const iso = (date: Date) => date.toISOString().replace(/\.\d+Z$/, 'Z');
+
+export interface JobFailures {
+  jobname: string;
+  /** Failed runs in the last 24 hours. */
+  count: number;
+}
+
+/** Failed runs of this database's managed jobs in the last 24 hours, from cron.job_run_details. */
+export async function jobFailures(cronDb: Database, site: PgCronSite): Promise<JobFailures[]> {
+  return cronDb.query<JobFailures>(
+    `select j.jobname, count(*)::int as count from cron.job_run_details d join cron.job j using (jobid)
+     where j.jobname like $1 and d.status = 'failed' and d.start_time > now() - interval '24 hours'
+     group by j.jobname order by j.jobname`,
+    [`${PGCRON_JOB_PREFIX}%@${site.database.replace(/[\\%_]/g, (c) => '\\' + c)}`],
+  );
+}
+
+export function checkPgCronJobs(jobs: JobStatus[], failures: JobFailures[]): Check {
+  const id = 'pg_cron-jobs';
+  const title = 'pg_cron jobs';
+  if (!jobs.length) return ok(id, title, "no jobs installed for this database: run-scheduler runs the sql tasks ('singularity pgcron install' moves them to pg_cron)");
+  const failed = new Map(failures.map((f) => [f.jobname, f.count]));
+  const inactive = jobs.filter((j) => !j.active);
+  const failing = jobs.filter((j) => j.lastRun?.status === 'failed');
+  const failedBefore = jobs.filter((j) => failed.has(j.jobname) && !failing.includes(j));
+  const summary = `${plural(jobs.length, 'job')} (${jobs.length - inactive.length} active); ` +
+    `${plural(failures.reduce((n, f) => n + f.count, 0), 'failed run')} in the last 24 h`;
+  const lines = [
+    ...failing.map((j) => `${j.jobname} (${j.schedule}): last run failed at ${j.lastRun!.startedAt ? iso(j.lastRun!.startedAt) : '?'}` +
+      ` (${plural(failed.get(j.jobname) ?? 1, 'failure')} in 24 h): ${(j.lastRun!.message ?? 'no message').replace(/\s+/g, ' ').trim()}`),
+    ...failedBefore.map((j) => `${j.jobname} (${j.schedule}): ${plural(failed.get(j.jobname)!, 'failure')} in 24 h, last run ${j.lastRun?.status ?? 'unknown'}`),
+    ...inactive.map((j) => `${j.jobname} (${j.schedule}): inactive`),
+  ];
+  const detail = [summary, ...lines].join('\n');
+  if (failing.length) {
+    return fail(id, title, detail,
+      "Fix the cause the message names ('singularity pgcron status' shows each job's last run); " +
+      "'singularity pgcron install' rewrites singularity's jobs from the crontab and removes those it does not know.");
+  }
+  if (lines.length) {
+    return warn(id, title, detail,
+      "'singularity pgcron status' shows each job's last run; 'singularity pgcron install' reactivates inactive jobs.");
+  }
+  return ok(id, title, `${summary}; 'singularity pgcron status' lists them`);
+}
+
+/** The newest tick at or before `cutoff`, looking back no further than a year. */
+function lastTickBefore(entry: { expression: string; timezone: string }, cutoff: number, period: number): Date | undefined {
+  for (const span of [2 * period, 40 * DAY_MS, 366 * DAY_MS]) {
+    const { ticks } = ticksBetween(entry, new Date(cutoff - span), new Date(cutoff), 1);
+    if (ticks.length) return ticks[0];
+  }
+  return undefined;
+}
+
+/**
+ * Ticks pg_cron should have run and did not: an active job installed before its latest tick that passed
+ * more than a grace ago (a tenth of its period, at least 2 min), with neither a run in the history
+ * (trigger pg_cron) nor a row in cron.job_run_details since.
+ */
+export async function checkPgCronMissed(db: Database, jobs: JobStatus[], site: PgCronSite, now: Date): Promise<Check> {
+  const id = 'pg_cron-missed';
+  const title = 'pg_cron missed runs';
+  const installed = new Map(
+    (await db.query<{ jobname: string; installedAt: Date }>(
+      'select jobname, installed_at as "installedAt" from pgcron_jobs',
+    )).map((r) => [r.jobname, r.installedAt]),
+  );
+  const due: Array<{ job: JobStatus; tick: Date }> = [];
+  for (const job of jobs) {
+    const since = installed.get(job.jobname);
+    if (!job.active || !since) continue;
+    const entry = { expression: job.schedule, timezone: site.timezone };
+    let period: number;
+    try {
+      period = periodMs(entry);
+    } catch {
+      continue; // pg_cron syntax cron-parser does not read ('30 seconds', '$'): cannot tell
+    }
+    const tick = lastTickBefore(entry, now.getTime() - Math.max(2 * MINUTE_MS, period / 10), period);
+    if (tick && tick > since) due.push({ job, tick });
+  }
+  if (!due.length) return ok(id, title, 'no tick of an installed job is overdue');
+  const earliest = new Date(Math.min(...due.map((d) => d.tick.getTime())) - MINUTE_MS);
+  const ran = new Map(
+    (await db.query<{ task: string; at: Date }>(
+      `select task, max(inserted_at) as at from task_runs where trigger = 'pg_cron' and task = any($1) and inserted_at >= $2 group by task`,
+      [[...new Set(due.map((d) => d.job.task))], earliest],
+    )).map((r) => [r.task, r.at]),
+  );
+  const slack = 1000; // the run's own clock may read a little before the tick's minute
+  const missed = due.filter(({ job, tick }) =>
+    !((job.lastRun?.startedAt && job.lastRun.startedAt.getTime() >= tick.getTime() - slack) ||
+      (ran.get(job.task)?.getTime() ?? 0) >= tick.getTime() - slack));
+  if (!missed.length) return ok(id, title, `each of ${plural(due.length, 'job')} ran at its latest tick`);
+  return warn(id, title,
+    `${plural(missed.length, 'job')} did not run at ${missed.length === 1 ? 'its' : 'their'} latest tick:\n` +
+      missed.map(({ job, tick }) => `${job.jobname} (${job.schedule} ${site.timezone}): no run since its tick at ${iso(tick)}`).join('\n'),
+    "pg_cron did not start them: check that pg_cron's launcher runs (the server log), and that cron.use_background_workers = on " +
+      "or cron.host lets pg_cron connect (README, 'Running against PostgreSQL'); 'singularity pgcron status' shows each job's last run.");
+}

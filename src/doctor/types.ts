@@ -1,0 +1,44 @@
+// What every doctor check returns: a verdict, what it found, and (for anything not ok) what to do.
+
+export type Verdict = 'ok' | 'warn' | 'fail';
+
+export interface Check {
+  id: string;
+  title: string;
+  verdict: Verdict;
+  detail: string;
+  /** What to do about it; present whenever the verdict is not ok. */
+  fix?: string;
+}
+
+export interface DoctorReport {
+  /** No check failed (warnings allowed). */
+  ok: boolean;
+  checks: Check[];
+}
+
+export const ok = (id: string, title: string, detail: string): Check => ({ id, title, verdict: 'ok', detail });
+export const warn = (id: string, title: string, detail: string, fix: string): Check => ({ id, title, verdict: 'warn', detail, fix });
+export const fail = (id: string, title: string, detail: string, fix: string): Check => ({ id, title, verdict: 'fail', detail, fix });
+
+/** Run a check; an error it did not expect becomes a failed check instead of ending the diagnosis. */
+export async function guarded(id: string, title: string, check: () => Promise<Check> | Check): Promise<Check> {
+  try {
+    return await check();
+  } catch (error) {
+    return fail(id, title, `the check itself failed: ${(error as Error).message}`, 'Run the check again; if it keeps failing, report it with this message.');
+  }
+}
+
+export const plural = (n: number, word: string, many = `${word}s`) => `${n} ${n === 1 ? word : many}`;
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}

@@ -1,0 +1,393 @@
+// `singularity doctor`: each check's verdict and fix, by the real CLI against real databases: a healthy
+// one, pg_cron in another database, a failed pg_cron job, a tick pg_cron let pass, a server without
+// pg_cron, a stuck run, recent failures, an old history, a bad crontab, an unreachable server.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../src/core/db.js';
+import { defaultConfig } from '../src/core/config.js';
+import { checkSecrets, type Check, type DoctorReport } from '../src/doctor/index.js';
+import { checkTemplates } from '../src/doctor/local.js';
+import { ok } from '../src/doctor/types.js';
+import { backendNames, createBackend, type Backend } from './support/backends.js';
+import { runCli, type CliResult } from './support/cli.js';
+
+const PASSWORD = 'singularity-test-pw';
+const ALL_IDS = ['database', 'server-version', 'migrations', 'pg_cron', 'pgvector', 'postgres_fdw', 'recent-failures', 'stuck-runs',
+  'history-size', 'backups', 'crontab', 'pg_dump', 'backup-dir', 'embedding-model', 'templates', 'secrets'];
+
+/** Every output of the CLI in this file: none may contain the password. */
+const outputs: CliResult[] = [];
+
+async function doctor(env: Record<string, string>, args: string[] = []): Promise<CliResult & { report: DoctorReport; check(id: string): Check }> {
+  const result = await runCli(['doctor', '--json', ...args], env);
+  outputs.push(result);
+  let report: DoctorReport;
+  try {
+    report = JSON.parse(result.stdout) as DoctorReport;
+  } catch {
+    throw new Error(`doctor --json printed no JSON (exit ${result.code}):\n${result.stdout}\n${result.stderr}`);
+  }
+  const check = (id: string) => {
+    const found = report.checks.find((c) => c.id === id);
+    if (!found) throw new Error(`no check ${id} in ${report.checks.map((c) => c.id).join(', ')}`);
+    return found;
+  };
+  return { ...result, report, check };
+}
+
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+describe('checkTemplates', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'sg-templates-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('ok when every JSON file parses; fail naming each file that does not; warn when the folder is missing', async () => {
+    mkdirSync(join(dir, 'patterns'));
+    writeFileSync(join(dir, 'patterns', 'good.json'), '{"id": "x"}');
+    writeFileSync(join(dir, 'notes.txt'), 'not json, not checked');
+    expect(await checkTemplates(dir)).toMatchObject({ verdict: 'ok', detail: `${dir}: 1 JSON file, all parse` });
+
+    writeFileSync(join(dir, 'patterns', 'bad.json'), '{"id": ');
+    const bad = await checkTemplates(dir);
+    expect(bad.verdict).toBe('fail');
+    expect(bad.detail).toContain('1 of 2 JSON files');
+    expect(bad.detail).toContain(join('patterns', 'bad.json'));
+    expect(bad.fix).toBeTruthy();
+
+    expect(await checkTemplates(join(dir, 'missing'))).toMatchObject({ verdict: 'warn', fix: expect.any(String) });
+  });
+});
+
+describe('checkSecrets', () => {
+  it("fails when the report would print DATABASE_URL's password or any credentials", () => {
+    const config = { ...defaultConfig(tmpdir()), databaseUrl: 'postgres://u:hunter22@db.example/app' };
+    expect(checkSecrets([ok('x', 'x', 'reachable: postgres://u:***@db.example/app')], config).verdict).toBe('ok');
+    expect(checkSecrets([ok('x', 'x', 'it said hunter22')], config).verdict).toBe('fail');
+    expect(checkSecrets([ok('x', 'x', 'see postgres://v:other@db.example/app')], config)).toMatchObject({ verdict: 'fail', fix: expect.any(String) });
+  });
+});
+
+describe('doctor with an unreachable database', () => {
+  it('fails the database check with the reason and the fix, skips what needs it, runs the rest; exit 1', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'sg-doctor-'));
+    try {
+      const url = `postgres://postgres:${PASSWORD}@127.0.0.1:${await freePort()}/nowhere`;
+      const result = await doctor({ DATABASE_URL: url, SINGULARITY_HOME: home });
+      expect(result.code).toBe(1);
+      expect(result.report.ok).toBe(false);
+      expect(result.check('database')).toMatchObject({ verdict: 'fail', fix: expect.stringMatching(/server running/) });
+      expect(result.check('database').detail).toMatch(/cannot connect to postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/nowhere/);
+      expect(result.report.checks.map((c) => c.id)).not.toContain('migrations');
+      expect(result.check('pg_dump').verdict).toBe('ok'); // the local side still runs
+      expect(result.check('secrets').verdict).toBe('ok');
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+});
+
+describe.each(backendNames)('doctor on %s', (name) => {
+  let backend: Backend;
+  let db: Database;
+  let dir: string;
+
+  beforeAll(async () => {
+    backend = await createBackend(name);
+    db = await backend.open(); // migrated: doctor itself migrates nothing
+    dir = mkdtempSync(join(tmpdir(), 'sg-doctor-'));
+  });
+  afterAll(async () => {
+    await db?.close();
+    await backend?.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a healthy database: no check fails, exit 0; one line per check; the pg_cron line', async () => {
+    const text = await runCli(['doctor'], backend.env);
+    outputs.push(text);
+    expect(text.code, text.stdout + text.stderr).toBe(0);
+    const lines = text.stdout.trimEnd().split('\n');
+    expect(lines.filter((l) => /^(ok {2}|warn|FAIL) /.test(l)).length).toBe(ALL_IDS.length + (name === 'embedded' ? 1 : 2));
+    expect(lines.some((l) => l.startsWith('FAIL'))).toBe(false);
+    // Under each warning, its fix, indented.
+    const warning = lines.findIndex((l) => l.startsWith('warn  backups'));
+    expect(lines[warning]).toContain('no backups recorded yet (the backup task arrives with its own issue)');
+    expect(lines[warning + 1]).toMatch(/^ {6}fix: /);
+    expect(lines.at(-1)).toMatch(/^\d+ ok, \d+ warning\(s\), 0 failed$/);
+
+    const pgCron = lines.find((l) => / pg_cron {2}/.test(l))!;
+    if (name === 'embedded') {
+      expect(pgCron).toMatch(/^ok {4}pg_cron +does not apply: the embedded database has no pg_cron; run-scheduler runs the sql tasks$/);
+    } else {
+      // The test databases are not 'postgres'; pg_cron lives there.
+      const database = new URL(backend.config.databaseUrl!).pathname.slice(1);
+      expect(pgCron).toMatch(/^ok {4}pg_cron /);
+      expect(pgCron).toContain(`pg_cron 1.4-1 in database 'postgres' (cron.database_name); its jobs for singularity run in '${database}'; schedules read in GMT`);
+    }
+  });
+
+  it('--json: { ok, checks: [{ id, title, verdict, detail, fix }] }, a fix for everything not ok', async () => {
+    const result = await doctor(backend.env);
+    expect(result.code).toBe(0);
+    expect(Object.keys(result.report).sort()).toEqual(['checks', 'ok']);
+    expect(result.report.ok).toBe(true);
+    const ids = result.report.checks.map((c) => c.id);
+    expect(ids).toEqual(expect.arrayContaining(ALL_IDS));
+    expect(ids).toContain(name === 'embedded' ? 'embedded-data' : 'pg_cron-jobs');
+    for (const check of result.report.checks) {
+      expect(Object.keys(check).every((k) => ['id', 'title', 'verdict', 'detail', 'fix'].includes(k))).toBe(true);
+      expect(['ok', 'warn', 'fail']).toContain(check.verdict);
+      expect(typeof check.detail).toBe('string');
+      if (check.verdict !== 'ok') expect(check.fix, check.id).toEqual(expect.any(String));
+    }
+    expect(result.check('migrations')).toMatchObject({ verdict: 'ok' });
+    expect(result.check('embedding-model')).toMatchObject({
+      verdict: 'warn', detail: 'no embedding model configured; knowledge and code search run without embeddings',
+    });
+    expect(result.check('secrets')).toMatchObject({ verdict: 'ok' });
+    if (name === 'embedded') expect(result.check('embedded-data').verdict).toBe('ok');
+  });
+
+  it('a run stuck in executing: fail naming the run, with the fix; exit 1', async () => {
+    const [{ id }] = (await db.query<{ id: number }>(
+      `insert into task_runs (task, trigger, state, concurrency_key, started_at, heartbeat_at, host, pid)
+       values ('analyze-stats', 'cli', 'executing', 'doctor-test', now() - interval '1 hour', now() - interval '1 hour', 'elsewhere', 4242)
+       returning id`,
+    )) as [{ id: number }];
+    try {
+      const result = await doctor(backend.env);
+      expect(result.code).toBe(1);
+      expect(result.report.ok).toBe(false);
+      const stuck = result.check('stuck-runs');
+      expect(stuck.verdict).toBe('fail');
+      expect(stuck.detail).toContain(`run ${id} analyze-stats (last heartbeat `);
+      expect(stuck.detail).toContain('from pid 4242 on elsewhere');
+      expect(stuck.fix).toContain("'singularity runs list'");
+      expect(stuck.fix).toContain(`'singularity runs cancel ${id}'`);
+    } finally {
+      await db.query('delete from task_runs where id = $1', [id]);
+    }
+  });
+
+  it('failures in the last 24 h: warn with each task and count, and the run to show; exit 0', async () => {
+    const rows = await db.query<{ id: number; task: string }>(
+      `insert into task_runs (task, trigger, state, started_at, finished_at, error)
+       select task, 'scheduler', 'discarded', now() - interval '5 minutes', now() - interval '4 minutes', '{"name": "Error", "message": "boom"}'
+       from unnest(array['analyze-stats', 'prune-runs', 'analyze-stats']) as task
+       returning id, task`,
+    );
+    // An old failure is not recent.
+    await db.query(`insert into task_runs (task, trigger, state, finished_at) values ('reindex', 'cli', 'discarded', now() - interval '2 days')`);
+    const newest = Math.max(...rows.filter((r) => r.task === 'analyze-stats').map((r) => r.id));
+    const result = await doctor(backend.env);
+    expect(result.code).toBe(0);
+    expect(result.check('recent-failures')).toMatchObject({
+      verdict: 'warn',
+      detail: `3 failed runs in the last 24 h: analyze-stats ×2 (newest: run ${newest}), prune-runs ×1 (newest: run ${rows.find((r) => r.task === 'prune-runs')!.id})`,
+      fix: expect.stringContaining(`'singularity runs show ${newest}'`),
+    });
+    expect(result.check('history-size').detail).toMatch(/^\d+ rows \(4 discarded in all\), /);
+  });
+
+  it('finished runs older than twice the prune bound: warn to schedule prune-runs', async () => {
+    await db.query(`insert into task_runs (task, trigger, state, finished_at) values ('seed-plan', 'cli', 'completed', now() - interval '61 days')`);
+    const result = await doctor(backend.env);
+    expect(result.check('history-size')).toMatchObject({
+      verdict: 'warn',
+      detail: expect.stringContaining("1 finished run older than twice prune-runs' bound of 30d: pruning is not keeping up"),
+      fix: expect.stringContaining("'singularity prune-runs --older-than 30d'"),
+    });
+  });
+
+  it('backups: the newest good backup per type and database; a type without one is a warning', async () => {
+    const sha = 'a'.repeat(64);
+    await db.query(
+      `insert into backups (type, database, path, size_bytes, sha256, started_at, finished_at, server_version, pg_dump_version, status, verified_at, verified_how)
+       values ('daily', 'app', '/b/1', 10, $1, '2026-01-01', '2026-01-01 00:01Z', '15', '15', 'succeeded', '2026-01-01 00:02Z', 'list'),
+              ('daily', 'app', '/b/2', 10, $1, '2026-01-02', '2026-01-02 00:01Z', '15', '15', 'succeeded', '2026-01-02 00:02Z', 'full'),
+              ('daily', 'app', '/b/3', 10, $1, '2026-01-03', '2026-01-03 00:01Z', '15', '15', 'succeeded', '2026-01-03 00:02Z', 'checksum')`,
+      [sha],
+    );
+    // The newest one failed its verification: not good.
+    await db.query(`update backups set verify_error = 'checksum mismatch' where path = '/b/3'`);
+    const good = await doctor(backend.env);
+    expect(good.check('backups')).toEqual({
+      id: 'backups', title: 'backups', verdict: 'ok', detail: 'daily of app: newest good backup 2026-01-02T00:01:00Z (verified: full)',
+    });
+    await db.query(`insert into backups (type, database, path, finished_at, status, error) values ('hourly', 'app', '/b/4', now(), 'failed', '{"message": "disk full"}')`);
+    const result = await doctor(backend.env);
+    expect(result.check('backups')).toMatchObject({
+      verdict: 'warn',
+      detail: '1 type without a good (succeeded and verified) backup:\ndaily of app: newest good backup 2026-01-02T00:01:00Z (verified: full)\n' +
+        'hourly of app: none good among 1 record',
+      fix: expect.any(String),
+    });
+    await db.query('delete from backups');
+  });
+
+  it('a configured crontab with an unknown task: fail naming the line; exit 1', async () => {
+    const path = join(dir, 'crontab');
+    writeFileSync(path, 'TZ=UTC\n0 * * * * analyze-stats\n5 * * * * no-such-task --flag\n');
+    const result = await doctor({ ...backend.env, SINGULARITY_CRONTAB: path });
+    expect(result.code).toBe(1);
+    const crontab = result.check('crontab');
+    expect(crontab.verdict).toBe('fail');
+    expect(crontab.detail).toMatch(new RegExp(`^1 problem in ${path}:\\n${path}:3:\\d+: .*no-such-task`));
+    expect(crontab.fix).toContain(`'singularity crontab check ${path}'`);
+
+    writeFileSync(path, 'TZ=UTC\n0 * * * * analyze-stats\n');
+    expect((await doctor({ ...backend.env, SINGULARITY_CRONTAB: path })).check('crontab'))
+      .toEqual({ id: 'crontab', title: 'crontab', verdict: 'ok', detail: `${path}: 1 entry, no problems` });
+  });
+});
+
+describe.runIf(!!process.env.TEST_DATABASE_URL)('doctor and the jobs of pg_cron in another database', () => {
+  let backend: Backend;
+  let db: Database;
+  let cron: pg.Client;
+  let database: string;
+
+  beforeAll(async () => {
+    backend = await createBackend('postgres');
+    db = await backend.open();
+    database = new URL(backend.config.databaseUrl!).pathname.slice(1);
+    cron = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL }); // pg_cron lives in 'postgres'
+    await cron.connect();
+    // A managed-looking job that fails each minute: scheduled first, so that its first run (at the next
+    // minute) happens while the other tests run.
+    await cron.query(`select cron.schedule_in_database($1, '* * * * *', 'select no_such_function()', $2)`, [`singularity:bogus-task@${database}`, database]);
+  });
+  afterAll(async () => {
+    await cron?.query('select cron.unschedule(jobid) from cron.job where database = $1', [database]).catch(() => {});
+    await cron?.end();
+    await db?.close();
+    await backend?.dispose();
+  });
+
+  it('a tick pg_cron let pass, with no run since: warn naming the job; a job installed after its tick is not expected', async () => {
+    // A yearly job recorded as installed long ago: its 1 January tick passed with no run.
+    const late = `singularity:analyze-stats@${database}`;
+    const fresh = `singularity:vacuum-analyze@${database}`;
+    for (const jobname of [late, fresh]) {
+      await cron.query(`select cron.schedule_in_database($1, '0 0 1 1 *', 'analyze', $2)`, [jobname, database]);
+    }
+    await db.query(
+      `insert into pgcron_jobs (jobname, task, entry, schedule, command, cron_database, installed_at)
+       values ($1, 'analyze-stats', 'analyze-stats', '0 0 1 1 *', 'analyze', 'postgres', '2020-01-01'),
+              ($2, 'vacuum-analyze', 'vacuum-analyze', '0 0 1 1 *', 'analyze', 'postgres', now())`,
+      [late, fresh],
+    );
+    const result = await doctor(backend.env);
+    const missed = result.check('pg_cron-missed');
+    expect(missed.verdict).toBe('warn');
+    expect(missed.detail).toMatch(new RegExp(`^1 job did not run at its latest tick:\\n${late} \\(0 0 1 1 \\* GMT\\): no run since its tick at \\d{4}-01-01T00:00:00Z$`));
+    expect(missed.fix).toContain('cron.use_background_workers');
+    // A run in the history since the tick (pg_cron's wrapper records one) clears it.
+    await db.query(`insert into task_runs (task, trigger, state, started_at, finished_at, host) values ('analyze-stats', 'pg_cron', 'completed', now(), now(), 'pg_cron')`);
+    expect((await doctor(backend.env)).check('pg_cron-missed')).toMatchObject({ verdict: 'ok' });
+    expect((await doctor(backend.env)).check('pg_cron-jobs').detail).toMatch(/^3 jobs \(3 active\)/);
+  });
+
+  it('a job whose last run failed: fail with pg_cron\'s return message; exit 1', async () => {
+    // pg_cron really runs it at the next minute.
+    const deadline = Date.now() + 75_000;
+    for (;;) {
+      const { rows } = await cron.query(
+        `select d.status from cron.job_run_details d join cron.job j using (jobid) where j.jobname = $1 and d.status = 'failed'`,
+        [`singularity:bogus-task@${database}`],
+      );
+      if (rows.length) break;
+      if (Date.now() > deadline) throw new Error('pg_cron did not run the job within 75 s');
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    const result = await doctor(backend.env);
+    expect(result.code).toBe(1);
+    const jobs = result.check('pg_cron-jobs');
+    expect(jobs.verdict).toBe('fail');
+    expect(jobs.detail).toMatch(new RegExp(`singularity:bogus-task@${database} \\(\\* \\* \\* \\* \\*\\): last run failed at \\S+ \\(\\d+ failures? in 24 h\\): ` +
+      'ERROR: +function no_such_function\\(\\) does not exist'));
+    expect(jobs.fix).toContain("'singularity pgcron install'");
+    expect(result.check('pg_cron').verdict).toBe('ok');
+  }, 120_000);
+});
+
+// A server of this test's own, started without pg_cron (as test/pgcron.test.ts does).
+describe.runIf(!!process.env.TEST_DATABASE_URL && process.getuid?.() === 0)('doctor on a server without pg_cron', () => {
+  let dir: string;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { chmodSync } = await import('node:fs');
+    const port = await freePort();
+    dir = mkdtempSync(join(tmpdir(), 'sg-doctor-no-cron-'));
+    chmodSync(dir, 0o755); // the server runs as the postgres user
+    const start = new URL('../.ci/start-postgres.sh', import.meta.url).pathname;
+    const url = execFileSync('bash', [start, join(dir, 'pg'), String(port)], { encoding: 'utf8', env: { ...process.env, SINGULARITY_TEST_PG_NO_CRON: '1' } })
+      .trim().split('\n').at(-1)!;
+    env = { DATABASE_URL: url, SINGULARITY_HOME: join(dir, 'home') };
+    const migrated = await runCli(['migrate'], env);
+    expect(migrated.code, migrated.stderr).toBe(0);
+  }, 120_000);
+  afterAll(async () => {
+    const { execFileSync } = await import('node:child_process');
+    execFileSync('su', ['postgres', '-s', '/bin/bash', '-c', `/usr/lib/postgresql/15/bin/pg_ctl -D '${join(dir, 'pg', 'data')}' -m immediate stop`], { stdio: 'ignore' });
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('pg_cron: warn, saying it is not loaded, with the fix naming shared_preload_libraries; exit 0', async () => {
+    const result = await doctor(env);
+    expect(result.code, JSON.stringify(result.report.checks.filter((c) => c.verdict === 'fail'))).toBe(0);
+    expect(result.check('pg_cron')).toEqual({
+      id: 'pg_cron',
+      title: 'pg_cron',
+      verdict: 'warn',
+      detail: "pg_cron is not loaded by this server (shared_preload_libraries = ''); run-scheduler runs the sql tasks",
+      fix: expect.stringContaining("Add pg_cron to shared_preload_libraries in postgresql.conf, set cron.database_name = 'postgres', restart the server"),
+    });
+    expect(result.report.checks.map((c) => c.id)).not.toContain('pg_cron-jobs');
+  });
+
+  it('pg_cron: fail when jobs were installed before, since their tasks now run nowhere; exit 1', async () => {
+    const client = new pg.Client({ connectionString: env.DATABASE_URL });
+    await client.connect();
+    try {
+      await client.query(`insert into pgcron_jobs (jobname, task, entry, schedule, command, cron_database)
+        values ('singularity:analyze-stats@postgres', 'analyze-stats', 'analyze-stats', '0 */6 * * *', 'analyze', 'postgres')`);
+      const result = await doctor(env);
+      expect(result.code).toBe(1);
+      expect(result.check('pg_cron')).toMatchObject({
+        verdict: 'fail',
+        detail: expect.stringContaining("'pgcron install' recorded 1 job here: run-scheduler leaves their tasks to pg_cron, so they run nowhere"),
+        fix: expect.stringContaining('shared_preload_libraries'),
+      });
+    } finally {
+      await client.query('delete from pgcron_jobs').catch(() => {});
+      await client.end();
+    }
+  });
+});
+
+describe('doctor output', () => {
+  it('never contains the password', () => {
+    expect(outputs.length).toBeGreaterThan(0);
+    for (const { stdout, stderr } of outputs) {
+      expect(stdout).not.toContain(PASSWORD);
+      expect(stderr).not.toContain(PASSWORD);
+    }
+  });
+});
