@@ -125,7 +125,7 @@ describe.each(backendNames)('doctor on %s', (name) => {
     expect(lines.some((l) => l.startsWith('FAIL'))).toBe(false);
     // Under each warning, its fix, indented.
     const warning = lines.findIndex((l) => l.startsWith('warn  backups'));
-    expect(lines[warning]).toContain('no backups recorded yet (the backup task arrives with its own issue)');
+    expect(lines[warning]).toContain('no backups recorded yet (this version of singularity has no backup task)');
     expect(lines[warning + 1]).toMatch(/^ {6}fix: /);
     expect(lines.at(-1)).toMatch(/^\d+ ok, \d+ warning\(s\), 0 failed$/);
 

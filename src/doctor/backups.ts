@@ -16,7 +16,7 @@ export async function checkBackups(db: Database): Promise<Check> {
      order by b.database, b.type`,
   );
   if (!rows.length) {
-    return warn('backups', 'backups', 'no backups recorded yet (the backup task arrives with its own issue)',
+    return warn('backups', 'backups', 'no backups recorded yet (this version of singularity has no backup task)',
       'Until then, back the database up with pg_dump yourself.');
   }
   const lines = rows.map((r) => `${r.type} of ${r.database}: ` +

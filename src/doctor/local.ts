@@ -103,7 +103,7 @@ export async function checkBackupDir(config: Config, databaseBytes = 0): Promise
 
 export function checkEmbeddingModel(): Check {
   return warn('embedding-model', 'embedding model', 'no embedding model configured; knowledge and code search run without embeddings',
-    'Nothing to configure yet: the embedder arrives with its own issue.');
+    'Nothing to configure: this version of singularity does not embed yet.');
 }
 
 async function jsonFiles(dir: string): Promise<string[]> {
