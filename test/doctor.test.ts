@@ -121,7 +121,7 @@ describe.each(backendNames)('doctor on %s', (name) => {
     outputs.push(text);
     expect(text.code, text.stdout + text.stderr).toBe(0);
     const lines = text.stdout.trimEnd().split('\n');
-    expect(lines.filter((l) => /^(ok {2}|warn|FAIL) /.test(l)).length).toBe(ALL_IDS.length + (name === 'embedded' ? 1 : 2));
+    expect(lines.filter((l) => /^(ok {2}|warn|FAIL) /.test(l)).length).toBe(ALL_IDS.length + (name === 'embedded' ? 1 : 3));
     expect(lines.some((l) => l.startsWith('FAIL'))).toBe(false);
     // Under each warning, its fix, indented.
     const warning = lines.findIndex((l) => l.startsWith('warn  backups'));
@@ -137,6 +137,10 @@ describe.each(backendNames)('doctor on %s', (name) => {
       const database = new URL(backend.config.databaseUrl!).pathname.slice(1);
       expect(pgCron).toMatch(/^ok {4}pg_cron /);
       expect(pgCron).toContain(`pg_cron 1.4-1 in database 'postgres' (cron.database_name); its jobs for singularity run in '${database}'; schedules read in GMT`);
+      // Both engines' history, side by side.
+      const engines = lines.findIndex((l) => l.startsWith('ok    both engines, last 24 h'));
+      expect(lines[engines]).toMatch(/run-scheduler and by hand: (none|\d+ \w+)/);
+      expect(lines.slice(engines + 1, engines + 3).join('\n')).toMatch(/pg_cron, in the run history: .*\n.*pg_cron, in cron\.job_run_details: /);
     }
   });
 

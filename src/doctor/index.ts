@@ -10,7 +10,7 @@ import { checkBackups } from './backups.js';
 import { checkMigrations, checkReachable, checkServerVersion, serverVersion, type ServerVersion } from './database.js';
 import { checkPgCron, checkPgvector, checkPostgresFdw, findPgCron } from './extensions.js';
 import { checkBackupDir, checkCrontab, checkEmbeddedData, checkEmbeddingModel, checkPgDump, checkTemplates, findPgDump } from './local.js';
-import { checkPgCronJobs, checkPgCronMissed, jobFailures } from './pgcron-jobs.js';
+import { checkEnginesSideBySide, checkPgCronJobs, checkPgCronMissed, jobFailures } from './pgcron-jobs.js';
 import { checkHistorySize, checkRecentFailures, checkStuckRuns } from './runs.js';
 import { fail, guarded, ok, type Check, type DoctorReport } from './types.js';
 
@@ -84,6 +84,7 @@ async function pgCronJobChecks(db: Database, site: PgCronSite, schemaCurrent: bo
     const [{ now }] = (await db.query<{ now: Date }>('select now() as now')) as [{ now: Date }];
     const checks = [checkPgCronJobs(jobs, failures)];
     if (schemaCurrent) checks.push(await guarded('pg_cron-missed', 'pg_cron missed runs', () => checkPgCronMissed(db, jobs, site, now)));
+    if (schemaCurrent) checks.push(await guarded('engines', 'both engines, last 24 h', () => checkEnginesSideBySide(db, cronDb!, site)));
     return checks;
   } catch (error) {
     return [fail('pg_cron-jobs', 'pg_cron jobs', `cannot read pg_cron's jobs in '${site.cronDatabase}': ${(error as Error).message}`,

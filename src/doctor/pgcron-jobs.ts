@@ -109,3 +109,31 @@ export async function checkPgCronMissed(db: Database, jobs: JobStatus[], site: P
     "pg_cron did not start them: check that pg_cron's launcher runs (the server log), and that cron.use_background_workers = on " +
       "or cron.host lets pg_cron connect (README, 'Running against PostgreSQL'); 'singularity pgcron status' shows each job's last run.");
 }
+
+/**
+ * Both engines' last 24 hours side by side: what run-scheduler (and hand runs) recorded, what pg_cron's
+ * wrapper recorded in the run history, and what pg_cron itself says it ran. A gap between the last two
+ * is pg_cron running jobs whose outcome only it knows (VACUUM, committing procedures) or failing early.
+ */
+export async function checkEnginesSideBySide(db: Database, cronDb: Database, site: PgCronSite): Promise<Check> {
+  const counts = (rows: Array<{ key: string; n: number }>) => rows.map((r) => `${r.n} ${r.key}`).join(', ') || 'none';
+  const [scheduler, pgCronRecorded, pgCronOwn] = await Promise.all([
+    db.query<{ key: string; n: number }>(
+      `select state as key, count(*)::int as n from task_runs
+       where trigger <> 'pg_cron' and inserted_at > now() - interval '24 hours' group by state order by 2 desc`,
+    ),
+    db.query<{ key: string; n: number }>(
+      `select state as key, count(*)::int as n from task_runs
+       where trigger = 'pg_cron' and inserted_at > now() - interval '24 hours' group by state order by 2 desc`,
+    ),
+    cronDb.query<{ key: string; n: number }>(
+      `select d.status as key, count(*)::int as n from cron.job_run_details d join cron.job j using (jobid)
+       where j.jobname like $1 and d.start_time > now() - interval '24 hours' group by d.status order by 2 desc`,
+      [`${PGCRON_JOB_PREFIX}%@${site.database.replace(/[\\%_]/g, (c) => '\\' + c)}`],
+    ),
+  ]);
+  return ok('engines', 'both engines, last 24 h',
+    `run-scheduler and by hand: ${counts(scheduler)}\n` +
+    `pg_cron, in the run history: ${counts(pgCronRecorded)}\n` +
+    `pg_cron, in cron.job_run_details: ${counts(pgCronOwn)}`);
+}
