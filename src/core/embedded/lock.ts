@@ -1,5 +1,5 @@
 // An exclusive lock file naming the process that holds the embedded data directory.
-import { openSync, readFileSync, rmSync, writeSync, closeSync } from 'node:fs';
+import { linkSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 
 export interface LockOwner {
@@ -33,21 +33,29 @@ export function liveLockOwner(lockFile: string): LockOwner | undefined {
   return processAlive(owner.pid) ? owner : undefined;
 }
 
-/** Take the lock if it is free (or held by a dead process). Returns false if a live process holds it. */
+/**
+ * Take the lock if it is free (or held by a dead process). Returns false if a live process holds it.
+ * The lock file appears whole or not at all (written aside, then hard-linked into place, which fails if
+ * it exists): another process never reads a half-written lock and takes it for a stale one.
+ */
 export function tryLock(lockFile: string): boolean {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(lockFile, 'wx', 0o600);
-      writeSync(fd, JSON.stringify({ pid: process.pid, host: hostname() }));
-      closeSync(fd);
-      return true;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      if (liveLockOwner(lockFile)) return false;
-      rmSync(lockFile, { force: true }); // stale: its owner died without cleaning up
+  const draft = `${lockFile}.${process.pid}.${Date.now()}`;
+  writeFileSync(draft, JSON.stringify({ pid: process.pid, host: hostname() }), { mode: 0o600 });
+  try {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        linkSync(draft, lockFile);
+        return true;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        if (liveLockOwner(lockFile)) return false;
+        rmSync(lockFile, { force: true }); // stale: its owner died without cleaning up
+      }
     }
+    return false;
+  } finally {
+    rmSync(draft, { force: true });
   }
-  return false;
 }
 
 export function unlock(lockFile: string): void {
