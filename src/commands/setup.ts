@@ -2,11 +2,10 @@
 // then a closing line. Exit 0 when every step completed or was already done, 1 when a step failed.
 import type { GlobalOptions } from '../cli.js';
 import { loadConfig } from '../core/config.js';
-import { openDatabase } from '../core/db.js';
-import { HardStopError } from '../core/errors.js';
 import type { SetupResult, SetupStepResult } from '../core/setup.js';
 import { formatDuration, paint, printJson, write } from '../cli/output.js';
 import { runOutcome } from '../cli/render-run.js';
+import { withInterruptibleDatabase } from './task.js';
 
 export async function setupCommand(opts: { force?: boolean; json?: boolean }, globals: GlobalOptions): Promise<number> {
   const json = Boolean(opts.json ?? globals.json);
@@ -16,50 +15,39 @@ export async function setupCommand(opts: { force?: boolean; json?: boolean }, gl
   const { runSetup, setupTasks } = await import('../core/setup.js');
   const tasks = await loadTasks(config);
   const width = Math.max(0, ...setupTasks(tasks).map((t) => t.name.length));
-  const db = await openDatabase(config);
-  // Ctrl-C or SIGTERM cancels the current step's run (recorded cancelled) and stops the flow.
-  const interrupt = new AbortController();
-  const onSignal = () => interrupt.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const spinner = !json && process.stderr.isTTY ? (await import('ora')).default({ stream: process.stderr }) : undefined;
-  let hardStop = false;
-  try {
-    const result = await runSetup({
-      db,
-      config,
-      tasks,
-      force: opts.force,
-      signal: interrupt.signal,
-      onStep: ({ step, phase, total }) => {
-        if (json) return;
-        const head = `[${step.order}/${total}] ${step.task.padEnd(width)}  `;
-        if (phase === 'start') return void spinner?.start(head.trimEnd());
-        if (phase === 'wait') {
-          // Say why nothing moves: another process has this step, and it may take a while.
-          if (spinner) spinner.text = `${head}waiting: ${step.reason}`;
-          else write(process.stderr, `${head}waiting: ${step.reason}`);
-          return;
-        }
-        spinner?.stop();
-        const stream = step.status === 'failed' ? process.stderr : process.stdout;
-        write(stream, head + stepOutcome(step, stream));
-      },
-    });
-    if (json) printJson(result);
-    else if (result.ok) write(process.stdout, closingLine(result));
-    else write(process.stderr, closingLine(result));
-    return result.ok ? 0 : 1;
-  } catch (error) {
-    spinner?.stop();
-    hardStop = error instanceof HardStopError;
-    throw error;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    // A hard-stopped task may still hold a connection; the process exits without waiting for it.
-    if (!hardStop) await db.close();
-  }
+  return withInterruptibleDatabase(config, async (db, signal) => {
+    const spinner = !json && process.stderr.isTTY ? (await import('ora')).default({ stream: process.stderr }) : undefined;
+    try {
+      const result = await runSetup({
+        db,
+        config,
+        tasks,
+        force: opts.force,
+        // Ctrl-C or SIGTERM cancels the current step's run (recorded cancelled) and stops the flow.
+        signal,
+        onStep: ({ step, phase, total }) => {
+          if (json) return;
+          const head = `[${step.order}/${total}] ${step.task.padEnd(width)}  `;
+          if (phase === 'start') return void spinner?.start(head.trimEnd());
+          if (phase === 'wait') {
+            // Say why nothing moves: another process has this step, and it may take a while.
+            if (spinner) spinner.text = `${head}waiting: ${step.reason}`;
+            else write(process.stderr, `${head}waiting: ${step.reason}`);
+            return;
+          }
+          spinner?.stop();
+          const stream = step.status === 'failed' ? process.stderr : process.stdout;
+          write(stream, head + stepOutcome(step, stream));
+        },
+      });
+      if (json) printJson(result);
+      else if (result.ok) write(process.stdout, closingLine(result));
+      else write(process.stderr, closingLine(result));
+      return result.ok ? 0 : 1;
+    } finally {
+      spinner?.stop();
+    }
+  });
 }
 
 function stepOutcome(step: SetupStepResult, stream: NodeJS.WriteStream): string {

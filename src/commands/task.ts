@@ -1,7 +1,7 @@
 // `singularity <task> [--flags]`: validate the flags, run the task, show the run, exit 0 only if it completed.
 import type { GlobalOptions } from '../cli.js';
-import { loadConfig } from '../core/config.js';
-import { openDatabase } from '../core/db.js';
+import { loadConfig, type Config } from '../core/config.js';
+import { openDatabase, type Database } from '../core/db.js';
 import { HardStopError, UsageError } from '../core/errors.js';
 import { RUN_TRIGGERS, type RunTrigger } from '../core/run-states.js';
 import type { Run } from '../core/runs.js';
@@ -34,53 +34,65 @@ export async function runTaskCommand(name: string, raw: Record<string, unknown>,
 type Execute = (request: Pick<RunRequest, 'trigger' | 'args' | 'retryOf'>) => Promise<Run>;
 
 /**
+ * Run `work` with the database open and Ctrl-C or a process manager's SIGTERM turned into `signal`, which
+ * cancels the run in progress (recorded as cancelled). After a hard stop the task may still hold a
+ * connection: the database is then left for the process's exit to close.
+ */
+export async function withInterruptibleDatabase<T>(config: Config, work: (db: Database, signal: AbortSignal) => Promise<T>): Promise<T> {
+  const db = await openDatabase(config);
+  const interrupt = new AbortController();
+  const onSignal = () => interrupt.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let hardStop = false;
+  try {
+    return await work(db, interrupt.signal);
+  } catch (error) {
+    hardStop = error instanceof HardStopError;
+    throw error;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    if (!hardStop) await db.close();
+  }
+}
+
+/**
  * Open the database, give the run a spinner (on a terminal) and Ctrl-C handling, print the outcome.
  * `start` receives the function that runs the task and returns the run it produced.
  */
 export async function withTaskRun(
   task: TaskDefinition,
   globals: GlobalOptions,
-  start: (execute: Execute, db: Awaited<ReturnType<typeof openDatabase>>, config: Awaited<ReturnType<typeof loadConfig>>) => Promise<Run | undefined>,
+  start: (execute: Execute, db: Database, config: Config) => Promise<Run | undefined>,
 ): Promise<number> {
   const config = await loadConfig(globals);
-  const db = await openDatabase(config);
-  // Ctrl-C or a process manager's SIGTERM cancels the run, which is then recorded as cancelled.
-  const interrupt = new AbortController();
-  const onSignal = () => interrupt.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const spinner = !globals.json && process.stderr.isTTY ? (await import('ora')).default({ text: task.name, stream: process.stderr }).start() : undefined;
-  let hardStop = false;
-  try {
-    const { runTask } = await import('../core/runner.js');
-    const execute: Execute = (request) =>
-      runTask({ db, config }, task, {
-        ...request,
-        signal: interrupt.signal,
-        onProgress: (message) => spinner && (spinner.text = `${task.name}: ${message}`),
-        onRetry: (failed, delay) => {
-          const line = `${task.name} attempt ${failed.attempt}/${failed.maxAttempts} failed: ${failed.error?.message}; retrying in ${formatDuration(delay)}`;
-          if (spinner) spinner.warn(line).start(task.name);
-          else if (!globals.json) err(line);
-        },
-      });
-    const run = await start(execute, db, config);
-    spinner?.stop();
-    if (!run) return 1;
-    if (globals.json) printJson(run);
-    else {
-      const stream = run.state === 'completed' ? process.stdout : process.stderr;
-      write(stream, renderRunLine(run, stream));
+  return withInterruptibleDatabase(config, async (db, signal) => {
+    const spinner = !globals.json && process.stderr.isTTY ? (await import('ora')).default({ text: task.name, stream: process.stderr }).start() : undefined;
+    try {
+      const { runTask } = await import('../core/runner.js');
+      const execute: Execute = (request) =>
+        runTask({ db, config }, task, {
+          ...request,
+          signal,
+          onProgress: (message) => spinner && (spinner.text = `${task.name}: ${message}`),
+          onRetry: (failed, delay) => {
+            const line = `${task.name} attempt ${failed.attempt}/${failed.maxAttempts} failed: ${failed.error?.message}; retrying in ${formatDuration(delay)}`;
+            if (spinner) spinner.warn(line).start(task.name);
+            else if (!globals.json) err(line);
+          },
+        });
+      const run = await start(execute, db, config);
+      spinner?.stop();
+      if (!run) return 1;
+      if (globals.json) printJson(run);
+      else {
+        const stream = run.state === 'completed' ? process.stdout : process.stderr;
+        write(stream, renderRunLine(run, stream));
+      }
+      return run.state === 'completed' ? 0 : 1;
+    } finally {
+      spinner?.stop();
     }
-    return run.state === 'completed' ? 0 : 1;
-  } catch (error) {
-    spinner?.stop();
-    hardStop = error instanceof HardStopError;
-    throw error;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    // A hard-stopped task may still hold a connection; the process exits without waiting for it.
-    if (!hardStop) await db.close();
-  }
+  });
 }
