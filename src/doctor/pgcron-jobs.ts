@@ -1,12 +1,10 @@
 // pg_cron's jobs for this database: their state and recent failures, and the ticks pg_cron let pass.
 import type { Database } from '../core/db.js';
-import type { JobStatus, PgCronSite } from '../pgcron/pgcron.js';
-import { PGCRON_JOB_PREFIX } from '../pgcron/placement.js';
-import { periodMs, ticksBetween } from '../schedule/ticks.js';
+import { managedJobPattern, type JobStatus, type PgCronSite } from '../pgcron/pgcron.js';
+import { lastTickAtOrBefore, periodMs } from '../schedule/ticks.js';
 import { fail, ok, plural, warn, type Check } from './types.js';
 
 const MINUTE_MS = 60_000;
-const DAY_MS = 24 * 60 * MINUTE_MS;
 export const iso = (date: Date) => date.toISOString().replace(/\.\d+Z$/, 'Z');
 
 export interface JobFailures {
@@ -21,7 +19,7 @@ export async function jobFailures(cronDb: Database, site: PgCronSite): Promise<J
     `select j.jobname, count(*)::int as count from cron.job_run_details d join cron.job j using (jobid)
      where j.jobname like $1 and d.status = 'failed' and d.start_time > now() - interval '24 hours'
      group by j.jobname order by j.jobname`,
-    [`${PGCRON_JOB_PREFIX}%@${site.database.replace(/[\\%_]/g, (c) => '\\' + c)}`],
+    [managedJobPattern(site)],
   );
 }
 
@@ -54,15 +52,6 @@ export function checkPgCronJobs(jobs: JobStatus[], failures: JobFailures[]): Che
   return ok(id, title, `${summary}; 'singularity pgcron status' lists them`);
 }
 
-/** The newest tick at or before `cutoff`, looking back no further than a year. */
-function lastTickBefore(entry: { expression: string; timezone: string }, cutoff: number, period: number): Date | undefined {
-  for (const span of [2 * period, 40 * DAY_MS, 366 * DAY_MS]) {
-    const { ticks } = ticksBetween(entry, new Date(cutoff - span), new Date(cutoff), 1);
-    if (ticks.length) return ticks[0];
-  }
-  return undefined;
-}
-
 /**
  * Ticks pg_cron should have run and did not: an active job installed before its latest tick that passed
  * more than a grace ago (a tenth of its period, at least 2 min), with neither a run in the history
@@ -87,7 +76,7 @@ export async function checkPgCronMissed(db: Database, jobs: JobStatus[], site: P
     } catch {
       continue; // pg_cron syntax cron-parser does not read ('30 seconds', '$'): cannot tell
     }
-    const tick = lastTickBefore(entry, now.getTime() - Math.max(2 * MINUTE_MS, period / 10), period);
+    const tick = lastTickAtOrBefore(entry, new Date(now.getTime() - Math.max(2 * MINUTE_MS, period / 10)));
     if (tick && tick > since) due.push({ job, tick });
   }
   if (!due.length) return ok(id, title, 'no tick of an installed job is overdue');
@@ -129,7 +118,7 @@ export async function checkEnginesSideBySide(db: Database, cronDb: Database, sit
     cronDb.query<{ key: string; n: number }>(
       `select d.status as key, count(*)::int as n from cron.job_run_details d join cron.job j using (jobid)
        where j.jobname like $1 and d.start_time > now() - interval '24 hours' group by d.status order by 2 desc`,
-      [`${PGCRON_JOB_PREFIX}%@${site.database.replace(/[\\%_]/g, (c) => '\\' + c)}`],
+      [managedJobPattern(site)],
     ),
   ]);
   return ok('engines', 'both engines, last 24 h',

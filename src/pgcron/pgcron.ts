@@ -215,7 +215,7 @@ export function planJobs(wanted: CronJob[], installed: InstalledJob[]): JobPlan 
 }
 
 /** The names of the jobs singularity manages for this database: `singularity:...@<database>` (LIKE pattern). */
-function managedPattern(site: PgCronSite): string {
+export function managedJobPattern(site: PgCronSite): string {
   return `${PGCRON_JOB_PREFIX}%@${site.database.replace(/[\\%_]/g, (c) => '\\' + c)}`;
 }
 
@@ -224,7 +224,7 @@ export async function installedJobs(cronDb: Database, site: PgCronSite): Promise
   return cronDb.query<InstalledJob>(
     `select jobid, jobname, schedule, command, active, database from cron.job
      where jobname like $1 order by jobname`,
-    [managedPattern(site)],
+    [managedJobPattern(site)],
   );
 }
 
@@ -277,7 +277,7 @@ export async function jobStatuses(cronDb: Database, site: PgCronSite): Promise<J
      from cron.job j
      left join lateral (select * from cron.job_run_details r where r.jobid = j.jobid order by r.start_time desc limit 1) d on true
      where j.jobname like $1 order by j.jobname`,
-    [managedPattern(site)],
+    [managedJobPattern(site)],
   );
   return rows.map((r) => ({
     jobname: r.jobname,

@@ -40,6 +40,15 @@ export function ticksBetween(entry: Scheduled, from: Date, to: Date, limit = Inf
 
 const MAX_LOOKBACK_MS = 366 * 24 * 3600_000;
 
+/** The newest tick at or before `until`, looking back no further than a year: wider windows only when needed. */
+export function lastTickAtOrBefore(entry: Scheduled, until: Date): Date | undefined {
+  for (const span of [2 * periodMs(entry), 40 * 24 * 3600_000, MAX_LOOKBACK_MS]) {
+    const { ticks } = ticksBetween(entry, new Date(until.getTime() - span), until, 1);
+    if (ticks.length) return ticks[0];
+  }
+  return undefined;
+}
+
 /** The shortest gap between consecutive ticks over the next year's first ticks: how frequent the entry is. */
 export function periodMs(entry: Scheduled, reference = new Date('2026-01-01T00:00:00Z')): number {
   const it = iterate(entry, reference);

@@ -7,7 +7,7 @@ import { tasksInPgCron } from '../pgcron/placement.js';
 import { sqlLiteral } from '../tasks/define.js';
 import type { TaskSet } from '../tasks/load.js';
 import type { Crontab } from '../schedule/crontab.js';
-import { nextTick, periodMs, ticksBetween } from '../schedule/ticks.js';
+import { lastTickAtOrBefore, nextTick, periodMs } from '../schedule/ticks.js';
 import type { Health, RunRef, ScheduleSource, SchedulerStatus, StatusReport, TaskStatus } from './types.js';
 
 export type { StatusReport } from './types.js';
@@ -21,16 +21,6 @@ interface ScheduledEntry extends ScheduleSource {
   task: string;
   /** Ticks before this were nobody's to run (the first scheduler started, the job was installed). */
   since: Date | null;
-}
-
-/** The most recent tick at or before `until`: forwards over a growing window (DST-safe, like the scheduler). */
-function lastTickBefore(entry: ScheduledEntry, until: Date): Date | null {
-  const scheduled = { expression: entry.schedule, timezone: entry.timezone };
-  for (let window = 2 * periodMs(scheduled); window < 800 * 86_400_000; window *= 4) {
-    const tick = ticksBetween(scheduled, new Date(until.getTime() - window), until).ticks.at(-1);
-    if (tick) return tick;
-  }
-  return null;
 }
 
 const isSchedule = (schedule: string) => !['@setup', '@reboot'].includes(schedule);
@@ -137,7 +127,7 @@ export async function collectStatus(db: Database, config: Config, options: Statu
     let nextDue: Date | null = null;
     for (const entry of schedules) {
       const scheduled = { expression: entry.schedule, timezone: entry.timezone };
-      const due = lastTickBefore(entry, new Date(now.getTime() - graceMs(periodMs(scheduled))));
+      const due = lastTickAtOrBefore(scheduled, new Date(now.getTime() - graceMs(periodMs(scheduled)))) ?? null;
       // Only ticks someone was there to run count: after the first scheduler started, the job was installed.
       if (due && entry.since && due >= entry.since && (!lastDue || due > lastDue)) lastDue = due;
       const next = nextTick(scheduled, now);
