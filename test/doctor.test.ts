@@ -13,6 +13,7 @@ import { checkTemplates } from '../src/doctor/local.js';
 import { ok } from '../src/doctor/types.js';
 import { backendNames, createBackend, type Backend } from './support/backends.js';
 import { runCli, type CliResult } from './support/cli.js';
+import { canRunOwnServer, freePort, startOwnServer, type OwnServer } from './support/own-server.js';
 
 const PASSWORD = 'singularity-test-pw';
 const ALL_IDS = ['database', 'server-version', 'migrations', 'pg_cron', 'pgvector', 'postgres_fdw', 'recent-failures', 'stuck-runs',
@@ -36,16 +37,6 @@ async function doctor(env: Record<string, string>, args: string[] = []): Promise
     return found;
   };
   return { ...result, report, check };
-}
-
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 describe('checkTemplates', () => {
@@ -330,28 +321,17 @@ describe.runIf(!!process.env.TEST_DATABASE_URL)('doctor and the jobs of pg_cron 
 });
 
 // A server of this test's own, started without pg_cron (as test/pgcron.test.ts does).
-describe.runIf(!!process.env.TEST_DATABASE_URL && process.getuid?.() === 0)('doctor on a server without pg_cron', () => {
-  let dir: string;
+describe.runIf(canRunOwnServer)('doctor on a server without pg_cron', () => {
+  let server: OwnServer;
   let env: Record<string, string>;
 
   beforeAll(async () => {
-    const { execFileSync } = await import('node:child_process');
-    const { chmodSync } = await import('node:fs');
-    const port = await freePort();
-    dir = mkdtempSync(join(tmpdir(), 'sg-doctor-no-cron-'));
-    chmodSync(dir, 0o755); // the server runs as the postgres user
-    const start = new URL('../.ci/start-postgres.sh', import.meta.url).pathname;
-    const url = execFileSync('bash', [start, join(dir, 'pg'), String(port)], { encoding: 'utf8', env: { ...process.env, SINGULARITY_TEST_PG_NO_CRON: '1' } })
-      .trim().split('\n').at(-1)!;
-    env = { DATABASE_URL: url, SINGULARITY_HOME: join(dir, 'home') };
+    server = await startOwnServer({ withoutPgCron: true });
+    env = { DATABASE_URL: server.url, SINGULARITY_HOME: join(server.dir, 'home') };
     const migrated = await runCli(['migrate'], env);
     expect(migrated.code, migrated.stderr).toBe(0);
   }, 120_000);
-  afterAll(async () => {
-    const { execFileSync } = await import('node:child_process');
-    execFileSync('su', ['postgres', '-s', '/bin/bash', '-c', `/usr/lib/postgresql/15/bin/pg_ctl -D '${join(dir, 'pg', 'data')}' -m immediate stop`], { stdio: 'ignore' });
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => server?.dispose());
 
   it('pg_cron: warn, saying it is not loaded, with the fix naming shared_preload_libraries; exit 0', async () => {
     const result = await doctor(env);

@@ -13,6 +13,7 @@ import { tasks } from '../src/tasks/index.js';
 const CRON_TASKS = tasks.filter((t) => t.engine === 'sql' && t.schedule && !t.expands).map((t) => t.name).sort();
 import { createBackend, type Backend } from './support/backends.js';
 import { runCli } from './support/cli.js';
+import { canRunOwnServer, startOwnServer, type OwnServer } from './support/own-server.js';
 
 describe('planJobs', () => {
   const job = (name: string, schedule = '0 * * * *', command = 'analyze'): CronJob => ({ jobname: name, task: 'analyze-stats', entry: name, schedule, command });
@@ -223,31 +224,16 @@ describe.runIf(!!process.env.TEST_DATABASE_URL)('pgcron on PostgreSQL with pg_cr
 });
 
 // A server of this test's own, started without pg_cron: what an operator sees there.
-describe.runIf(!!process.env.TEST_DATABASE_URL && process.getuid?.() === 0)('pgcron on a server without pg_cron', () => {
+describe.runIf(canRunOwnServer)('pgcron on a server without pg_cron', () => {
+  let server: OwnServer;
   let dir: string;
   let url: string;
 
   beforeAll(async () => {
-    const { execFileSync } = await import('node:child_process');
-    const { chmodSync } = await import('node:fs');
-    const { createServer } = await import('node:net');
-    const port = await new Promise<number>((resolve) => {
-      const server = createServer().listen(0, '127.0.0.1', () => {
-        const { port } = server.address() as { port: number };
-        server.close(() => resolve(port));
-      });
-    });
-    dir = mkdtempSync(join(tmpdir(), 'sg-no-cron-'));
-    chmodSync(dir, 0o755); // the server runs as the postgres user
-    const start = new URL('../.ci/start-postgres.sh', import.meta.url).pathname;
-    url = execFileSync('bash', [start, join(dir, 'pg'), String(port)], { encoding: 'utf8', env: { ...process.env, SINGULARITY_TEST_PG_NO_CRON: '1' } })
-      .trim().split('\n').at(-1)!;
+    server = await startOwnServer({ withoutPgCron: true });
+    ({ dir, url } = server);
   }, 120_000);
-  afterAll(async () => {
-    const { execFileSync } = await import('node:child_process');
-    execFileSync('su', ['postgres', '-s', '/bin/bash', '-c', `/usr/lib/postgresql/15/bin/pg_ctl -D '${join(dir, 'pg', 'data')}' -m immediate stop`], { stdio: 'ignore' });
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => server?.dispose());
 
   it('install and status exit 2, saying pg_cron is not loaded and how to load it', async () => {
     for (const command of [['pgcron', 'install'], ['pgcron', 'status']]) {

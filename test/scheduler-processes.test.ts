@@ -1,8 +1,7 @@
 // run-scheduler as the real, long-running process a process manager keeps alive: killed, stopped,
 // restarted under, sharing the database with other commands.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +15,7 @@ import { loadTasks } from '../src/tasks/load.js';
 import { backendNames, createBackend, type Backend } from './support/backends.js';
 import { BIN, cleanEnv, runCli } from './support/cli.js';
 import { FakeClock, until } from './support/clock.js';
+import { canRunOwnServer, startOwnServer, type OwnServer } from './support/own-server.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/scheduler-tasks.mjs', import.meta.url));
 
@@ -152,34 +152,20 @@ describe.each(backendNames)('run-scheduler processes on %s', (backendName) => {
   });
 });
 
-// A PostgreSQL server of this test's own, so that restarting it disturbs no other test.
-const canRunServer = !!process.env.TEST_DATABASE_URL && process.getuid?.() === 0;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-describe.runIf(canRunServer)('run-scheduler and a PostgreSQL server of its own', () => {
-  const START = fileURLToPath(new URL('../.ci/start-postgres.sh', import.meta.url));
+describe.runIf(canRunOwnServer)('run-scheduler and a PostgreSQL server of its own', () => {
+  let server: OwnServer;
   let dir: string;
   let url: string;
   let db: Database;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'sg-own-pg-'));
-    chmodSync(dir, 0o755); // the server runs as the postgres user
-    url = execFileSync('bash', [START, join(dir, 'pg'), String(await freePort())], { encoding: 'utf8' }).trim().split('\n').at(-1)!;
+    server = await startOwnServer();
+    ({ dir, url } = server);
     db = await openDatabase({ ...defaultConfig(dir), databaseUrl: url });
   }, 120_000);
   afterAll(async () => {
     await db?.close();
-    execFileSync('su', ['postgres', '-s', '/bin/bash', '-c', `/usr/lib/postgresql/15/bin/pg_ctl -D '${join(dir, 'pg', 'data')}' -m immediate stop`], { stdio: 'ignore' });
-    rmSync(dir, { recursive: true, force: true });
+    server?.dispose();
   });
 
   async function startInProcess(text: string, clock: FakeClock) {
@@ -209,10 +195,10 @@ describe.runIf(canRunServer)('run-scheduler and a PostgreSQL server of its own',
       await s.scheduler.drain();
     };
     await step('2026-01-05T10:01:00Z');
-    execFileSync('su', ['postgres', '-s', '/bin/bash', '-c', `/usr/lib/postgresql/15/bin/pg_ctl -D '${join(dir, 'pg', 'data')}' -m fast stop`], { stdio: 'ignore' });
+    server.stop('fast');
     clock.set(new Date('2026-01-05T10:02:00Z')); // due while the server is down
     await until(() => s.logs.some((l) => l.includes('could not claim its tick')), 20_000, 'a failed claim');
-    execFileSync('su', ['postgres', '-s', '/bin/bash', '-c', `/usr/lib/postgresql/15/bin/pg_ctl -D '${join(dir, 'pg', 'data')}' -l '${join(dir, 'pg', 'server.log')}' -w start`], { stdio: 'ignore' });
+    server.start();
     await until(async () => {
       const rows = await db.query<{ n: number }>(`select count(*)::int as n from task_runs where entry = 'through-restart' and state = 'completed'`).catch(() => [{ n: 0 }]);
       return rows[0]!.n === 2;
