@@ -1,5 +1,6 @@
 // An exclusive lock file naming the process that holds the embedded data directory.
-import { linkSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomUUID } from 'node:crypto';
+import { linkSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 
 export interface LockOwner {
@@ -17,12 +18,8 @@ export function processAlive(pid: number): boolean {
 }
 
 export function readLockOwner(lockFile: string): LockOwner | undefined {
-  try {
-    const owner = JSON.parse(readFileSync(lockFile, 'utf8')) as LockOwner;
-    return typeof owner.pid === 'number' ? owner : undefined;
-  } catch {
-    return undefined;
-  }
+  const raw = readRaw(lockFile);
+  return raw === undefined ? undefined : parseOwner(raw);
 }
 
 function isLive(owner: LockOwner): boolean {
@@ -39,46 +36,68 @@ export function liveLockOwner(lockFile: string): LockOwner | undefined {
 /**
  * Take the lock if it is free (or held by a dead process). Returns false if a live process holds it.
  * The lock file appears whole or not at all (written aside, then hard-linked into place, which fails if
- * it exists), so no one reads a half-written lock and takes it for a stale one. A stale lock is moved
- * aside by rename, which only one process can do to that file; one that moved a fresh lock instead (a
- * racer took it meanwhile) puts it back and gives way.
+ * it exists), so no one reads a half-written lock and takes it for a stale one. A stale lock is removed
+ * only by the one process that first claims a breaker file named after that lock's exact content; the
+ * claimant checks the lock still has that content before removing it, so a fresh lock taken meanwhile
+ * by a racer is never removed.
  */
 export function tryLock(lockFile: string): boolean {
-  const unique = `${process.pid}.${Date.now()}`;
-  const draft = `${lockFile}.${unique}`;
-  writeFileSync(draft, JSON.stringify({ pid: process.pid, host: hostname() }), { mode: 0o600 });
+  const draft = `${lockFile}.${process.pid}.${randomUUID()}`;
+  writeFileSync(draft, JSON.stringify({ pid: process.pid, host: hostname(), nonce: randomUUID() }), { mode: 0o600 });
   try {
-    for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        linkSync(draft, lockFile);
-        return true;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      if (linkExclusive(draft, lockFile)) return true;
+      const held = readRaw(lockFile);
+      if (held === undefined) continue; // released meanwhile
+      const owner = parseOwner(held);
+      if (owner && isLive(owner)) return false;
+      const breaker = `${lockFile}.break.${fingerprint(held)}`;
+      if (!linkExclusive(draft, breaker)) {
+        const breaking = parseOwner(readRaw(breaker) ?? '');
+        if (breaking && isLive(breaking)) return false; // a live racer is taking it over
+        rmSync(breaker, { force: true }); // its claimant died mid-way
+        continue;
       }
-      if (liveLockOwner(lockFile)) return false;
-      const aside = `${lockFile}.stale.${unique}`;
-      try {
-        renameSync(lockFile, aside);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue; // another racer moved it first
-        throw error;
-      }
-      const moved = readLockOwner(aside);
-      if (moved && isLive(moved)) {
-        try {
-          linkSync(aside, lockFile);
-        } catch {
-          // someone else holds it now: either way, not us
-        }
-        rmSync(aside, { force: true });
-        return false;
-      }
-      rmSync(aside, { force: true });
+      const still = readRaw(lockFile);
+      if (still !== undefined && fingerprint(still) === fingerprint(held)) rmSync(lockFile, { force: true });
+      rmSync(breaker, { force: true });
     }
     return false;
   } finally {
     rmSync(draft, { force: true });
   }
+}
+
+function linkExclusive(from: string, to: string): boolean {
+  try {
+    linkSync(from, to);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
+}
+
+function readRaw(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+function parseOwner(raw: string): LockOwner | undefined {
+  try {
+    const owner = JSON.parse(raw) as LockOwner;
+    return typeof owner.pid === 'number' ? owner : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function fingerprint(raw: string): string {
+  return createHash('sha256').update(raw).digest('hex').slice(0, 16);
 }
 
 export function unlock(lockFile: string): void {
