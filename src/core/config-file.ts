@@ -32,6 +32,25 @@ const ConfigFileSchema = z
       .strict()
       .optional(),
     taskModules: z.array(z.string().min(1)).optional(),
+    knowledge: z.object({ templatesDir: z.string().min(1).optional() }).strict().optional(),
+    embedding: z
+      .object({
+        model: z.string().min(1).optional(),
+        modelDir: z.string().min(1).optional(),
+        batchSize: z.number().int().min(1).max(1024).optional(),
+      })
+      .strict()
+      .optional(),
+    backup: z
+      .object({
+        dir: z.string().min(1).optional(),
+        databases: z
+          .array(z.object({ name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/), url: z.string().min(1) }).strict())
+          .refine((list) => new Set(list.map((d) => d.name)).size === list.length, 'database names must be unique')
+          .optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

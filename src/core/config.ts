@@ -1,6 +1,7 @@
 // Configuration: defaults, then the config file, then the environment, then flags; each layer overrides the last.
 import { existsSync, readFileSync } from 'node:fs';
-import { delimiter, dirname, resolve } from 'node:path';
+import { delimiter, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ConfigError } from './errors.js';
 import { registerSecret } from './redact.js';
 
@@ -39,7 +40,36 @@ export interface Config {
   };
   /** Modules whose default export is a task (or a list of tasks), beside the built-in ones. */
   taskModules: string[];
+  knowledge: {
+    /** The folder migrate-knowledge, load-templates and sync-templates read (default: the shipped templates_data/). */
+    templatesDir: string;
+  };
+  embedding: {
+    /** The transformers.js model id (a Hugging Face repository name). */
+    model: string;
+    /** A local folder holding the model (air-gapped installs): <modelDir>/<model id>/config.json, tokenizer, onnx/. */
+    modelDir?: string;
+    /** Texts per inference call. */
+    batchSize: number;
+  };
+  backup: {
+    /** Where backup files go: <dir>/<database>/<type>/. */
+    dir: string;
+    /** The databases to back up; empty: the one singularity uses. */
+    databases: BackupDatabase[];
+  };
 }
+
+export interface BackupDatabase {
+  /** The name backups are recorded and grouped under (unique in this list). */
+  name: string;
+  /** Its connection string (the password is registered as a secret and never printed). */
+  url: string;
+}
+
+/** The knowledge base shipped with singularity. */
+export const SHIPPED_TEMPLATES_DIR = fileURLToPath(new URL('../../templates_data', import.meta.url));
+export const DEFAULT_EMBEDDING_MODEL = 'Xenova/all-MiniLM-L6-v2';
 
 export interface ConfigFlags {
   config?: string;
@@ -57,15 +87,20 @@ const NUMERIC_ENV: Array<[string, (c: Config, n: number) => void]> = [
   ['SINGULARITY_SHUTDOWN_GRACE_MS', (c, n) => (c.scheduler.shutdownGraceMs = n)],
   ['SINGULARITY_SCHEDULER_POLL_MS', (c, n) => (c.scheduler.pollMs = n)],
   ['SINGULARITY_CHILD_MAX_MEMORY_MB', (c, n) => (c.scheduler.childMaxMemoryMb = n)],
+  ['SINGULARITY_EMBEDDING_BATCH', (c, n) => (c.embedding.batchSize = n)],
 ];
 
 export function defaultConfig(cwd: string): Config {
+  const home = resolve(cwd, '.singularity');
   return {
-    home: resolve(cwd, '.singularity'),
+    home,
     embedded: { idleTimeoutMs: 30_000, startTimeoutMs: 60_000 },
     runs: { heartbeatMs: 5_000, staleAfterMs: 60_000, stopGraceMs: 5_000 },
     scheduler: { shutdownGraceMs: 30_000, pollMs: 5_000 },
     taskModules: [],
+    knowledge: { templatesDir: SHIPPED_TEMPLATES_DIR },
+    embedding: { model: DEFAULT_EMBEDDING_MODEL, batchSize: 32 },
+    backup: { dir: join(home, 'backups'), databases: [] },
   };
 }
 
@@ -75,6 +110,7 @@ export async function loadConfig(
   cwd: string = process.cwd(),
 ): Promise<Config> {
   const config = defaultConfig(cwd);
+  let backupDirSet = false;
 
   const explicitPath = flags.config ?? env.SINGULARITY_CONFIG;
   const path = explicitPath ? resolve(cwd, explicitPath) : resolve(cwd, CONFIG_FILE_NAME);
@@ -95,11 +131,23 @@ export async function loadConfig(
     Object.assign(config.scheduler, scheduler);
     if (crontab) config.scheduler.crontab = resolve(dirname(path), crontab);
     if (file.taskModules) config.taskModules = file.taskModules.map((m) => resolve(dirname(path), m));
+    if (file.knowledge?.templatesDir) config.knowledge.templatesDir = resolve(dirname(path), file.knowledge.templatesDir);
+    if (file.embedding?.model) config.embedding.model = file.embedding.model;
+    if (file.embedding?.modelDir) config.embedding.modelDir = resolve(dirname(path), file.embedding.modelDir);
+    if (file.embedding?.batchSize) config.embedding.batchSize = file.embedding.batchSize;
+    backupDirSet ||= Boolean(file.backup?.dir);
+    if (file.backup?.dir) config.backup.dir = resolve(dirname(path), file.backup.dir);
+    if (file.backup?.databases) config.backup.databases = file.backup.databases;
   }
 
   if (env.DATABASE_URL) config.databaseUrl = env.DATABASE_URL;
   if (env.SINGULARITY_HOME) config.home = resolve(cwd, env.SINGULARITY_HOME);
   if (env.SINGULARITY_CRONTAB) config.scheduler.crontab = resolve(cwd, env.SINGULARITY_CRONTAB);
+  if (env.SINGULARITY_TEMPLATES_DIR) config.knowledge.templatesDir = resolve(cwd, env.SINGULARITY_TEMPLATES_DIR);
+  if (env.SINGULARITY_MODEL) config.embedding.model = env.SINGULARITY_MODEL;
+  if (env.SINGULARITY_MODEL_DIR) config.embedding.modelDir = resolve(cwd, env.SINGULARITY_MODEL_DIR);
+  backupDirSet ||= Boolean(env.SINGULARITY_BACKUP_DIR);
+  if (env.SINGULARITY_BACKUP_DIR) config.backup.dir = resolve(cwd, env.SINGULARITY_BACKUP_DIR);
   if (env.SINGULARITY_TASK_MODULES) {
     config.taskModules = env.SINGULARITY_TASK_MODULES.split(delimiter).filter(Boolean).map((m) => resolve(cwd, m));
   }
@@ -114,8 +162,11 @@ export async function loadConfig(
   }
 
   if (flags.home) config.home = resolve(cwd, flags.home);
+  // The backup folder follows the home unless it was set on its own.
+  if (!backupDirSet) config.backup.dir = join(config.home, 'backups');
 
   if (config.databaseUrl) validateDatabaseUrl(config.databaseUrl);
+  for (const database of config.backup.databases) validateDatabaseUrl(database.url);
   return config;
 }
 
