@@ -5,6 +5,7 @@ import { EXIT, isSingularityError, HardStopError } from './core/errors.js';
 import { redact } from './core/redact.js';
 import { RUN_STATES } from './core/run-states.js';
 import { err, paint, printJson } from './cli/output.js';
+import { describeSchedules } from './tasks/define.js';
 import { loadManifest, type TaskManifestEntry } from './tasks/manifest.js';
 
 export interface GlobalOptions {
@@ -19,7 +20,7 @@ export function buildTaskCommand(entry: Pick<TaskManifestEntry, 'name' | 'summar
     .summary(entry.summary)
     .description(`${entry.description ?? entry.summary}` +
       (entry.engine ? `\n\nEngine: ${entry.engine}` +
-        (entry.schedule ? `; default schedule: ${entry.schedule}` : '') +
+        (entry.schedules?.length ? `; default schedule: ${describeSchedules(entry.schedules)}` : '') +
         (entry.setupOrder ? `; set-up step ${entry.setupOrder}` : '') +
         `; timeout ${entry.timeoutMs! / 1000} s; ${entry.maxAttempts} attempt(s).` : ''));
   for (const spec of entry.options) {

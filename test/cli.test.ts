@@ -8,6 +8,7 @@ import { backendNames, createBackend, type Backend } from './support/backends.js
 import { runCli, type CliResult } from './support/cli.js';
 import type { Database } from '../src/core/db.js';
 import { journal } from '../src/core/migrate.js';
+import { defaultSchedules } from '../src/tasks/define.js';
 import { describeArgs } from '../src/tasks/args.js';
 import { tasks } from '../src/tasks/index.js';
 
@@ -97,7 +98,7 @@ describe('help and the task table (no database needed)', () => {
     for (const task of tasks) {
       const entry = list.find((t) => t.name === task.name)!;
       expect(entry.engine).toBe(task.engine);
-      expect(entry.schedule).toBe(task.schedule);
+      expect(entry.schedules).toEqual(defaultSchedules(task.schedule));
       expect(entry.summary).toBe(task.summary);
       expect(entry.maxAttempts).toBe(task.retry.maxAttempts);
       expect(entry.options.map((o: { flag: string }) => o.flag)).toEqual(describeArgs(task.args).map((s) => s.flag));

@@ -16,7 +16,7 @@ import {
   upcomingRuns,
   type CrontabProblem,
 } from '../src/schedule/crontab.js';
-import { defineTask } from '../src/tasks/define.js';
+import { defaultSchedules, defineTask } from '../src/tasks/define.js';
 import { tasks as builtIn } from '../src/tasks/index.js';
 import type { TaskSet } from '../src/tasks/load.js';
 
@@ -339,11 +339,23 @@ describe('the default crontab', () => {
     expect(parse(text).problems).toEqual([]);
     const crontab = defaultCrontab(tasks);
     expect(crontab.source).toBe(DEFAULT_CRONTAB_SOURCE);
-    const scheduled = all.filter((t) => t.schedule);
-    expect(crontab.entries.map((e) => e.command)).toEqual(['setup', ...scheduled.map((t) => t.name)]);
-    expect(crontab.entries.slice(1).map((e) => e.expression)).toEqual(scheduled.map((t) => t.schedule));
-    for (const t of scheduled) expect(text).toContain(`# ${t.name}: ${t.summary}\n${t.schedule} ${t.name}\n`);
+    const scheduled = all.flatMap((t) => defaultSchedules(t.schedule).map((s) => ({ task: t, ...s })));
+    expect(crontab.entries.map((e) => e.task)).toEqual(['setup', ...scheduled.map((s) => s.task.name)]);
+    expect(crontab.entries.slice(1).map((e) => e.expression)).toEqual(scheduled.map((s) => s.cron));
+    for (const s of scheduled) expect(text).toContain(`${s.cron} ${s.task.name}${s.flags ? ` ${s.flags}` : ''}\n`);
     expect(crontab.entries.every((e) => e.timezone === 'UTC')).toBe(true);
+  });
+
+  it('a task with several default schedules gets one entry each, with its flags', () => {
+    const twice = defineTask({
+      name: 'twice', summary: 'two entries', engine: 'node', args: z.object({ kind: z.enum(['small', 'big']) }), timeoutMs: 1,
+      schedule: [{ cron: '0 * * * *', flags: '--kind small' }, { cron: '0 1 * * *', flags: '--kind big' }],
+      run: async () => 0,
+    });
+    const set: TaskSet = { all: [twice], find: (n) => (n === 'twice' ? twice : undefined) };
+    const entries = defaultCrontab(set).entries.slice(1);
+    expect(entries.map((e) => [e.expression, e.args])).toEqual([['0 * * * *', { kind: 'small' }], ['0 1 * * *', { kind: 'big' }]]);
+    expect(defaultCrontabText(set)).toContain('# twice: two entries\n0 * * * * twice --kind small\n0 1 * * * twice --kind big\n');
   });
 
   it("a task module's bad default schedule makes the default crontab fail, naming the line", () => {

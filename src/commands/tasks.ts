@@ -1,5 +1,6 @@
 // `singularity tasks`: the task table, derived from the registry.
 import { out, printJson, table } from '../cli/output.js';
+import { describeSchedules } from '../tasks/define.js';
 import type { TaskManifestEntry } from '../tasks/manifest.js';
 
 export function tasksCommand(manifest: TaskManifestEntry[], opts: { json?: boolean }): number {
@@ -10,7 +11,7 @@ export function tasksCommand(manifest: TaskManifestEntry[], opts: { json?: boole
   out(
     table(
       ['TASK', 'ENGINE', 'SCHEDULE', 'SETUP', 'SUMMARY'],
-      manifest.map((t) => [t.name, t.engine, t.schedule ?? '-', t.setupOrder ? String(t.setupOrder) : '-', t.summary]),
+      manifest.map((t) => [t.name, t.engine, t.schedules.length ? describeSchedules(t.schedules) : '-', t.setupOrder ? String(t.setupOrder) : '-', t.summary]),
     ),
   );
   return 0;

@@ -29,7 +29,7 @@ import { buildTaskCommand } from '../cli.js';
 import { DAY_MS, parseDuration } from '../core/duration.js';
 import { CrontabError, UsageError } from '../core/errors.js';
 import { describeArgs, parseArgs } from '../tasks/args.js';
-import type { TaskDefinition } from '../tasks/define.js';
+import { defaultSchedules, type TaskDefinition } from '../tasks/define.js';
 import type { TaskSet } from '../tasks/load.js';
 import { periodMs, ticksBetween } from './ticks.js';
 
@@ -520,7 +520,9 @@ export function defaultCrontabText(tasks: TaskSet): string {
     '@setup setup',
   ];
   for (const task of tasks.all) {
-    if (task.schedule) lines.push('', `# ${task.name}: ${task.summary}`, `${task.schedule} ${task.name}`);
+    const schedules = defaultSchedules(task.schedule);
+    if (schedules.length) lines.push('', `# ${task.name}: ${task.summary}`);
+    for (const { cron, flags } of schedules) lines.push(`${cron} ${task.name}${flags ? ` ${flags}` : ''}`);
   }
   return lines.join('\n') + '\n';
 }

@@ -6,6 +6,23 @@ import type { Database } from '../core/db.js';
 
 export type Engine = 'node' | 'sql';
 
+/** One default crontab entry of a task: when, and the flags it runs with (as typed on the command line). */
+export interface DefaultSchedule {
+  cron: string;
+  flags: string;
+}
+
+/** A task's default schedule as a list of entries (empty: it runs on demand only). */
+export function defaultSchedules(schedule: string | readonly DefaultSchedule[] | undefined): DefaultSchedule[] {
+  if (schedule === undefined) return [];
+  return typeof schedule === 'string' ? [{ cron: schedule, flags: '' }] : [...schedule];
+}
+
+/** '0 * * * * (--type hourly), 0 1 * * * (--type daily)': a default schedule for people. */
+export function describeSchedules(schedules: readonly DefaultSchedule[]): string {
+  return schedules.map((s) => (s.flags ? `${s.cron} (${s.flags})` : s.cron)).join(', ');
+}
+
 export interface RetryPolicy {
   /** Total attempts, the first included (1 = never retry). */
   maxAttempts: number;
@@ -32,8 +49,11 @@ interface TaskBase<Schema extends z.ZodObject> {
   summary: string;
   /** Longer help text, shown by `singularity <task> --help`. */
   description?: string;
-  /** Default cron schedule (five fields) for `singularity crontab`; omit for tasks that only run on demand. */
-  schedule?: string;
+  /**
+   * Default cron schedule (five fields) for `singularity crontab`; omit for tasks that only run on demand.
+   * A list gives several default entries, each with its own flags (backup: hourly and daily).
+   */
+  schedule?: string | readonly DefaultSchedule[];
   /** Position in `singularity setup` for once-ever set-up steps. */
   setupOrder?: number;
   args: Schema;

@@ -2,7 +2,7 @@
 // flags), derived from the registry at build time, so `singularity --help` loads neither zod nor
 // any task. When the built manifest is missing (running from source) it is derived on the spot.
 import { readFileSync } from 'node:fs';
-import type { Engine } from './define.js';
+import { defaultSchedules, type DefaultSchedule, type Engine } from './define.js';
 import type { OptionSpec } from './args.js';
 
 export interface TaskManifestEntry {
@@ -10,7 +10,8 @@ export interface TaskManifestEntry {
   summary: string;
   description?: string;
   engine: Engine;
-  schedule?: string;
+  /** The default crontab entries (empty: on demand only). */
+  schedules: DefaultSchedule[];
   setupOrder?: number;
   timeoutMs: number;
   maxAttempts: number;
@@ -27,7 +28,7 @@ export async function deriveManifest(): Promise<TaskManifestEntry[]> {
     summary: t.summary,
     description: t.description,
     engine: t.engine,
-    schedule: t.schedule,
+    schedules: defaultSchedules(t.schedule),
     setupOrder: t.setupOrder,
     timeoutMs: t.timeoutMs,
     maxAttempts: t.retry.maxAttempts,
