@@ -1,10 +1,12 @@
 // The embedded server multiplexes many PostgreSQL clients onto PGlite's single session. Clients must
 // never see each other's statements, transactions or failures.
+import { connect } from 'node:net';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serialize } from 'pg-protocol';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Database } from '../src/core/db.js';
 import { embeddedPaths, SOCKET_PORT } from '../src/core/embedded/paths.js';
-import { lastReadyStatus } from '../src/core/embedded/server.js';
+import { lastReadyStatus, withoutReadyAfterError } from '../src/core/embedded/server.js';
 import { createBackend, type Backend } from './support/backends.js';
 
 describe('lastReadyStatus', () => {
@@ -20,6 +22,21 @@ describe('lastReadyStatus', () => {
   it('finds none in a response that has none (a Parse without Sync)', () => {
     expect(lastReadyStatus(Buffer.from([0x31, 0, 0, 0, 4]))).toBeUndefined();
     expect(lastReadyStatus(complete)).toBeUndefined();
+  });
+});
+
+describe('withoutReadyAfterError', () => {
+  const message = (type: string, body = '') => Buffer.concat([Buffer.from([type.charCodeAt(0), 0, 0, 0, 4 + body.length]), Buffer.from(body)]);
+
+  it('cuts the ReadyForQuery that follows an error (PostgreSQL sends it only at Sync)', () => {
+    const { response, failed } = withoutReadyAfterError(Buffer.concat([message('E', 'Sboom\0\0'), message('Z', 'E')]));
+    expect(failed).toBe(true);
+    expect(Buffer.from(response)).toEqual(message('E', 'Sboom\0\0'));
+  });
+
+  it('leaves a response without an error as it is', () => {
+    const bound = message('2');
+    expect(withoutReadyAfterError(bound)).toEqual({ response: bound, failed: false });
   });
 });
 
@@ -89,5 +106,38 @@ describe('the embedded server with many clients', () => {
     })).resolves.toBeDefined();
     expect(await other.query('select 2 as two')).toEqual([{ two: 2 }]);
     await other.close();
+  });
+
+  it('answers a failed extended-protocol batch as PostgreSQL does: one ReadyForQuery, at its Sync', async () => {
+    await db.query('create table if not exists failing_batch (x int check (x < 5))');
+    const socket = connect(embeddedPaths(backend.config.home).socketPath);
+    let received = Buffer.alloc(0);
+    socket.on('data', (chunk) => (received = Buffer.concat([received, chunk])));
+    const types = () => {
+      const seen: string[] = [];
+      for (let at = 0; at + 5 <= received.length; at += 1 + received.readInt32BE(at + 1)) {
+        seen.push(String.fromCharCode(received[at]!) + (received[at] === 0x5a ? String.fromCharCode(received[at + 5]!) : ''));
+      }
+      return seen;
+    };
+    const exchange = async (...messages: Buffer[]) => {
+      received = Buffer.alloc(0);
+      socket.write(Buffer.concat(messages));
+      await vi.waitUntil(() => types().some((t) => t.startsWith('Z')));
+      await new Promise((r) => setTimeout(r, 200)); // time for a stray second ReadyForQuery to arrive
+      return types();
+    };
+    try {
+      await exchange(serialize.startup({ user: 'postgres', database: 'postgres' }));
+      expect(await exchange(serialize.query('begin'))).toEqual(['C', 'ZT']);
+      const batch = await exchange(
+        serialize.parse({ text: 'insert into failing_batch values ($1)' }), serialize.bind({ values: ['9'] }),
+        serialize.describe({ type: 'P' }), serialize.execute({}), serialize.sync(),
+      );
+      expect(batch).toEqual(['1', '2', 'n', 'E', 'ZE']);
+      expect(await exchange(serialize.query('rollback'))).toEqual(['C', 'ZI']);
+    } finally {
+      socket.destroy();
+    }
   });
 });

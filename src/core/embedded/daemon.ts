@@ -73,7 +73,7 @@ async function main(): Promise<number> {
     await new Promise(() => {});
     return 0;
   } catch (error) {
-    log(`failed: ${(error as Error).stack ?? error}`);
+    log(`failed: ${describeFailure(error)}`);
     unlock(paths.lockFile);
     return 1;
   }
@@ -82,7 +82,13 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error) => {
-    log(`failed: ${(error as Error).stack ?? error}`);
+    log(`failed: ${describeFailure(error)}`);
     process.exit(1);
   },
 );
+
+/** The stack, and the cause's message: a failed migration's stack names the statement, its cause the reason. */
+function describeFailure(error: unknown): string {
+  const cause = (error as { cause?: { message?: string } }).cause?.message;
+  return `${(error as Error).stack ?? error}${cause ? `\ncaused by: ${cause}` : ''}`;
+}

@@ -12,6 +12,10 @@ const GSSENC_REQUEST = 80877104;
 const CANCEL_REQUEST = 80877102;
 const TERMINATE = 0x58; // 'X'
 const READY_FOR_QUERY = 0x5a; // 'Z'
+const ERROR_RESPONSE = 0x45; // 'E', from the backend
+const SYNC = 0x53; // 'S'
+// Frontend messages of the extended protocol that a Sync ends: Parse, Bind, Describe, Execute, Close, Flush.
+const EXTENDED = new Set([0x50, 0x42, 0x44, 0x45, 0x43, 0x48]);
 const SYNC_MESSAGE = Uint8Array.from([0x53, 0, 0, 0, 4]); // 'S'
 const ROLLBACK_QUERY = queryMessage('ROLLBACK');
 
@@ -38,6 +42,27 @@ export function lastReadyStatus(response: Uint8Array): string | undefined {
     offset += 1 + length;
   }
   return status;
+}
+
+/**
+ * PGlite answers an error inside an extended-protocol batch with ErrorResponse and at once a
+ * ReadyForQuery, where PostgreSQL sends ReadyForQuery only at the batch's Sync. A client would take the
+ * early one as the end of its next query, and every answer after it would go to the wrong query. So
+ * it is cut out here (and the rest of the batch skipped until Sync, as PostgreSQL does).
+ */
+export function withoutReadyAfterError(response: Uint8Array): { response: Uint8Array; failed: boolean } {
+  const view = Buffer.from(response.buffer, response.byteOffset, response.byteLength);
+  const kept: Buffer[] = [];
+  let failed = false;
+  let offset = 0;
+  while (offset + 5 <= view.length) {
+    const type = view[offset]!;
+    const end = offset + 1 + view.readInt32BE(offset + 1);
+    if (type === ERROR_RESPONSE) failed = true;
+    if (!(failed && type === READY_FOR_QUERY)) kept.push(view.subarray(offset, end));
+    offset = end;
+  }
+  return failed ? { response: Buffer.concat(kept), failed } : { response, failed };
 }
 
 /** A FIFO mutex: the floor. */
@@ -75,6 +100,8 @@ class Connection {
   private queue: Uint8Array[] = [];
   private pumping = false;
   private closed = false;
+  /** An extended-protocol message failed: skip the rest of the batch up to its Sync. */
+  private skippingToSync = false;
 
   constructor(
     private readonly socket: Socket,
@@ -130,9 +157,13 @@ class Connection {
     try {
       while (this.queue.length && !this.closed) {
         const message = this.queue.shift()!;
+        const type = message[0]!;
+        if (this.skippingToSync && type !== SYNC) continue;
         await this.floor.acquire(this);
         if (this.closed) break;
-        const response = await this.db.execProtocolRaw(message);
+        let response = await this.db.execProtocolRaw(message);
+        if (type === SYNC) this.skippingToSync = false;
+        else if (EXTENDED.has(type)) ({ response, failed: this.skippingToSync } = withoutReadyAfterError(response));
         if (!this.socket.destroyed) this.socket.write(response);
         if (lastReadyStatus(response) === 'I') this.floor.release(this);
       }
