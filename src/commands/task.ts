@@ -90,7 +90,7 @@ export async function withTaskRun(
         const stream = run.state === 'completed' ? process.stdout : process.stderr;
         write(stream, renderRunLine(run, stream));
       }
-      return run.state === 'completed' ? 0 : 1;
+      return run.state === 'completed' ? 0 : (run.error?.exitCode ?? 1);
     } finally {
       spinner?.stop();
     }

@@ -18,6 +18,8 @@ export interface Database {
   query<T extends QueryResultRow = QueryResultRow>(text: string, params?: unknown[]): Promise<T[]>;
   /** A dedicated connection for work that needs one session (locks, VACUUM, SET). */
   withClient<T>(fn: (client: PoolClient) => Promise<T>): Promise<T>;
+  /** fn inside BEGIN ... COMMIT on one connection; rolled back if it throws. */
+  transaction<T>(fn: (client: PoolClient) => Promise<T>): Promise<T>;
   /** drizzle over the same pool; loaded on first use so that hot paths need not load it. */
   orm(): Promise<NodePgDatabase<typeof schema>>;
   close(): Promise<void>;
@@ -74,6 +76,19 @@ export async function openDatabase(config: Config, options: OpenOptions = {}): P
       } finally {
         client.release();
       }
+    },
+    transaction(fn) {
+      return database.withClient(async (client) => {
+        await client.query('begin');
+        try {
+          const result = await fn(client);
+          await client.query('commit');
+          return result;
+        } catch (error) {
+          await client.query('rollback').catch(() => {});
+          throw error;
+        }
+      });
     },
     async orm() {
       if (!orm) {

@@ -3,7 +3,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from './config.js';
 import type { Database } from './db.js';
-import { HardStopError, SingularityError } from './errors.js';
+import { EXIT, HardStopError, isSingularityError } from './errors.js';
 import { redact } from './redact.js';
 import * as runs from './runs.js';
 import type { Run, RunError } from './runs.js';
@@ -71,7 +71,8 @@ export function backoffDelay(policy: RetryPolicy, attempt: number): number {
 
 function toRunError(error: unknown): RunError {
   const e = error instanceof Error ? error : new Error(String(error));
-  return { name: e.name, message: redact(e.message), stack: e.stack ? redact(e.stack) : undefined };
+  const usage = exitCodeOf(e) === EXIT.usage;
+  return { name: e.name, message: redact(e.message), stack: e.stack ? redact(e.stack) : undefined, ...(usage && { exitCode: EXIT.usage }) };
 }
 
 /** The task's one-line summary of its result; a summarize() that throws must not fail a finished run. */
@@ -87,9 +88,12 @@ function summarize(task: TaskDefinition, result: unknown): string | null {
 /** Errors of usage or configuration will fail the same way again: never retried. */
 function isRetryable(error: unknown): boolean {
   if (error instanceof CancelledError) return false;
+  return exitCodeOf(error) !== EXIT.usage;
+}
+
+function exitCodeOf(error: unknown): unknown {
   // Errors from a child process arrive as plain errors that keep their exit code.
-  const exitCode = error instanceof SingularityError ? error.exitCode : (error as { exitCode?: unknown }).exitCode;
-  return exitCode !== 2;
+  return isSingularityError(error) ? error.exitCode : (error as { exitCode?: unknown }).exitCode;
 }
 
 /** Start a run of `task` now and carry it to its end. Returns the run's final record. */

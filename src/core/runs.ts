@@ -12,6 +12,8 @@ export interface RunError {
   stack?: string;
   attempt?: number;
   at?: string;
+  /** Set when the error was bad usage or configuration (2), so the command exits as if it had failed to start. */
+  exitCode?: number;
 }
 
 export interface Run {

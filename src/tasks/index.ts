@@ -4,7 +4,10 @@ import analyzeStats from './analyze-stats.js';
 import archiveBackups from './archive-backups.js';
 import assignTasks from './assign-tasks.js';
 import cleanupCache from './cleanup-cache.js';
+import embedTemplates from './embed-templates.js';
 import learnPatterns from './learn-patterns.js';
+import loadTemplates from './load-templates.js';
+import migrateKnowledge from './migrate-knowledge.js';
 import prewarmCache from './prewarm-cache.js';
 import populateGraph from './populate-graph.js';
 import pruneArtifacts from './prune-artifacts.js';
@@ -16,11 +19,14 @@ import refreshMetrics from './refresh-metrics.js';
 import reindex from './reindex.js';
 import seedPlan from './seed-plan.js';
 import syncLearning from './sync-learning.js';
+import syncTemplates from './sync-templates.js';
 import updateAgentKnowledge from './update-agent-knowledge.js';
 import vacuumAnalyze from './vacuum-analyze.js';
 import vectorStats from './vector-stats.js';
 
 export const tasks: readonly TaskDefinition[] = [
+  migrateKnowledge,
+  loadTemplates,
   seedPlan,
   vacuumAnalyze,
   analyzeStats,
@@ -40,6 +46,8 @@ export const tasks: readonly TaskDefinition[] = [
   updateAgentKnowledge,
   refreshCache,
   prewarmCache,
+  syncTemplates,
+  embedTemplates,
 ];
 
 export function findTask(name: string): TaskDefinition | undefined {

@@ -1,0 +1,50 @@
+// What a load changes, decided before anything is written (so --dry-run shows exactly what a run would do).
+import type { ArtifactProblem, ScannedArtifact } from './scan.js';
+
+/** A stored artifact, as far as the plan needs to know it. */
+export interface StoredArtifact {
+  type: string;
+  id: string;
+  version: string;
+  source: 'file' | 'learned';
+  path: string | null;
+  contentHash: string;
+}
+
+export interface LoadPlan {
+  insert: ScannedArtifact[];
+  /** Changed text, or the same text moved to another path. */
+  update: ScannedArtifact[];
+  unchanged: ScannedArtifact[];
+  /** File rows whose artifact is no longer in the folder (only when vanished ones are deleted). */
+  delete: StoredArtifact[];
+  /** Artifacts that cannot be stored (an id a learned artifact already has). */
+  problems: ArtifactProblem[];
+}
+
+export const identityOf = (a: { type: string; id: string; version: string }) => `${a.type}\0${a.id}\0${a.version}`;
+
+export function planLoad(
+  scanned: readonly ScannedArtifact[],
+  stored: readonly StoredArtifact[],
+  options: { deleteVanished: boolean },
+  /** Files that exist but could not be read as an artifact now: their rows stay until the file is fixed or removed. */
+  problems: readonly ArtifactProblem[] = [],
+): LoadPlan {
+  const byIdentity = new Map(stored.map((row) => [identityOf(row), row]));
+  const plan: LoadPlan = { insert: [], update: [], unchanged: [], delete: [], problems: [] };
+  for (const artifact of scanned) {
+    const row = byIdentity.get(identityOf(artifact));
+    if (!row) plan.insert.push(artifact);
+    else if (row.source === 'learned') {
+      plan.problems.push({ path: artifact.path, pointer: '/id', reason: `${artifact.type} '${artifact.id}' version ${artifact.version} is a learned artifact in the database; give the file another id or version` });
+    } else if (row.contentHash !== artifact.contentHash || row.path !== artifact.path) plan.update.push(artifact);
+    else plan.unchanged.push(artifact);
+  }
+  if (options.deleteVanished) {
+    const present = new Set(scanned.map(identityOf));
+    const stillThere = new Set(problems.map((p) => p.path));
+    plan.delete = stored.filter((row) => row.source === 'file' && !present.has(identityOf(row)) && !stillThere.has(row.path!));
+  }
+  return plan;
+}

@@ -1,0 +1,224 @@
+// Reading a knowledge folder: every file becomes an artifact ready to store, or a problem that names the
+// file, the JSON pointer of the offending value and the reason. One bad file never stops the others.
+import { isUtf8 } from 'node:buffer';
+import { createHash } from 'node:crypto';
+import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { extname, join, relative, sep } from 'node:path';
+import type { z } from 'zod';
+import { UsageError } from '../core/errors.js';
+import { jsonPointer } from '../core/json-pointer.js';
+import { ARTIFACT_TYPES, SCHEMA_FOLDER, TEXT_TEMPLATE_FOLDER, TEXT_TEMPLATE_TYPE, type ArtifactFolder } from './types.js';
+
+/** Larger files are refused: an artifact is a page of knowledge, not a data dump. */
+export const MAX_ARTIFACT_BYTES = 1024 * 1024;
+const DEFAULT_TEXT_VERSION = '1.0.0';
+
+export interface ScannedArtifact {
+  type: string;
+  id: string;
+  version: string;
+  /** Relative to the folder, '/'-separated. */
+  path: string;
+  raw: string;
+  /** The parsed JSON as written (null for text templates). */
+  content: unknown;
+  metadata: Record<string, unknown>;
+  /** sha256 (hex) of raw. */
+  contentHash: string;
+}
+
+export interface ArtifactProblem {
+  path: string;
+  /** JSON pointer of the offending value; '/' for the whole file. */
+  pointer: string;
+  reason: string;
+}
+
+export interface ScanResult {
+  dir: string;
+  artifacts: ScannedArtifact[];
+  problems: ArtifactProblem[];
+  /** Files found, valid or not. */
+  files: number;
+}
+
+export interface ScanOptions {
+  /** 'json': the JSON artifacts only (migrate-knowledge); 'all': text templates too (load-templates, sync-templates). */
+  include: 'json' | 'all';
+  maxBytes?: number;
+}
+
+const TEMPLATE_LANGUAGES: Record<string, string> = {
+  '.hbs': 'handlebars', '.handlebars': 'handlebars', '.mustache': 'mustache', '.lua': 'lua', '.md': 'markdown',
+  '.j2': 'jinja2', '.jinja': 'jinja2', '.tmpl': 'go-template', '.eex': 'eex', '.heex': 'heex', '.ejs': 'ejs',
+  '.liquid': 'liquid', '.txt': 'text', '.sql': 'sql', '.sh': 'shell', '.yaml': 'yaml', '.yml': 'yaml',
+};
+
+/** Read every artifact of a folder. A missing folder is a usage error (exit 2); a bad file is a problem. */
+export async function scanKnowledgeFolder(dir: string, options: ScanOptions): Promise<ScanResult> {
+  const root = await realpath(dir).catch(() => undefined);
+  if (!root || !(await stat(root)).isDirectory()) {
+    throw new UsageError(`knowledge folder not found: ${dir}`, {
+      hint: 'Give an existing folder with --path, or set knowledge.templatesDir (SINGULARITY_TEMPLATES_DIR).',
+    });
+  }
+  const result: ScanResult = { dir: root, artifacts: [], problems: [], files: 0 };
+  const seen = new Map<string, string>();
+  for (const file of await listFiles(root, result.problems)) {
+    const path = relative(root, file.path).split(sep).join('/');
+    const folder = path.split('/')[0]!;
+    if (!path.includes('/') || folder === SCHEMA_FOLDER || /^readme\.md$/i.test(path.split('/').pop()!)) continue;
+    const isTemplate = folder === TEXT_TEMPLATE_FOLDER;
+    if (isTemplate && options.include === 'json') continue;
+    result.files++;
+    const problem = (reason: string, pointer = '/') => result.problems.push({ path, pointer, reason });
+    if (file.outside) {
+      problem(`a symlink leading outside ${root} (to ${file.outside}); only files inside the folder are loaded`);
+      continue;
+    }
+    if (!isTemplate && !(folder in ARTIFACT_TYPES)) {
+      problem(`'${folder}/' is not an artifact folder; the top-level folder gives the type: ${[...Object.keys(ARTIFACT_TYPES), TEXT_TEMPLATE_FOLDER].join(', ')}`);
+      continue;
+    }
+    if (!isTemplate && extname(path) !== '.json') {
+      problem(`only .json files are artifacts in ${folder}/ (text templates go under ${TEXT_TEMPLATE_FOLDER}/)`);
+      continue;
+    }
+    const text = await readText(file.path, options.maxBytes ?? MAX_ARTIFACT_BYTES).catch((error: Error) => error);
+    if (text instanceof Error) {
+      problem(text.message);
+      continue;
+    }
+    const artifact = isTemplate ? textTemplate(path, text) : jsonArtifact(path, folder as ArtifactFolder, text, problem);
+    if (!artifact) continue;
+    const identity = `${artifact.type}\0${artifact.id}\0${artifact.version}`;
+    const first = seen.get(identity);
+    if (first) {
+      problem(`duplicate id: ${artifact.type} '${artifact.id}' version ${artifact.version} is already defined by ${first}`, isTemplate ? '/' : '/id');
+      continue;
+    }
+    seen.set(identity, path);
+    result.artifacts.push(artifact);
+  }
+  return result;
+}
+
+interface FoundFile {
+  path: string;
+  /** Where a symlink leads when that is outside the folder. */
+  outside?: string;
+}
+
+/** Every regular file under root, sorted; symlinks to files inside root are followed, directory symlinks are not. */
+async function listFiles(root: string, problems: ArtifactProblem[]): Promise<FoundFile[]> {
+  const found: FoundFile[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    const entries = await readdir(dir, { withFileTypes: true });
+    for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      if (entry.name.startsWith('.')) continue;
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) await walk(path);
+      else if (entry.isFile()) found.push({ path });
+      else if (entry.isSymbolicLink()) {
+        const target = await realpath(path).catch(() => undefined);
+        const where = relative(root, path).split(sep).join('/');
+        if (!target) problems.push({ path: where, pointer: '/', reason: 'a broken symlink' });
+        else if (target !== root && !target.startsWith(root + sep)) found.push({ path, outside: target });
+        else if ((await lstat(target)).isFile()) found.push({ path });
+        // a symlink to a folder inside root: its files are found through the folder itself
+      }
+    }
+  };
+  await walk(root);
+  return found;
+}
+
+async function readText(path: string, maxBytes: number): Promise<string> {
+  const size = (await stat(path)).size;
+  if (size > maxBytes) throw new Error(`${size} bytes, over the limit of ${maxBytes}: split it, or move data out of the knowledge base`);
+  const bytes = await readFile(path);
+  if (bytes.length === 0) throw new Error('the file is empty');
+  if (!isUtf8(bytes)) throw new Error(`not UTF-8 (first bad byte near offset ${firstInvalidUtf8(bytes)}): save it as UTF-8`);
+  const text = bytes.toString('utf8').replace(/^\uFEFF/, '');
+  if (!text.trim()) throw new Error('the file holds only white space');
+  return text;
+}
+
+function firstInvalidUtf8(bytes: Buffer): number {
+  let lo = 0;
+  let hi = bytes.length;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (isUtf8(bytes.subarray(0, mid))) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function jsonArtifact(path: string, folder: ArtifactFolder, raw: string, problem: (reason: string, pointer?: string) => void): ScannedArtifact | undefined {
+  let content: unknown;
+  try {
+    content = JSON.parse(raw);
+  } catch (error) {
+    problem(`not JSON: ${withLineAndColumn((error as Error).message, raw)}`);
+    return undefined;
+  }
+  const { type, schema } = ARTIFACT_TYPES[folder];
+  const parsed = (schema as z.ZodType).safeParse(content, {
+    error: (issue) => (issue.input === undefined ? `required${issue.code === 'invalid_type' ? ` (${issue.expected})` : ''}, but missing` : undefined),
+  });
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const at = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path;
+      problem(issue.code === 'unrecognized_keys' ? `unknown field for a ${type}` : issue.message, jsonPointer(at));
+    }
+    return undefined;
+  }
+  const { id, version } = parsed.data as { id: string; version: string };
+  return { type, id, version, path, raw, content, metadata: {}, contentHash: sha256(raw) };
+}
+
+/** JSON.parse says 'at position 812'; people need line 31 column 4. */
+function withLineAndColumn(message: string, raw: string): string {
+  const position = /at position (\d+)/.exec(message);
+  if (!position) return message;
+  const before = raw.slice(0, Number(position[1]));
+  const line = before.split('\n').length;
+  const column = before.length - before.lastIndexOf('\n');
+  return `${message.replace(/ in JSON at position \d+.*$/, '')} at line ${line}, column ${column}`;
+}
+
+/** A text template: its id is its path below templates/ without the extension; its version and metadata come from the file. */
+function textTemplate(path: string, raw: string): ScannedArtifact {
+  const inner = path.slice(TEXT_TEMPLATE_FOLDER.length + 1);
+  const extension = extname(inner).toLowerCase();
+  const variables = templateVariables(raw);
+  return {
+    type: TEXT_TEMPLATE_TYPE,
+    id: inner.slice(0, inner.length - extension.length),
+    version: /\bversion:\s*(\d+(?:\.\d+){0,2})\b/.exec(raw.slice(0, 400))?.[1] ?? DEFAULT_TEXT_VERSION,
+    path,
+    raw,
+    content: null,
+    metadata: { extension, language: TEMPLATE_LANGUAGES[extension] ?? (extension.slice(1) || 'text'), lines: raw.split('\n').length, variables },
+    contentHash: sha256(raw),
+  };
+}
+
+const BLOCK_HELPERS = new Set(['each', 'if', 'unless', 'with']);
+const NOT_VARIABLES = new Set(['this', 'else']);
+
+/** The names a {{...}} template reads: {{name}}, and the argument of {{#each name}} and the like. */
+function templateVariables(raw: string): string[] {
+  const names = new Set<string>();
+  for (const [, prefix, first, second] of raw.matchAll(/\{\{\s*([#^/]?)\s*([A-Za-z_][\w.]*)(?:\s+([A-Za-z_][\w.]*))?/g)) {
+    if (prefix === '/') continue;
+    const name = prefix === '#' && BLOCK_HELPERS.has(first!) ? second : first;
+    if (name && !NOT_VARIABLES.has(name)) names.add(name);
+  }
+  return [...names].sort();
+}
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
