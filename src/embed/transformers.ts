@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PreTrainedModel, PreTrainedTokenizer, Tensor } from '@huggingface/transformers';
 import type { Config } from '../core/config.js';
+import { SingularityError } from '../core/errors.js';
 import type { Embedder, EmbedResult, NoEmbedder } from './embedder.js';
 
 export interface LoadEmbedderOptions {
@@ -235,7 +236,9 @@ class TransformersEmbedder implements Embedder {
       token_type_ids: new this.lib.Tensor('int64', typeIds, dims),
     })) as Record<string, Tensor | undefined>;
     const states = outputs.last_hidden_state ?? outputs.token_embeddings;
-    if (!states) throw new Error(`the model gave no last_hidden_state (outputs: ${Object.keys(outputs).join(', ')})`);
+    if (!states) {
+      throw new SingularityError(`model '${this.model}' gave no last_hidden_state (its outputs: ${Object.keys(outputs).join(', ')})`);
+    }
     const hidden = states.dims[2]!;
     const data = states.data as Float32Array;
     return batch.map((e, row) => {
