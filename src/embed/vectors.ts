@@ -50,6 +50,24 @@ export async function ensureVectorIndex(db: Database, table: VectorTable, model:
   return { index };
 }
 
+/** Drop the indexes of models no row has any more (after a model change re-embedded everything). */
+export async function dropUnusedVectorIndexes(db: Database, table: VectorTable): Promise<string[]> {
+  const indexes = await db.query<{ name: string; definition: string }>(
+    `select indexname as name, indexdef as definition from pg_indexes where tablename = $1 and indexname like $2`,
+    [table, `${table}\\_hnsw\\_%`],
+  );
+  const dropped: string[] = [];
+  for (const { name, definition } of indexes) {
+    const model = /embedding_model = '((?:[^']|'')*)'::text/.exec(definition)?.[1]?.replace(/''/g, "'");
+    if (model === undefined) continue;
+    const [row] = await db.query<{ used: boolean }>(`select exists (select 1 from ${table} where embedding_model = $1) as used`, [model]);
+    if (row!.used) continue;
+    await db.query(`drop index if exists ${name}`);
+    dropped.push(name);
+  }
+  return dropped;
+}
+
 export interface Neighbour {
   id: number;
   /** Cosine similarity, 1 = same direction. */

@@ -3,7 +3,7 @@
 import type { Database } from '../core/db.js';
 import { embedWithCache } from '../embed/cache.js';
 import type { Embedder } from '../embed/embedder.js';
-import { ensureVectorIndex } from '../embed/vectors.js';
+import { dropUnusedVectorIndexes, ensureVectorIndex } from '../embed/vectors.js';
 
 export interface EmbedReport {
   model: string;
@@ -55,8 +55,8 @@ export async function embedPendingArtifacts(
     options.signal?.throwIfAborted();
     const rows = await db.query<{ id: number; type: string; artifactId: string; raw: string; content: unknown; hash: string }>(
       `select id, artifact_type as type, artifact_id as "artifactId", raw, content, content_hash as hash from knowledge_artifacts
-       where id > $2 and (${options.all ? 'true' : PENDING}) order by id limit ${BATCH}`,
-      [embedder.model, afterId],
+       where id > $2 and ($3 or ${PENDING}) order by id limit ${BATCH}`,
+      [embedder.model, afterId, Boolean(options.all)],
     );
     if (!rows.length) break;
     afterId = rows.at(-1)!.id;
@@ -74,6 +74,7 @@ export async function embedPendingArtifacts(
     options.progress?.(`embedded ${report.embedded} of ${total} artifacts`);
   }
   const index = await ensureVectorIndex(db, 'knowledge_artifacts', embedder.model, embedder.dimension);
+  await dropUnusedVectorIndexes(db, 'knowledge_artifacts');
   if (index.index) report.index = index.index;
   else report.exactOnly = index.reason;
   return report;
