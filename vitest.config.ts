@@ -8,5 +8,7 @@ export default defineConfig({
     maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    // No test may reach for a model on the network: tests that embed build the stand-in model.
+    env: { SINGULARITY_OFFLINE: '1' },
   },
 });

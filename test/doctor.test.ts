@@ -10,6 +10,7 @@ import type { Database } from '../src/core/db.js';
 import { defaultConfig } from '../src/core/config.js';
 import { checkSecrets, type Check, type DoctorReport } from '../src/doctor/index.js';
 import { checkTemplates } from '../src/doctor/local.js';
+import { buildStandInModel } from './support/stand-in-model.mjs';
 import { ok } from '../src/doctor/types.js';
 import { backendNames, createBackend, type Backend } from './support/backends.js';
 import { runCli, type CliResult } from './support/cli.js';
@@ -46,17 +47,18 @@ describe('checkTemplates', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('ok when every JSON file parses; fail naming each file that does not; warn when the folder is missing', async () => {
-    mkdirSync(join(dir, 'patterns'));
-    writeFileSync(join(dir, 'patterns', 'good.json'), '{"id": "x"}');
-    writeFileSync(join(dir, 'notes.txt'), 'not json, not checked');
-    expect(await checkTemplates(dir)).toMatchObject({ verdict: 'ok', detail: `${dir}: 1 JSON file, all parse` });
+  it('ok when every artifact is valid; fail naming each bad file, pointer and reason; warn when the folder is missing', async () => {
+    mkdirSync(join(dir, 'prompts'));
+    const good = { id: 'x', name: 'X', description: 'd', purpose: 'p', template: 'say {{what}}', variables: [{ name: 'what', description: 'w' }] };
+    writeFileSync(join(dir, 'prompts', 'good.json'), JSON.stringify(good));
+    writeFileSync(join(dir, 'README.md'), 'documentation, not an artifact');
+    expect(await checkTemplates(dir)).toMatchObject({ verdict: 'ok', detail: `${dir}: 1 artifact, all valid` });
 
-    writeFileSync(join(dir, 'patterns', 'bad.json'), '{"id": ');
+    writeFileSync(join(dir, 'prompts', 'bad.json'), JSON.stringify({ ...good, id: 'y', template: 'say {{who}}' }));
     const bad = await checkTemplates(dir);
     expect(bad.verdict).toBe('fail');
-    expect(bad.detail).toContain('1 of 2 JSON files');
-    expect(bad.detail).toContain(join('patterns', 'bad.json'));
+    expect(bad.detail).toContain('1 of 2 files');
+    expect(bad.detail).toContain('prompts/bad.json at /template: uses {{who}}, which variables does not declare');
     expect(bad.fix).toBeTruthy();
 
     expect(await checkTemplates(join(dir, 'missing'))).toMatchObject({ verdict: 'warn', fix: expect.any(String) });
@@ -151,10 +153,23 @@ describe.each(backendNames)('doctor on %s', (name) => {
     }
     expect(result.check('migrations')).toMatchObject({ verdict: 'ok' });
     expect(result.check('embedding-model')).toMatchObject({
-      verdict: 'warn', detail: 'no embedding model configured; knowledge and code search run without embeddings',
+      verdict: 'warn', detail: expect.stringMatching(/^Xenova\/all-MiniLM-L6-v2 is not available: .*search is lexical only$/s),
     });
     expect(result.check('secrets')).toMatchObject({ verdict: 'ok' });
     if (name === 'embedded') expect(result.check('embedded-data').verdict).toBe('ok');
+  });
+
+  it('the embedding model: ok when the configured model loads from SINGULARITY_MODEL_DIR', async () => {
+    const models = mkdtempSync(join(tmpdir(), 'sg-doctor-model-'));
+    try {
+      const model = buildStandInModel(models);
+      const result = await doctor({ ...backend.env, SINGULARITY_MODEL: model.modelId, SINGULARITY_MODEL_DIR: model.modelDir });
+      expect(result.check('embedding-model')).toMatchObject({
+        verdict: 'ok', detail: `${model.modelId} loads: 32 dimensions, up to 128 tokens a text`,
+      });
+    } finally {
+      rmSync(models, { recursive: true, force: true });
+    }
   });
 
   it('a run stuck in executing: fail naming the run, with the fix; exit 1', async () => {

@@ -217,17 +217,17 @@ describe.each(backendNames)('scheduler on %s', (backendName) => {
   it('@setup runs the set-up flow before the first tick, once ever', async () => {
     const crontab = '@setup setup\n* * * * * [id=after-setup] fx-note\n';
     const first = await start(crontab, new FakeClock(at('2026-01-05T10:00:00Z')), { isolation: 'child' });
-    await until(() => first.logs.some((l) => l.includes('setup step 2')), 30_000, 'the set-up flow');
+    await until(() => first.logs.some((l) => l.includes('setup step 4')), 30_000, 'the set-up flow');
     await first.stop();
     const steps = await db.query<{ task: string; state: string }>(`select task, state from task_runs where trigger = 'setup' order by id`);
-    expect(steps).toEqual([{ task: 'seed-plan', state: 'completed' }, { task: 'populate-graph', state: 'completed' }]);
-    expect(first.logs.join('\n')).toContain('setup step 1 seed-plan: completed');
+    expect(steps).toEqual(['migrate-knowledge', 'load-templates', 'seed-plan', 'populate-graph'].map((task) => ({ task, state: 'completed' })));
+    expect(first.logs.join('\n')).toContain('setup step 3 seed-plan: completed');
 
     const second = await start(crontab, new FakeClock(at('2026-01-05T11:00:00Z')), { isolation: 'child' });
-    await until(() => second.logs.some((l) => l.includes('setup step 2')), 30_000, 'the set-up flow');
+    await until(() => second.logs.some((l) => l.includes('setup step 4')), 30_000, 'the set-up flow');
     await second.stop();
-    expect(second.logs.join('\n')).toMatch(/setup step 1 seed-plan: skipped/);
-    expect(await db.query(`select id from task_runs where trigger = 'setup'`)).toHaveLength(2);
+    expect(second.logs.join('\n')).toMatch(/setup step 3 seed-plan: skipped/);
+    expect(await db.query(`select id from task_runs where trigger = 'setup'`)).toHaveLength(4);
   });
 
   it('registers itself with its entries and heartbeat, and signs off when it stops', async () => {

@@ -52,7 +52,7 @@ async function extension(db: Database, name: string): Promise<{ available: strin
 
 export async function checkPgvector(db: Database, serverMajor: number): Promise<Check> {
   const { available, installed } = await extension(db, 'vector');
-  const loses = 'without it, vector search is exact only (computed outside the database), with no HNSW index';
+  const loses = 'without it, vector search is exact (a scan of every vector of the model), with no HNSW index: fine for thousands of rows, slow for millions';
   if (installed) return ok('pgvector', 'pgvector', `pgvector ${installed} installed`);
   if (available) {
     return warn('pgvector', 'pgvector', `pgvector ${available} is available but not created in this database; ${loses}`,

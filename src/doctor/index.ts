@@ -37,8 +37,8 @@ export async function runDoctor(config: Config): Promise<DoctorReport> {
     local.check,
     checkPgDump(await findPgDump(), config.databaseUrl ? 'postgres' : 'embedded', server?.major),
     await guarded('backup-dir', 'backup directory', () => checkBackupDir(config, databaseBytes)),
-    checkEmbeddingModel(),
-    await guarded('templates', 'templates_data', () => checkTemplates()),
+    await guarded('embedding-model', 'embedding model', () => checkEmbeddingModel(config)),
+    await guarded('templates', 'templates_data', () => checkTemplates(config.knowledge.templatesDir)),
   );
   if (!config.databaseUrl) checks.push(checkEmbeddedData(config, !!db));
   checks.push(checkSecrets(checks, config));

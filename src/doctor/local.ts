@@ -2,9 +2,8 @@
 // embedded database's data directory.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, rm, statfs, writeFile } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { rm, statfs, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Config } from '../core/config.js';
 import { readLockOwner, liveLockOwner } from '../core/embedded/lock.js';
@@ -12,9 +11,6 @@ import { embeddedPaths } from '../core/embedded/paths.js';
 import { defaultCrontab, inspectCrontab, type Crontab } from '../schedule/crontab.js';
 import { loadTasks, type TaskSet } from '../tasks/load.js';
 import { fail, formatBytes, ok, plural, warn, type Check } from './types.js';
-
-/** The knowledge base shipped with singularity. */
-export const TEMPLATES_DIR = fileURLToPath(new URL('../../templates_data', import.meta.url));
 
 const hintOf = (error: unknown, otherwise: string) => (error as { hint?: string }).hint ?? otherwise;
 
@@ -101,36 +97,38 @@ export async function checkBackupDir(config: Config, databaseBytes = 0): Promise
   return ok(id, 'backup directory', `writable, ${formatBytes(free)} free: ${where}`);
 }
 
-export function checkEmbeddingModel(): Check {
-  return warn('embedding-model', 'embedding model', 'no embedding model configured; knowledge and code search run without embeddings',
-    'Nothing to configure: this version of singularity does not embed yet.');
+/** The configured embedding model loads from where it is looked for (never downloaded here). */
+export async function checkEmbeddingModel(config: Config): Promise<Check> {
+  const id = 'embedding-model';
+  const { isEmbedder, loadEmbedder } = await import('../embed/transformers.js');
+  const loaded = await loadEmbedder(config.embedding, { allowDownload: false });
+  if (!isEmbedder(loaded)) {
+    return warn(id, 'embedding model', `${loaded.model} is not available: ${loaded.reason}; knowledge and code load without ` +
+      'embeddings (they wait for embed-templates) and search is lexical only', loaded.hint);
+  }
+  try {
+    return ok(id, 'embedding model', `${loaded.model} loads: ${loaded.dimension} dimensions, up to ${loaded.maxTokens} tokens a text`);
+  } finally {
+    await loaded.dispose();
+  }
 }
 
-async function jsonFiles(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
-  return entries.filter((e) => e.isFile() && e.name.endsWith('.json')).map((e) => join(e.parentPath, e.name)).sort();
-}
-
-/** templates_data/ exists and every *.json in it parses. */
-export async function checkTemplates(dir = TEMPLATES_DIR): Promise<Check> {
+/** The knowledge folder loads completely: every artifact valid, no duplicate ids (as migrate-knowledge reads it). */
+export async function checkTemplates(dir: string): Promise<Check> {
   const id = 'templates';
   if (!existsSync(dir)) {
-    return warn(id, 'templates_data', `${dir} not found: the knowledge tasks have nothing to load`, 'Reinstall singularity: its package ships templates_data/.');
+    return warn(id, 'templates_data', `${dir} not found: the knowledge tasks have nothing to load`,
+      'Reinstall singularity (its package ships templates_data/), or point knowledge.templatesDir at your folder.');
   }
-  const files = await jsonFiles(dir);
-  const bad: string[] = [];
-  for (const file of files) {
-    try {
-      JSON.parse(await readFile(file, 'utf8'));
-    } catch (error) {
-      bad.push(`${relative(dir, file)}: ${(error as Error).message}`);
-    }
+  const { scanKnowledgeFolder } = await import('../knowledge/scan.js');
+  const { formatProblems } = await import('../knowledge/run.js');
+  const scan = await scanKnowledgeFolder(dir, { include: 'all' });
+  if (scan.problems.length) {
+    const files = new Set(scan.problems.map((p) => p.path)).size;
+    return fail(id, 'templates_data', `${files} of ${plural(scan.files, 'file')} in ${dir} are invalid and would be skipped:\n${formatProblems(scan.problems)}`,
+      'Fix each file at the pointer given, or remove it; `singularity migrate-knowledge --dry-run` shows the same list.');
   }
-  if (bad.length) {
-    return fail(id, 'templates_data', `${bad.length} of ${plural(files.length, 'JSON file')} in ${dir} do not parse:\n${bad.join('\n')}`,
-      'Fix or remove these files: each must be one JSON document.');
-  }
-  return ok(id, 'templates_data', `${dir}: ${files.length ? `${plural(files.length, 'JSON file')}, all parse` : 'no JSON artifacts yet'}`);
+  return ok(id, 'templates_data', `${dir}: ${plural(scan.artifacts.length, 'artifact')}, all valid`);
 }
 
 /** The embedded database's folder: the data directory exists, the lock's owner is alive (or none), the server answers. */
