@@ -6,6 +6,9 @@
 -- models or dimensions. A migration cannot create that index: pgvector may be missing, and the
 -- dimension is the model's.
 ALTER TABLE knowledge_artifacts
+  -- size:mtime of the file when it was loaded, and a fingerprint of the artifact schemas: a file with the
+  -- same stamp is unchanged and is not read again (a changed schema re-validates every file).
+  ADD COLUMN file_stamp text,
   ADD COLUMN embedding real[],
   ADD COLUMN embedding_model text,
   ADD COLUMN embedding_dim integer,

@@ -1,7 +1,7 @@
 // The knowledge base's loaders: reading a folder (every kind of bad file reported, the good ones kept),
 // the plan, and loading into each backend: unchanged re-runs write nothing, sync deletes only vanished
 // file rows, a failing batch leaves nothing half-written, and the CLI's exit codes.
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -113,27 +113,31 @@ describe('reading a knowledge folder', () => {
 
 describe('the load plan', () => {
   const scanned = (id: string, hash: string, path = `prompts/${id}.json`): ScannedArtifact => ({
-    type: 'prompt', id, version: '1.0.0', path, raw: '', content: {}, metadata: {}, contentHash: hash,
+    type: 'prompt', id, version: '1.0.0', path, raw: '', content: {}, metadata: {}, contentHash: hash, stamp: `stamp-${hash}`,
   });
   const stored = (id: string, hash: string, source: 'file' | 'learned' = 'file', path: string | null = `prompts/${id}.json`): StoredArtifact => ({
-    type: 'prompt', id, version: '1.0.0', source, path: source === 'file' ? path : null, contentHash: hash,
+    type: 'prompt', id, version: '1.0.0', source, path: source === 'file' ? path : null, contentHash: hash, stamp: `stamp-${hash}`,
   });
 
   it('sorts artifacts into new, changed (text or place), unchanged; deletes only vanished file rows when syncing', () => {
+    const touched = { ...scanned('touched', 'h8'), stamp: 'a newer mtime' };
     const plan = planLoad(
-      [scanned('new', 'h1'), scanned('same', 'h2'), scanned('edited', 'h3'), scanned('moved', 'h4', 'prompts/elsewhere/moved.json')],
-      [stored('same', 'h2'), stored('edited', 'old'), stored('moved', 'h4'), stored('gone', 'h5'), stored('learned', 'h6', 'learned'), stored('broken-now', 'h7')],
+      [scanned('new', 'h1'), scanned('same', 'h2'), scanned('edited', 'h3'), scanned('moved', 'h4', 'prompts/elsewhere/moved.json'), touched],
+      [{ type: 'prompt', id: 'unread', version: '1.0.0' }],
+      [stored('same', 'h2'), stored('edited', 'old'), stored('moved', 'h4'), stored('gone', 'h5'), stored('learned', 'h6', 'learned'),
+        stored('broken-now', 'h7'), stored('unread', 'h9'), stored('touched', 'h8')],
       { deleteVanished: true },
       [{ path: 'prompts/broken-now.json', pointer: '/', reason: 'not JSON' }],
     );
     expect(plan.insert.map((a) => a.id)).toEqual(['new']);
     expect(plan.update.map((a) => a.id)).toEqual(['edited', 'moved']);
-    expect(plan.unchanged.map((a) => a.id)).toEqual(['same']);
+    expect(plan.unchanged.map((a) => a.id)).toEqual(['same', 'touched']);
+    expect(plan.restamp.map((a) => a.id)).toEqual(['touched']);
     expect(plan.delete.map((a) => a.id)).toEqual(['gone']);
   });
 
   it('never deletes without sync, and refuses to overwrite a learned artifact with a file', () => {
-    const plan = planLoad([scanned('learned', 'h')], [stored('learned', 'x', 'learned'), stored('gone', 'h5')], { deleteVanished: false });
+    const plan = planLoad([scanned('learned', 'h')], [], [stored('learned', 'x', 'learned'), stored('gone', 'h5')], { deleteVanished: false });
     expect(plan.delete).toEqual([]);
     expect(plan.insert.length + plan.update.length).toBe(0);
     expect(plan.problems[0]!.reason).toMatch(/is a learned artifact in the database/);
@@ -205,6 +209,20 @@ describe.each(backendNames)('loading the knowledge base (%s)', (backendName) => 
     expect(after.map((r) => r.id)).toEqual(['learned-one', 'note', 'one', 'two']);
     const changed = after.filter((r) => before.find((b) => b.id === r.id)?.xmin !== r.xmin).map((r) => r.id);
     expect(changed).toEqual(['two']);
+  });
+
+  it('passes over files whose size and mtime are as loaded; a touched file only gets its new stamp', async () => {
+    await load();
+    const stamps = () => db.query<{ id: string; stamp: string; updated: Date }>(
+      `select artifact_id as id, file_stamp as stamp, updated_at as updated from knowledge_artifacts order by 1`);
+    const before = await stamps();
+    const later = new Date(Date.now() + 60_000);
+    utimesSync(join(kb, 'prompts/one.json'), later, later);
+    const again = await load();
+    expect([again.inserted, again.updated, again.unchanged]).toEqual([0, 0, 4]);
+    const after = await stamps();
+    expect(after.filter((r, i) => r.stamp !== before[i]!.stamp).map((r) => r.id)).toEqual(['one']);
+    expect(after.map((r) => r.updated)).toEqual(before.map((r) => r.updated));
   });
 
   it('a dry run writes nothing and reports what a real run would do', async () => {

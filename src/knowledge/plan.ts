@@ -9,6 +9,7 @@ export interface StoredArtifact {
   source: 'file' | 'learned';
   path: string | null;
   contentHash: string;
+  stamp: string | null;
 }
 
 export interface LoadPlan {
@@ -16,6 +17,8 @@ export interface LoadPlan {
   /** Changed text, or the same text moved to another path. */
   update: ScannedArtifact[];
   unchanged: ScannedArtifact[];
+  /** Unchanged text whose file was touched: only the stored stamp is brought up to date. */
+  restamp: ScannedArtifact[];
   /** File rows whose artifact is no longer in the folder (only when vanished ones are deleted). */
   delete: StoredArtifact[];
   /** Artifacts that cannot be stored (an id a learned artifact already has). */
@@ -26,23 +29,28 @@ export const identityOf = (a: { type: string; id: string; version: string }) => 
 
 export function planLoad(
   scanned: readonly ScannedArtifact[],
+  /** Files the scan passed over unread (their stamp matched): unchanged, and present. */
+  unread: ReadonlyArray<{ type: string; id: string; version: string }>,
   stored: readonly StoredArtifact[],
   options: { deleteVanished: boolean },
   /** Files that exist but could not be read as an artifact now: their rows stay until the file is fixed or removed. */
   problems: readonly ArtifactProblem[] = [],
 ): LoadPlan {
   const byIdentity = new Map(stored.map((row) => [identityOf(row), row]));
-  const plan: LoadPlan = { insert: [], update: [], unchanged: [], delete: [], problems: [] };
+  const plan: LoadPlan = { insert: [], update: [], unchanged: [], restamp: [], delete: [], problems: [] };
   for (const artifact of scanned) {
     const row = byIdentity.get(identityOf(artifact));
     if (!row) plan.insert.push(artifact);
     else if (row.source === 'learned') {
       plan.problems.push({ path: artifact.path, pointer: '/id', reason: `${artifact.type} '${artifact.id}' version ${artifact.version} is a learned artifact in the database; give the file another id or version` });
     } else if (row.contentHash !== artifact.contentHash || row.path !== artifact.path) plan.update.push(artifact);
-    else plan.unchanged.push(artifact);
+    else {
+      plan.unchanged.push(artifact);
+      if (row.stamp !== artifact.stamp) plan.restamp.push(artifact);
+    }
   }
   if (options.deleteVanished) {
-    const present = new Set(scanned.map(identityOf));
+    const present = new Set([...scanned, ...unread].map(identityOf));
     const stillThere = new Set(problems.map((p) => p.path));
     plan.delete = stored.filter((row) => row.source === 'file' && !present.has(identityOf(row)) && !stillThere.has(row.path!));
   }

@@ -9,7 +9,7 @@ import { extname, join, relative, sep } from 'node:path';
 import type { z } from 'zod';
 import { UsageError } from '../core/errors.js';
 import { jsonPointer } from '../core/json-pointer.js';
-import { ARTIFACT_TYPES, SCHEMA_FOLDER, TEXT_TEMPLATE_FOLDER, TEXT_TEMPLATE_TYPE, type ArtifactFolder } from './types.js';
+import { ARTIFACT_TYPES, jsonSchemaOf, SCHEMA_FOLDER, TEXT_TEMPLATE_FOLDER, TEXT_TEMPLATE_TYPE, type ArtifactFolder } from './types.js';
 
 /** Larger files are refused: an artifact is a page of knowledge, not a data dump. */
 export const MAX_ARTIFACT_BYTES = 1024 * 1024;
@@ -27,6 +27,16 @@ export interface ScannedArtifact {
   metadata: Record<string, unknown>;
   /** sha256 (hex) of raw. */
   contentHash: string;
+  /** The file's size, mtime and the schemas' fingerprint (see fileStamp). */
+  stamp: string;
+}
+
+/** What the scan needs to know of a stored file row to pass over its file unread. */
+export interface KnownFile {
+  type: string;
+  id: string;
+  version: string;
+  stamp: string | null;
 }
 
 export interface ArtifactProblem {
@@ -39,6 +49,8 @@ export interface ArtifactProblem {
 export interface ScanResult {
   dir: string;
   artifacts: ScannedArtifact[];
+  /** Files whose stamp matched their stored row: unchanged, and not read. */
+  unread: KnownFile[];
   problems: ArtifactProblem[];
   /** Files found, valid or not. */
   files: number;
@@ -48,6 +60,8 @@ export interface ScanOptions {
   /** 'json': the JSON artifacts only (migrate-knowledge); 'all': text templates too (load-templates, sync-templates). */
   include: 'json' | 'all';
   maxBytes?: number;
+  /** Stored file rows by path: a file whose stamp equals its row's is not read again. */
+  known?: ReadonlyMap<string, KnownFile>;
 }
 
 const TEMPLATE_LANGUAGES: Record<string, string> = {
@@ -64,7 +78,7 @@ export async function scanKnowledgeFolder(dir: string, options: ScanOptions): Pr
       hint: 'Give an existing folder with --path, or set knowledge.templatesDir (SINGULARITY_TEMPLATES_DIR).',
     });
   }
-  const result: ScanResult = { dir: root, artifacts: [], problems: [], files: 0 };
+  const result: ScanResult = { dir: root, artifacts: [], unread: [], problems: [], files: 0 };
   const seen = new Map<string, string>();
   for (const file of listFiles(root, result.problems)) {
     const path = relative(root, file.path).split(sep).join('/');
@@ -87,15 +101,23 @@ export async function scanKnowledgeFolder(dir: string, options: ScanOptions): Pr
       continue;
     }
     let text: string;
+    let stamp: string;
     try {
+      stamp = fileStamp(file.path);
+      const known = options.known?.get(path);
+      if (known?.stamp === stamp && !seen.has(identityKey(known))) {
+        seen.set(identityKey(known), path);
+        result.unread.push(known);
+        continue;
+      }
       text = readText(file.path, options.maxBytes ?? MAX_ARTIFACT_BYTES);
     } catch (error) {
       problem((error as Error).message);
       continue;
     }
-    const artifact = isTemplate ? textTemplate(path, text) : jsonArtifact(path, folder as ArtifactFolder, text, problem);
+    const artifact = isTemplate ? textTemplate(path, text, stamp) : jsonArtifact(path, folder as ArtifactFolder, text, stamp, problem);
     if (!artifact) continue;
-    const identity = `${artifact.type}\0${artifact.id}\0${artifact.version}`;
+    const identity = identityKey(artifact);
     const first = seen.get(identity);
     if (first) {
       problem(`duplicate id: ${artifact.type} '${artifact.id}' version ${artifact.version} is already defined by ${first}`, isTemplate ? '/' : '/id');
@@ -167,7 +189,7 @@ function firstInvalidUtf8(bytes: Buffer): number {
   return lo;
 }
 
-function jsonArtifact(path: string, folder: ArtifactFolder, raw: string, problem: (reason: string, pointer?: string) => void): ScannedArtifact | undefined {
+function jsonArtifact(path: string, folder: ArtifactFolder, raw: string, stamp: string, problem: (reason: string, pointer?: string) => void): ScannedArtifact | undefined {
   let content: unknown;
   try {
     content = JSON.parse(raw);
@@ -187,7 +209,7 @@ function jsonArtifact(path: string, folder: ArtifactFolder, raw: string, problem
     return undefined;
   }
   const { id, version } = parsed.data as { id: string; version: string };
-  return { type, id, version, path, raw, content, metadata: {}, contentHash: sha256(raw) };
+  return { type, id, version, path, raw, content, metadata: {}, contentHash: sha256(raw), stamp };
 }
 
 /** JSON.parse says 'at position 812'; people need line 31 column 4. */
@@ -201,7 +223,7 @@ function withLineAndColumn(message: string, raw: string): string {
 }
 
 /** A text template: its id is its path below templates/ without the extension; its version and metadata come from the file. */
-function textTemplate(path: string, raw: string): ScannedArtifact {
+function textTemplate(path: string, raw: string, stamp: string): ScannedArtifact {
   const inner = path.slice(TEXT_TEMPLATE_FOLDER.length + 1);
   const extension = extname(inner).toLowerCase();
   const variables = templateVariables(raw);
@@ -214,6 +236,7 @@ function textTemplate(path: string, raw: string): ScannedArtifact {
     content: null,
     metadata: { extension, language: TEMPLATE_LANGUAGES[extension] ?? (extension.slice(1) || 'text'), lines: raw.split('\n').length, variables },
     contentHash: sha256(raw),
+    stamp,
   };
 }
 
@@ -229,6 +252,17 @@ function templateVariables(raw: string): string[] {
     if (name && !NOT_VARIABLES.has(name)) names.add(name);
   }
   return [...names].sort();
+}
+
+const identityKey = (a: { type: string; id: string; version: string }) => `${a.type}\0${a.id}\0${a.version}`;
+
+let schemasFingerprint: string | undefined;
+
+/** size:mtime of a file, and a fingerprint of the artifact schemas, which a new version may have changed. */
+function fileStamp(path: string): string {
+  schemasFingerprint ??= sha256(JSON.stringify((Object.keys(ARTIFACT_TYPES) as ArtifactFolder[]).map(jsonSchemaOf))).slice(0, 12);
+  const { size, mtimeMs } = statSync(path);
+  return `${size}:${mtimeMs}:${schemasFingerprint}`;
 }
 
 export function sha256(text: string): string {
