@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 // Synchronous reads: thousands of small files read one after another are several times faster so than
 // through the thread pool, and a task has nothing else to do meanwhile.
 import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { extname, join, relative, sep } from 'node:path';
+import { extname, sep } from 'node:path';
 import type { z } from 'zod';
 import { UsageError } from '../core/errors.js';
 import { jsonPointer } from '../core/json-pointer.js';
@@ -81,7 +81,7 @@ export async function scanKnowledgeFolder(dir: string, options: ScanOptions): Pr
   const result: ScanResult = { dir: root, artifacts: [], unread: [], problems: [], files: 0 };
   const seen = new Map<string, string>();
   for (const file of listFiles(root, result.problems)) {
-    const path = relative(root, file.path).split(sep).join('/');
+    const path = file.relative;
     const folder = path.split('/')[0]!;
     if (!path.includes('/') || folder === SCHEMA_FOLDER || /^readme\.md$/i.test(path.split('/').pop()!)) continue;
     const isTemplate = folder === TEXT_TEMPLATE_FOLDER;
@@ -131,6 +131,8 @@ export async function scanKnowledgeFolder(dir: string, options: ScanOptions): Pr
 
 interface FoundFile {
   path: string;
+  /** Relative to the root, '/'-separated. */
+  relative: string;
   /** Where a symlink leads when that is outside the folder. */
   outside?: string;
 }
@@ -138,24 +140,24 @@ interface FoundFile {
 /** Every regular file under root, sorted; symlinks to files inside root are followed, directory symlinks are not. */
 function listFiles(root: string, problems: ArtifactProblem[]): FoundFile[] {
   const found: FoundFile[] = [];
-  const walk = (dir: string): void => {
+  const walk = (dir: string, prefix: string): void => {
     const entries = readdirSync(dir, { withFileTypes: true });
     for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
       if (entry.name.startsWith('.')) continue;
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else if (entry.isFile()) found.push({ path });
+      const path = `${dir}${sep}${entry.name}`;
+      const relative = prefix + entry.name;
+      if (entry.isDirectory()) walk(path, `${relative}/`);
+      else if (entry.isFile()) found.push({ path, relative });
       else if (entry.isSymbolicLink()) {
         const target = tryRealpath(path);
-        const where = relative(root, path).split(sep).join('/');
-        if (!target) problems.push({ path: where, pointer: '/', reason: 'a broken symlink' });
-        else if (target !== root && !target.startsWith(root + sep)) found.push({ path, outside: target });
-        else if (lstatSync(target).isFile()) found.push({ path });
+        if (!target) problems.push({ path: relative, pointer: '/', reason: 'a broken symlink' });
+        else if (target !== root && !target.startsWith(root + sep)) found.push({ path, relative, outside: target });
+        else if (lstatSync(target).isFile()) found.push({ path, relative });
         // a symlink to a folder inside root: its files are found through the folder itself
       }
     }
   };
-  walk(root);
+  walk(root, '');
   return found;
 }
 
