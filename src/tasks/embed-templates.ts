@@ -20,7 +20,8 @@ export default defineTask({
   async run({ args, db, config, signal, progress }) {
     progress(`loading the embedding model ${config.embedding.model}`);
     const embedder = await loadEmbedder(config.embedding);
-    if (!isEmbedder(embedder)) throw new SingularityError(`no embedding model: ${embedder.reason}`, { hint: embedder.hint });
+    // The run records the message only, so the way out goes into it too.
+    if (!isEmbedder(embedder)) throw new SingularityError(`no embedding model: ${embedder.reason}\n${embedder.hint}`, { hint: embedder.hint });
     try {
       return await embedPendingArtifacts(db, embedder, { all: args.all, signal, progress });
     } finally {
