@@ -1,8 +1,8 @@
 // The agent, learning, metrics and cache sql tasks, run through the runner against each backend on fixture
 // data: what each leaves in the database, and that concurrent callers never do the same work twice.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { backendNames, createBackend, type Backend } from './support/backends.js';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { backendNames, onBackend, type Backend } from './support/backends.js';
 import type { Database } from '../src/core/db.js';
 import { runTask } from '../src/core/runner.js';
 import type { TaskDefinition } from '../src/tasks/define.js';
@@ -46,14 +46,7 @@ describe.each(backendNames)('agents, learning and cache on %s', (backendName) =>
   let db: Database;
   const ctx = () => ({ db, config: backend.config });
 
-  beforeAll(async () => {
-    backend = await createBackend(backendName);
-    db = await backend.open();
-  });
-  afterAll(async () => {
-    await db?.close();
-    await backend?.dispose();
-  });
+  onBackend(backendName, (opened) => ({ backend, db } = opened));
 
   /** Run a task through the runner as a user would; it must complete. */
   async function run<R = any>(task: TaskDefinition, flags: Record<string, unknown> = {}): Promise<R> {

@@ -2,8 +2,8 @@
 // leave `backups` (only those of pruned and failed backups older than the bound), where they go, and that
 // no record of a backup whose file is kept is ever touched.
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { backendNames, createBackend, type Backend } from './support/backends.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { backendNames, onBackend, type Backend } from './support/backends.js';
 import type { Database } from '../src/core/db.js';
 import { UsageError } from '../src/core/errors.js';
 import { runTask } from '../src/core/runner.js';
@@ -62,14 +62,7 @@ describe.each(backendNames)('archive-backups on %s', (backendName) => {
   let backend: Backend;
   let db: Database;
 
-  beforeAll(async () => {
-    backend = await createBackend(backendName);
-    db = await backend.open();
-  });
-  afterAll(async () => {
-    await db?.close();
-    await backend?.dispose();
-  });
+  onBackend(backendName, (opened) => ({ backend, db } = opened));
 
   beforeEach(async () => {
     await db.query('truncate backups, backups_archive restart identity');

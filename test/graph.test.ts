@@ -2,8 +2,8 @@
 // checked against the same graph computed in JavaScript (the arrays) and by graphology (PageRank).
 import { MultiDirectedGraph } from 'graphology';
 import pagerank from 'graphology-metrics/centrality/pagerank.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backendNames, createBackend, type Backend } from './support/backends.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { backendNames, onBackend, type Backend } from './support/backends.js';
 import type { Database } from '../src/core/db.js';
 import { runTask } from '../src/core/runner.js';
 import { parseArgs } from '../src/tasks/args.js';
@@ -53,14 +53,7 @@ describe.each(backendNames)('the dependency graph on %s', (backendName) => {
   let db: Database;
   const ctx = () => ({ db, config: backend.config });
 
-  beforeAll(async () => {
-    backend = await createBackend(backendName);
-    db = await backend.open();
-  });
-  afterAll(async () => {
-    await db?.close();
-    await backend?.dispose();
-  });
+  onBackend(backendName, (opened) => ({ backend, db } = opened));
 
   async function addNodes(codebase: string, count: number): Promise<number[]> {
     const rows = await db.query<{ id: number }>(

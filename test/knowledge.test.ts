@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { backendNames, createBackend, type Backend } from './support/backends.js';
+import { backendNames, createBackend, onBackend, type Backend } from './support/backends.js';
 import { runCli } from './support/cli.js';
 import type { Database } from '../src/core/db.js';
 import { UsageError } from '../src/core/errors.js';
@@ -149,14 +149,7 @@ describe.each(backendNames)('loading the knowledge base (%s)', (backendName) => 
   let db: Database;
   let kb: string;
 
-  beforeAll(async () => {
-    backend = await createBackend(backendName);
-    db = await backend.open();
-  });
-  afterAll(async () => {
-    await db?.close();
-    await backend?.dispose();
-  });
+  onBackend(backendName, (opened) => ({ backend, db } = opened));
   beforeEach(async () => {
     await db.query('delete from knowledge_artifacts');
     kb = mkdtempSync(join(tmpdir(), 'sg-kb-load-'));

@@ -1,25 +1,18 @@
 // reindex and vector-stats on real databases: the bloated index is found and rebuilt concurrently,
 // the healthy one is left alone; vector statistics where pgvector exists, a plain answer where not.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Database } from '../src/core/db.js';
 import { runTask } from '../src/core/runner.js';
 import reindex from '../src/tasks/reindex.js';
 import vectorStats from '../src/tasks/vector-stats.js';
-import { backendNames, createBackend, type Backend } from './support/backends.js';
+import { backendNames, onBackend, type Backend } from './support/backends.js';
 
 describe.each(backendNames)('maintenance tasks on %s', (backendName) => {
   let backend: Backend;
   let db: Database;
   const ctx = () => ({ db, config: backend.config });
 
-  beforeAll(async () => {
-    backend = await createBackend(backendName);
-    db = await backend.open();
-  });
-  afterAll(async () => {
-    await db?.close();
-    await backend?.dispose();
-  });
+  onBackend(backendName, (opened) => ({ backend, db } = opened));
 
   const sizeOf = async (index: string) =>
     (await db.query<{ bytes: number }>(`select pg_relation_size($1::regclass)::int as bytes`, [index]))[0]!.bytes;

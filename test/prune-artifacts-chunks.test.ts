@@ -1,7 +1,7 @@
 // prune-artifacts and prune-chunks, run through the runner against each backend on fixture data placed
 // just inside and just outside each bound: what they delete, what they keep, and what they report.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { backendNames, createBackend, type Backend } from './support/backends.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { backendNames, onBackend, type Backend } from './support/backends.js';
 import type { Database } from '../src/core/db.js';
 import { runTask } from '../src/core/runner.js';
 import { describeArgs, parseArgs } from '../src/tasks/args.js';
@@ -54,14 +54,7 @@ describe.each(backendNames)('prune-artifacts and prune-chunks on %s', (backendNa
   let db: Database;
   const ctx = () => ({ db, config: backend.config });
 
-  beforeAll(async () => {
-    backend = await createBackend(backendName);
-    db = await backend.open();
-  });
-  afterAll(async () => {
-    await db?.close();
-    await backend?.dispose();
-  });
+  onBackend(backendName, (opened) => ({ backend, db } = opened));
 
   /** Run a task as the CLI would (flags as strings); it must complete. */
   async function run<R>(task: TaskDefinition, flags: Record<string, string> = {}) {

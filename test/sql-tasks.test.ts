@@ -1,7 +1,7 @@
 // The sql tasks, run through the library's runner against each backend: what they leave in the database.
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backendNames, createBackend, type Backend } from './support/backends.js';
+import { describe, expect, it } from 'vitest';
+import { backendNames, onBackend, type Backend } from './support/backends.js';
 import type { Database } from '../src/core/db.js';
 import { runTask } from '../src/core/runner.js';
 import { durationInterval, durationMs } from '../src/tasks/args.js';
@@ -44,14 +44,7 @@ describe.each(backendNames)('sql tasks on %s', (backendName) => {
   let db: Database;
   const ctx = () => ({ db, config: backend.config });
 
-  beforeAll(async () => {
-    backend = await createBackend(backendName);
-    db = await backend.open();
-  });
-  afterAll(async () => {
-    await db?.close();
-    await backend?.dispose();
-  });
+  onBackend(backendName, (opened) => ({ backend, db } = opened));
 
   describe('seed-plan', () => {
     let first: Counts;

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
 import { defaultConfig, type Config } from '../../src/core/config.js';
 import { openDatabase, type Database } from '../../src/core/db.js';
 import { embeddedPaths } from '../../src/core/embedded/paths.js';
@@ -77,4 +78,19 @@ export async function createBackend(name: BackendName): Promise<Backend> {
       rmSync(home, { recursive: true, force: true });
     },
   };
+}
+
+/** For a describe block: a backend with its database open before the block's tests, both gone after them. */
+export function onBackend(name: BackendName, receive: (opened: { backend: Backend; db: Database }) => void): void {
+  let backend: Backend | undefined;
+  let db: Database | undefined;
+  beforeAll(async () => {
+    backend = await createBackend(name);
+    db = await backend.open();
+    receive({ backend, db });
+  });
+  afterAll(async () => {
+    await db?.close();
+    await backend?.dispose();
+  });
 }
