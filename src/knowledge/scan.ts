@@ -9,7 +9,7 @@ import { extname, sep } from 'node:path';
 import type { z } from 'zod';
 import { UsageError } from '../core/errors.js';
 import { jsonPointer } from '../core/json-pointer.js';
-import { ARTIFACT_TYPES, jsonSchemaOf, SCHEMA_FOLDER, TEXT_TEMPLATE_FOLDER, TEXT_TEMPLATE_TYPE, type ArtifactFolder } from './types.js';
+import { ARTIFACT_TYPES, jsonSchemaOf, SCHEMA_FOLDER, templateVariables, TEXT_TEMPLATE_FOLDER, TEXT_TEMPLATE_TYPE, type ArtifactFolder } from './types.js';
 
 /** Larger files are refused: an artifact is a page of knowledge, not a data dump. */
 export const MAX_ARTIFACT_BYTES = 1024 * 1024;
@@ -240,20 +240,6 @@ function textTemplate(path: string, raw: string, stamp: string): ScannedArtifact
     contentHash: sha256(raw),
     stamp,
   };
-}
-
-const BLOCK_HELPERS = new Set(['each', 'if', 'unless', 'with']);
-const NOT_VARIABLES = new Set(['this', 'else']);
-
-/** The names a {{...}} template reads: {{name}}, and the argument of {{#each name}} and the like. */
-function templateVariables(raw: string): string[] {
-  const names = new Set<string>();
-  for (const [, prefix, first, second] of raw.matchAll(/\{\{\s*([#^/]?)\s*([A-Za-z_][\w.]*)(?:\s+([A-Za-z_][\w.]*))?/g)) {
-    if (prefix === '/') continue;
-    const name = prefix === '#' && BLOCK_HELPERS.has(first!) ? second : first;
-    if (name && !NOT_VARIABLES.has(name)) names.add(name);
-  }
-  return [...names].sort();
 }
 
 const identityKey = (a: { type: string; id: string; version: string }) => `${a.type}\0${a.id}\0${a.version}`;

@@ -49,6 +49,7 @@ export const architecturePattern = z
     tradeoffs: z.object({ pros: z.array(text).min(1), cons: z.array(text).min(1) }).strict(),
     indicators: z.array(text).default([]).describe('signs in a codebase that it uses the pattern'),
     related: z.array(slug).default([]).describe('ids of related architecture patterns'),
+    references: z.array(z.url()).default([]),
   })
   .strict();
 
@@ -59,7 +60,15 @@ const detector = z
       .array(z.object({ manifest: text.describe('package.json, mix.exs, Cargo.toml, ...'), name: text }).strict())
       .default([]),
     content: z
-      .array(z.object({ glob: text, regex: text.describe('a JavaScript regular expression') }).strict())
+      .array(
+        z
+          .object({
+            glob: text,
+            regex: text.describe('a JavaScript regular expression'),
+            flags: z.string().regex(/^[imsu]*$/, 'only the flags i, m, s and u').default('').describe('its flags, e.g. m or i'),
+          })
+          .strict(),
+      )
       .default([])
       .describe('patterns in files matching a glob'),
   })
@@ -74,19 +83,33 @@ export const framework = z
     kind: z.enum(['web', 'frontend', 'testing', 'orm', 'cli', 'messaging', 'data', 'other']),
     detect: detector,
     conventions: z.array(text).default([]).describe('layout and idioms a project using it follows'),
+    references: z.array(z.url()).default([]),
   })
   .strict()
   .superRefine((f, ctx) => {
     f.detect.content.forEach((rule, i) => {
       try {
-        new RegExp(rule.regex);
+        new RegExp(rule.regex, rule.flags);
       } catch (error) {
         ctx.addIssue({ code: 'custom', path: ['detect', 'content', i, 'regex'], message: `not a valid regular expression: ${(error as Error).message}` });
       }
     });
   });
 
-const VARIABLE = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
+const BLOCK_HELPERS = new Set(['each', 'if', 'unless', 'with']);
+const NOT_VARIABLES = new Set(['this', 'else']);
+
+/** The names a {{...}} template reads: {{name}}, and the argument of {{#each name}} and the like. */
+export function templateVariables(raw: string): string[] {
+  const names = new Set<string>();
+  for (const [, prefix, first, second] of raw.matchAll(/\{\{\s*([#^/]?)\s*([A-Za-z_][\w.]*)(?:\s+([A-Za-z_][\w.]*))?/g)) {
+    if (prefix === '/') continue;
+    const name = prefix === '#' && BLOCK_HELPERS.has(first!) ? second : first;
+    if (name && !NOT_VARIABLES.has(name)) names.add(name);
+  }
+  return [...names].sort();
+}
+
 
 export const prompt = z
   .object({
@@ -99,7 +122,7 @@ export const prompt = z
   .strict()
   .superRefine((p, ctx) => {
     const declared = new Set(p.variables.map((v) => v.name));
-    const used = new Set([...p.template.matchAll(VARIABLE)].map((m) => m[1]!));
+    const used = new Set(templateVariables(p.template));
     for (const name of used) {
       if (!declared.has(name)) ctx.addIssue({ code: 'custom', path: ['template'], message: `uses {{${name}}}, which variables does not declare` });
     }
@@ -137,6 +160,7 @@ export const qualityStandard = z
       .array(z.object({ id: slug, severity: z.enum(['error', 'warning', 'info']), rule: text, rationale: text, check: z.string().optional() }).strict())
       .min(1),
     thresholds: z.record(slug, z.number()).default({}).describe('named numeric limits, e.g. max_function_lines'),
+    references: z.array(z.url()).default([]),
   })
   .strict();
 
