@@ -39,7 +39,9 @@ export function counts(r: LoadReport): string {
 export function summarizeKnowledgeRun(r: KnowledgeRunResult): string {
   let line = `${r.dryRun ? 'dry run: ' : ''}${counts(r)}`;
   const e = r.embedding;
-  if (e && 'embedded' in e) line += `; embedded ${e.embedded} (${e.computed} computed, ${e.embedded - e.computed} from cache) with ${e.model}`;
+  if (e && 'embedded' in e) {
+    line += `; embedded ${e.embedded} (${e.computed} computed, ${e.embedded - e.computed} from cache${e.truncated ? `, ${e.truncated} truncated to the model's limit` : ''}) with ${e.model}`;
+  }
   else if (e) line += `; ${e.pending} not embedded: ${e.reason}`;
   return r.invalid.length ? `${line}\n${formatProblems(r.invalid)}` : line;
 }

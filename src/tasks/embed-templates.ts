@@ -29,6 +29,6 @@ export default defineTask({
     }
   },
   summarize: (r: EmbedReport) =>
-    `embedded ${r.embedded} artifacts (${r.computed} computed, ${r.embedded - r.computed} from cache${r.truncated ? `, ${r.truncated} truncated` : ''}) ` +
+    `embedded ${r.embedded} artifacts (${r.computed} computed, ${r.embedded - r.computed} from cache${r.truncated ? `, ${r.truncated} truncated to the model's limit` : ''}) ` +
     `with ${r.model} (${r.dimension} dimensions); ${r.index ? `HNSW index ${r.index}` : `no vector index: ${r.exactOnly}`}`,
 });
