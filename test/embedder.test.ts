@@ -170,6 +170,9 @@ describe('no model', () => {
   });
 
   it.each(['HF_HUB_OFFLINE', 'SINGULARITY_OFFLINE'])('takes %s=1 to mean no downloads', async (name) => {
+    // The test run sets SINGULARITY_OFFLINE for every test: clear both, then set the one under test.
+    vi.stubEnv('HF_HUB_OFFLINE', '');
+    vi.stubEnv('SINGULARITY_OFFLINE', '');
     vi.stubEnv(name, '1');
     try {
       const none = expectNoEmbedder(

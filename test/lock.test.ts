@@ -15,7 +15,7 @@ describe('the embedded server lock', () => {
       for (let round = 0; round < 10; round++) {
         const lockFile = join(dir, `round-${round}.lock`);
         const startAt = Date.now() + 400; // after every racer has started
-        const results = await Promise.all(Array.from({ length: 4 }, () => runNode([RACER, lockFile, String(startAt)])));
+        const results = await Promise.all(Array.from({ length: 4 }, () => runNode([RACER, lockFile, String(startAt), '4'])));
         expect(results.map((r) => r.stderr)).toEqual(['', '', '', '']);
         expect(results.filter((r) => r.stdout === 'won'), `round ${round}`).toHaveLength(1);
       }
@@ -33,7 +33,7 @@ describe('the embedded server lock left by a dead process', () => {
         const lockFile = join(dir, `round-${round}.lock`);
         writeFileSync(lockFile, JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname() })); // a pid no process has
         const startAt = Date.now() + 400;
-        const results = await Promise.all(Array.from({ length: 4 }, () => runNode([RACER, lockFile, String(startAt)])));
+        const results = await Promise.all(Array.from({ length: 4 }, () => runNode([RACER, lockFile, String(startAt), '4'])));
         expect(results.filter((r) => r.stdout === 'won'), `round ${round}`).toHaveLength(1);
       }
     } finally {

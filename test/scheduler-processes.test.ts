@@ -1,7 +1,7 @@
 // run-scheduler as the real, long-running process a process manager keeps alive: killed, stopped,
 // restarted under, sharing the database with other commands.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -121,8 +121,10 @@ describe.each(backendNames)('run-scheduler processes on %s', (backendName) => {
     expect((await runOf('fx-sleep'))!.state).toBe('completed');
 
     await db.query('delete from task_runs');
-    const stubborn = start(crontab('stubborn.crontab', '@reboot fx-sleep --ms 60000 --ignore-signal\n'), { SINGULARITY_SHUTDOWN_GRACE_MS: '500' });
-    await until(async () => (await runOf('fx-sleep'))?.state === 'executing', 30_000, 'the run to start');
+    // Signalled only once the task's code runs: one that had not started yet would stop at once, cooperatively.
+    const stubbornStarted = join(dir, 'stubborn.started');
+    const stubborn = start(crontab('stubborn.crontab', `@reboot fx-sleep --ms 60000 --ignore-signal --started-file ${stubbornStarted}\n`), { SINGULARITY_SHUTDOWN_GRACE_MS: '500' });
+    await until(() => existsSync(stubbornStarted), 30_000, 'the task to start sleeping');
     stubborn.child.kill('SIGTERM');
     expect((await stubborn.exited).code).toBe(0);
     const killed = (await runOf('fx-sleep'))!;
