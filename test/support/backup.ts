@@ -80,6 +80,7 @@ export const SAMPLE_TABLES = ['public.authors', 'public.books', 'archive.events'
 
 /** A config file naming the databases to back up and the backup folder. */
 export function writeConfig(dir: string, backup: { dir: string; databases?: Array<{ name: string; url: string }> }): string {
+  mkdirSync(dir, { recursive: true });
   const path = join(dir, 'singularity.config.json');
   writeFileSync(path, JSON.stringify({ backup }, null, 2));
   return path;
