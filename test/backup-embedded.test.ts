@@ -3,13 +3,12 @@
 // and restore work on those backups (restore: into the embedded database of a home folder).
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BackupRunResult } from '../src/backup/backup.js';
 import type { Sidecar } from '../src/backup/files.js';
 import { backupFiles } from '../src/backup/files.js';
 import type { BackupRecord } from '../src/backup/records.js';
 import type { Database } from '../src/core/db.js';
-import type { Run } from '../src/core/runs.js';
 import { createBackend, type Backend } from './support/backends.js';
+import { madeBackup } from './support/backup.js';
 import { runCli } from './support/cli.js';
 
 const SETTINGS = `select current_setting('search_path') as search_path, current_setting('DateStyle') as datestyle,
@@ -38,7 +37,7 @@ describe('backup of the embedded database', () => {
   const backup = async () => {
     const result = await runCli(['backup', '--type', 'daily', '--json'], backend.env);
     expect(result.code, result.stdout + result.stderr).toBe(0);
-    return (JSON.parse(result.stdout) as Run & { result: BackupRunResult }).result.backups[0]!;
+    return madeBackup(result);
   };
 
   beforeAll(async () => {
@@ -82,7 +81,7 @@ describe('backup of the embedded database', () => {
     } finally {
       await copy.close();
     }
-  });
+  }, 120_000); // starts two embedded servers and an in-memory PGlite
 
   it("the dump waits for a client's open transaction, includes what it committed, and leaves the shared session's settings as they were", async () => {
     const before = await db.query(SETTINGS);

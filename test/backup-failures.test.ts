@@ -3,26 +3,22 @@
 // disk on a tiny tmpfs, a cancellation, a killed process), and a pg_dump on PATH that crashes on purpose
 // (or claims to be old) where a real one cannot be made to.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BackupRunResult } from '../src/backup/backup.js';
 import type { BackupRecord } from '../src/backup/records.js';
 import type { Database } from '../src/core/db.js';
 import { processAlive } from '../src/core/embedded/lock.js';
 import type { Run } from '../src/core/runs.js';
 import { hashFile } from '../src/backup/files.js';
-import { createBackend, type Backend } from './support/backends.js';
 import { BIN, cleanEnv, runCli } from './support/cli.js';
-import { ADMIN_URL, createDatabase, SAMPLE_SCHEMA, script, sql, urlOf, writeConfig } from './support/backup.js';
+import { ADMIN_URL, type BackupFixture, createBackupFixture, createDatabase, madeBackup, script, sql, urlOf, writeConfig } from './support/backup.js';
 
 const canMount = !!ADMIN_URL && process.getuid?.() === 0;
 
 describe.runIf(!!ADMIN_URL)('a failing backup', () => {
-  let backend: Backend;
+  let fixture: BackupFixture;
   let db: Database;
-  let source: Awaited<ReturnType<typeof createDatabase>>;
   let dir: string;
   let backupDir: string;
   let env: Record<string, string>;
@@ -65,24 +61,14 @@ describe.runIf(!!ADMIN_URL)('a failing backup', () => {
   }
 
   beforeAll(async () => {
-    backend = await createBackend('postgres');
-    db = await backend.open();
-    source = await createDatabase('sg_backup_fail');
-    await sql(source.url, SAMPLE_SCHEMA);
-    dir = mkdtempSync(join(tmpdir(), 'sg-backup-fail-'));
-    backupDir = join(dir, 'backups');
-    env = { ...backend.env, SINGULARITY_CONFIG: writeConfig(dir, { dir: backupDir, databases: [{ name: 'app', url: source.url }] }) };
+    fixture = await createBackupFixture('sg_backup_fail');
+    ({ db, dir, backupDir, env } = fixture);
     const made = await backup();
     expect(made.code, made.stderr).toBe(0);
-    const first = (JSON.parse(made.stdout) as Run & { result: BackupRunResult }).result.backups[0]!;
+    const first = madeBackup(made);
     older = { id: first.id, path: first.path, sha256: first.sha256 };
   });
-  afterAll(async () => {
-    await source?.drop();
-    await db?.close();
-    await backend?.dispose();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => fixture?.dispose());
 
   it("a database that does not exist: the run fails with pg_dump's reason", async () => {
     const config = writeConfig(join(dir, 'missing'), { dir: backupDir, databases: [{ name: 'app', url: urlOf('sg_no_such_database') }] });
@@ -115,7 +101,7 @@ describe.runIf(!!ADMIN_URL)('a failing backup', () => {
       const config = writeConfig(join(dir, 'tiny-config'), { dir: tiny, databases: [{ name: 'big', url: big.url }] });
       const first = await backup({ SINGULARITY_CONFIG: config });
       expect(first.code, first.stderr).toBe(0);
-      const kept = (JSON.parse(first.stdout) as Run & { result: BackupRunResult }).result.backups[0]!;
+      const kept = madeBackup(first);
       // About 4 MB of random hex: more than the disk holds even compressed.
       await sql(big.url, `insert into blobs select g, (select string_agg(md5(random()::text || g || h), '') from generate_series(1, 1000) h)
                           from generate_series(1, 128) g`);
@@ -163,7 +149,7 @@ describe.runIf(!!ADMIN_URL)('a failing backup', () => {
     await new Promise((r) => setTimeout(r, 2_000));
     const next = await backup();
     expect(next.code, next.stderr).toBe(0);
-    expect((JSON.parse(next.stdout) as Run & { result: BackupRunResult }).result.backups[0]).toMatchObject({ abandoned: [left.id], adopted: [] });
+    expect(madeBackup(next)).toMatchObject({ abandoned: [left.id], adopted: [] });
     expect(await record(left.id)).toMatchObject({ status: 'failed', error: { message: expect.stringMatching(/^abandoned: the run making it \(run \d+\) ended before it finished$/) } });
     expect(existsSync(`${left.path}.partial`)).toBe(false);
     await expectOlderIntact();
@@ -175,7 +161,7 @@ describe.runIf(!!ADMIN_URL)('a failing backup', () => {
                       pg_dump_version = null, verified_at = null, verified_how = null, run_id = null where id = $1`, [older.id]);
     const next = await backup();
     expect(next.code, next.stderr).toBe(0);
-    expect((JSON.parse(next.stdout) as Run & { result: BackupRunResult }).result.backups[0]).toMatchObject({ adopted: [older.id], abandoned: [] });
+    expect(madeBackup(next)).toMatchObject({ adopted: [older.id], abandoned: [] });
     expect(await db.query(`select status, sha256, verified_how from backups where id = $1`, [older.id]))
       .toEqual([{ status: 'succeeded', sha256: older.sha256, verified_how: 'list' }]);
     await expectOlderIntact();

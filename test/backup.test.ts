@@ -2,60 +2,46 @@
 // backup.databases is backed up, listed, verified and restored, and the restored database equals it;
 // retention keeps exactly the newest good ones; files are private; the password shows up nowhere.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../src/core/db.js';
-import type { Run } from '../src/core/runs.js';
 import type { BackupRecord } from '../src/backup/records.js';
-import type { BackupRunResult } from '../src/backup/backup.js';
-import { createBackend, type Backend } from './support/backends.js';
 import { BIN, cleanEnv, runCli, type CliResult } from './support/cli.js';
 import {
-  ADMIN_URL, createDatabase, dropDatabase, PASSWORD, processTree, recordingTools, rowsOf, SAMPLE_SCHEMA, SAMPLE_TABLES, schemaOf, sql, urlOf, writeConfig,
+  ADMIN_URL, type BackupFixture, createBackupFixture, dropDatabase, madeBackup, PASSWORD, processTree, recordingTools, rowsOf, SAMPLE_TABLES,
+  schemaOf, sql, urlOf,
 } from './support/backup.js';
 import { hashFile } from '../src/backup/files.js';
 
 describe.runIf(!!ADMIN_URL)('backup of a server database', () => {
-  let backend: Backend;
+  let fixture: BackupFixture;
   let db: Database;
-  let source: Awaited<ReturnType<typeof createDatabase>>;
-  let dir: string;
+  let source: BackupFixture['source'];
   let backupDir: string;
-  let env: Record<string, string>;
   const restored: string[] = [];
   const outputs: CliResult[] = [];
 
   const cli = async (args: string[], extra: Record<string, string> = {}) => {
-    const result = await runCli(args, { ...env, ...extra });
+    const result = await runCli(args, { ...fixture.env, ...extra });
     outputs.push(result);
     return result;
   };
   const backup = async (...flags: string[]) => {
     const result = await cli(['backup', ...flags, '--json']);
     expect(result.code, result.stdout + result.stderr).toBe(0);
-    const run = JSON.parse(result.stdout) as Run & { result: BackupRunResult };
-    return run.result.backups[0]!;
+    return madeBackup(result);
   };
   const records = (type: string) =>
     db.query<BackupRecord>(`select id, status, path from backups where type = $1 and database = 'app' order by id`, [type]);
 
   beforeAll(async () => {
-    backend = await createBackend('postgres');
-    db = await backend.open();
-    source = await createDatabase('sg_backup_src');
-    await sql(source.url, SAMPLE_SCHEMA);
-    dir = mkdtempSync(join(tmpdir(), 'sg-backup-'));
-    backupDir = join(dir, 'backups');
-    env = { ...backend.env, SINGULARITY_CONFIG: writeConfig(dir, { dir: backupDir, databases: [{ name: 'app', url: source.url }] }) };
+    fixture = await createBackupFixture('sg_backup_src');
+    ({ db, source, backupDir } = fixture);
   });
   afterAll(async () => {
     for (const name of restored) await dropDatabase(name);
-    await source?.drop();
-    await db?.close();
-    await backend?.dispose();
-    rmSync(dir, { recursive: true, force: true });
+    await fixture?.dispose();
   });
 
   it('backup, list, verify --full, restore: the restored database equals the source, schema and rows', async () => {
@@ -98,7 +84,7 @@ describe.runIf(!!ADMIN_URL)('backup of a server database', () => {
 
   it("refuses to restore over the live database or the backup's source without --force (exit 2); with it, the backup's rows come back", async () => {
     const made = await backup('--type', 'daily');
-    const own = new URL(backend.config.databaseUrl!).pathname.slice(1);
+    const own = new URL(fixture.backend.config.databaseUrl!).pathname.slice(1);
     const intoOwn = await cli(['backup', 'restore', String(made.id), '--to', own]);
     expect(intoOwn.code).toBe(2);
     expect(intoOwn.stderr).toContain(`database '${own}'`);
@@ -161,13 +147,13 @@ describe.runIf(!!ADMIN_URL)('backup of a server database', () => {
   });
 
   it('the password appears in no output, no record, no file, no argument list of the processes (sampled while they run)', async () => {
-    const wrappers = join(dir, 'bin');
-    const log = join(dir, 'tools.log');
+    const wrappers = join(fixture.dir, 'bin');
+    const log = join(fixture.dir, 'tools.log');
     recordingTools(wrappers, log);
     const PATH = `${wrappers}:${process.env.PATH}`;
     const commandLines = new Set<string>();
     const sampled = async (args: string[]) => {
-      const child = spawn(process.execPath, [BIN, ...args], { env: cleanEnv({ ...env, PATH }), stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [BIN, ...args], { env: cleanEnv({ ...fixture.env, PATH }), stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d) => (stdout += d));
@@ -206,6 +192,6 @@ describe.runIf(!!ADMIN_URL)('backup of a server database', () => {
     for (const { row } of history) expect(row).not.toContain(PASSWORD);
     const files = readdirSync(backupDir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && e.name.endsWith('.json'));
     for (const file of files) expect(readFileSync(join(file.parentPath, file.name), 'utf8')).not.toContain(PASSWORD);
-    expect(existsSync(join(backend.config.home, 'embedded.log'))).toBe(false); // no embedded server, so no other log
+    expect(existsSync(join(fixture.backend.config.home, 'embedded.log'))).toBe(false); // no embedded server, so no other log
   });
 });

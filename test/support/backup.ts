@@ -2,9 +2,15 @@
 // form that can be compared, the config file that names them, and scripts put first on PATH in place of
 // pg_dump (one that records how it was called, then runs the real one; one that crashes on purpose).
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import type { BackupRunResult, DatabaseBackup } from '../../src/backup/backup.js';
+import type { Database } from '../../src/core/db.js';
+import type { Run } from '../../src/core/runs.js';
+import { createBackend, type Backend } from './backends.js';
+import type { CliResult } from './cli.js';
 
 export const ADMIN_URL = process.env.TEST_DATABASE_URL;
 export const PASSWORD = ADMIN_URL ? decodeURIComponent(new URL(ADMIN_URL).password) : 'none';
@@ -116,4 +122,41 @@ export function processTree(root: number): Array<{ pid: number; cmdline: string 
   }
   const inTree = (pid: number): boolean => pid === root || (pid > 1 && parents.has(pid) && inTree(parents.get(pid)!));
   return [...cmdlines].filter(([pid]) => inTree(pid)).map(([pid, cmdline]) => ({ pid, cmdline }));
+}
+
+/** The backup a `backup --json` run made (its first database's). */
+export function madeBackup(result: CliResult): DatabaseBackup {
+  return (JSON.parse(result.stdout) as Run & { result: BackupRunResult }).result.backups[0]!;
+}
+
+export interface BackupFixture {
+  /** singularity's own database (the records), on the test server. */
+  backend: Backend;
+  db: Database;
+  /** The database backed up, configured as 'app', holding SAMPLE_SCHEMA. */
+  source: Awaited<ReturnType<typeof createDatabase>>;
+  dir: string;
+  backupDir: string;
+  /** The environment of a CLI run: singularity's database, and the config file naming the source. */
+  env: Record<string, string>;
+  dispose(): Promise<void>;
+}
+
+export async function createBackupFixture(prefix: string): Promise<BackupFixture> {
+  const backend = await createBackend('postgres');
+  const db = await backend.open();
+  const source = await createDatabase(prefix);
+  await sql(source.url, SAMPLE_SCHEMA);
+  const dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
+  const backupDir = join(dir, 'backups');
+  const env = { ...backend.env, SINGULARITY_CONFIG: writeConfig(dir, { dir: backupDir, databases: [{ name: 'app', url: source.url }] }) };
+  return {
+    backend, db, source, dir, backupDir, env,
+    async dispose() {
+      await source.drop();
+      await db.close();
+      await backend.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
