@@ -13,12 +13,13 @@ export interface Dumped {
 }
 
 export async function dumpServer(url: string, partial: string, signal: AbortSignal): Promise<Dumped> {
-  const pgDump = await toolVersion('pg_dump');
-  if (!pgDump) {
-    throw new BackupError('pg_dump is not on PATH: install the PostgreSQL client (Debian: apt-get install postgresql-client) and put it on PATH');
-  }
+  const pgDumpVersion = toolVersion('pg_dump'); // asked while connecting
   return withServerClient(url, async (client) => {
-    const server = parseVersion((await client.query<{ server_version: string }>('show server_version')).rows[0]!.server_version);
+    const [pgDump, versionRows] = await Promise.all([pgDumpVersion, client.query<{ server_version: string }>('show server_version')]);
+    const server = parseVersion(versionRows.rows[0]!.server_version);
+    if (!pgDump) {
+      throw new BackupError(`pg_dump is not on PATH: install postgresql-client-${server.major} (Debian) and put it on PATH`);
+    }
     // Refused before anything is written: pg_dump itself would refuse a newer server, less clearly.
     if (pgDump.major < server.major) {
       throw new BackupError(`pg_dump ${pgDump.version} is older than the server (${server.version}) and cannot dump it: install ` +
