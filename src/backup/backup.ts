@@ -16,7 +16,7 @@ import { BackupError } from './errors.js';
 import {
   backupFiles, type BackupFormat, createPrivateFile, hashFile, makePrivateFolder, readSidecar, removeBackupFiles, syncToDisk, writeSidecar,
 } from './files.js';
-import { abandonedRecords, recordFailed, recordSucceeded, startRecord } from './records.js';
+import { recordsLeftRunning, recordFailed, recordSucceeded, startRecord } from './records.js';
 import { defaultKeep, prune, type Pruned } from './retention.js';
 import { totalRows } from './row-counts.js';
 import { backupTargets, type BackupTarget } from './targets.js';
@@ -142,7 +142,7 @@ async function makeBackup(
 async function resolveLeftRunning(db: Database, config: Config, type: string, database: string, signal: AbortSignal) {
   const adopted: number[] = [];
   const abandoned: number[] = [];
-  for (const record of await abandonedRecords(db, type, database)) {
+  for (const record of await recordsLeftRunning(db, type, database)) {
     const sidecar = existsSync(record.path) ? await readSidecar(record.path) : undefined;
     const verification = sidecar && (await verifyFile({ ...record, sha256: sidecar.sha256 }, 'list', { config, signal }));
     if (sidecar && verification?.ok) {

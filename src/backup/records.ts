@@ -102,10 +102,10 @@ export async function listBackups(db: Database, filter: { type?: string; databas
 }
 
 /**
- * Records left running by a process that died: their run is no longer executing (the run history marks a
- * run whose heartbeat stopped). Runs of one type never overlap, so any other is a live backup.
+ * Records left running by a run that died: their run is no longer executing (the run history marks a run
+ * whose heartbeat stopped), or is not there. A record whose run is executing is a live backup: left alone.
  */
-export async function abandonedRecords(db: Database, type: string, database: string): Promise<BackupRecord[]> {
+export async function recordsLeftRunning(db: Database, type: string, database: string): Promise<BackupRecord[]> {
   return db.query<BackupRecord>(
     `select ${COLUMNS} from backups b where type = $1 and database = $2 and status = 'running'
        and not exists (select 1 from task_runs r where r.id = b.run_id and r.state = 'executing')`,

@@ -56,7 +56,7 @@ export async function restoreBackup(db: Database, id: number, options: RestoreOp
   }
   await expectChecksum(backup); // nothing is overwritten with a damaged file
   // The restored database would have the backup records of dump time, which no longer describe the files on
-  // disk (this very backup would be running, and the next backup would take it for abandoned and remove it).
+  // disk: the backups made since would be missing (their files never pruned), this very one running.
   const records = own ? await snapshotRecords(db) : undefined;
   const { created, tables } = await restore.load(backup.path);
   const expected = (await readSidecar(backup.path))?.tables;
