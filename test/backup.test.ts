@@ -2,7 +2,7 @@
 // backup.databases is backed up, listed, verified and restored, and the restored database equals it;
 // retention keeps exactly the newest good ones; files are private; the password shows up nowhere.
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../src/core/db.js';
@@ -99,6 +99,24 @@ describe.runIf(!!ADMIN_URL)('backup of a server database', () => {
     const forced = await cli(['backup', 'restore', String(made.id), '--to', source.name, '--force']);
     expect(forced.code, forced.stderr).toBe(0);
     expect(await rowsOf(source.url, SAMPLE_TABLES)).toEqual(before);
+  });
+
+  it('a damaged file: verify fails (exit 1) and records why; restore refuses it before touching anything', async () => {
+    const made = await backup('--type', 'damaged');
+    const bytes = readFileSync(made.path);
+    bytes[bytes.length >> 1] ^= 0xff;
+    writeFileSync(made.path, bytes);
+    const verified = await cli(['backup', 'verify', String(made.id)]);
+    expect(verified.code).toBe(1);
+    expect(verified.stdout).toMatch(new RegExp(`backup ${made.id} FAILED verification \\(checksum\\): the file of backup ${made.id} is damaged: ` +
+      `its SHA-256 is [0-9a-f]{64}, not ${made.sha256} as written`));
+    const list = await cli(['backup', 'list', '--type', 'damaged']);
+    expect(list.stdout).toContain('FAILED checksum: the file of backup');
+    const target = `${source.name}_damaged`;
+    const restore = await cli(['backup', 'restore', String(made.id), '--to', target]);
+    expect(restore.code).toBe(1);
+    expect(restore.stderr).toContain(`the file of backup ${made.id} is damaged`);
+    expect(await sql(ADMIN_URL!, 'select 1 from pg_database where datname = $1', [target])).toEqual([]);
   });
 
   it('bad input is a usage error (exit 2) that says what and what to do', async () => {
