@@ -1,7 +1,7 @@
 // `backup --type T [--keep N]`: dump every configured database, verify each new file, then apply retention.
 // Each backup: resolve the records a dead run left running; record this one as running; dump into
 // <file>.partial; hash it and force it to disk; write the sidecar (row counts at dump time); rename into
-// place and sync the folder; verify (checksum re-read, then the archive's table of contents); only then
+// place and sync the folder; verify (checksum re-read, the archive's table of contents); only then
 // record it succeeded and prune. Any failure removes this backup's files and records it failed, leaving
 // every older backup in place.
 import { existsSync } from 'node:fs';

@@ -1,6 +1,7 @@
 // Proving that a backup restores. Each level includes the ones before it:
 //   checksum  the file's SHA-256 is the one recorded when it was written;
-//   list      the archive reads whole: pg_restore --list (custom), or pg_dump's closing line (plain SQL);
+//   list      the archive's table of contents reads (pg_restore --list), or, for plain SQL, the file ends
+//             with the line pg_dump writes last;
 //   full      it restores into a scratch database, created and dropped (a server's backup: on its server;
 //             the embedded database's: an in-memory PGlite), and every table has the rows it had at dump time.
 import { randomBytes } from 'node:crypto';
