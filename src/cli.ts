@@ -232,7 +232,52 @@ function buildProgram(manifest: TaskManifestEntry[]): Command {
   }
 
   for (const entry of manifest) addTaskCommand(program, entry);
+  const backup = program.commands.find((c) => c.name() === 'backup');
+  if (backup) addBackupCommands(backup);
   return program;
+}
+
+/** `backup list | verify | restore` beside the task itself (`backup --type T`). */
+function addBackupCommands(backup: Command): void {
+  // The task's flags (--type, --json) only before a subcommand, so that `backup list --type daily` is list's.
+  backup.enablePositionalOptions();
+  backup
+    .command('list')
+    .summary('every backup recorded: type, database, time, status, size, checksum, verification')
+    .description('Every backup recorded, newest first: type, database, time, status, size, checksum, verification.')
+    .option('--type <type>', 'only backups of this type')
+    .option('--database <name>', 'only backups of this database')
+    .option('--json', 'print JSON')
+    .action(async (opts, cmd: Command) => {
+      const { backupList } = await import('./commands/backup.js');
+      exitCode = await backupList(opts, cmd.optsWithGlobals<GlobalOptions>());
+    });
+  backup
+    .command('verify <id>')
+    .summary('prove a backup restores (checksum, pg_restore --list; --full: into a scratch database)')
+    .description('Prove a backup restores: its checksum and pg_restore --list; with --full, restore it into a scratch database ' +
+      "(created, then dropped) and compare every table's rows with the counts taken at dump time. Records the outcome. " +
+      'Exit 0 when it verifies, 1 when it does not.')
+    .option('--full', 'restore into a scratch database and compare row counts')
+    .option('--json', 'print JSON')
+    .action(async (id: string, opts, cmd: Command) => {
+      const { backupVerify } = await import('./commands/backup.js');
+      exitCode = await backupVerify(id, opts, cmd.optsWithGlobals<GlobalOptions>());
+    });
+  backup
+    .command('restore <id>')
+    .summary('restore a backup into a database (not a live one, unless --force)')
+    .description('Restore a backup into a database on its server, created if missing (replacing the objects the backup holds ' +
+      'where it exists); a backup of the embedded database into the embedded database of a home folder. The database ' +
+      "singularity uses and the backup's own source are refused without --force. Reports the tables and rows restored; " +
+      'exit 1 if any table has other rows than at dump time.')
+    .requiredOption('--to <name>', 'the database to restore into (for the embedded database: a home folder)')
+    .option('--force', 'allow restoring over a live database')
+    .option('--json', 'print JSON')
+    .action(async (id: string, opts, cmd: Command) => {
+      const { backupRestore } = await import('./commands/backup.js');
+      exitCode = await backupRestore(id, opts, cmd.optsWithGlobals<GlobalOptions>());
+    });
 }
 
 let exitCode: number = EXIT.ok;

@@ -8,7 +8,7 @@ import { backendNames, createBackend, type Backend } from './support/backends.js
 import { runCli, type CliResult } from './support/cli.js';
 import type { Database } from '../src/core/db.js';
 import { journal } from '../src/core/migrate.js';
-import { defaultSchedules } from '../src/tasks/define.js';
+import { defaultSchedules, describeSchedules } from '../src/tasks/define.js';
 import { describeArgs } from '../src/tasks/args.js';
 import { tasks } from '../src/tasks/index.js';
 
@@ -84,7 +84,7 @@ describe('help and the task table (no database needed)', () => {
     for (const task of tasks) {
       const row = rows.find((cells) => cells[0] === task.name)!;
       expect(row[1], task.name).toBe(task.engine);
-      expect(row[2], task.name).toBe(task.schedule ?? '-');
+      expect(row[2], task.name).toBe(describeSchedules(defaultSchedules(task.schedule)) || '-');
       expect(row[3], task.name).toBe(task.setupOrder ? String(task.setupOrder) : '-');
       expect(row[4], task.name).toBe(task.summary);
     }

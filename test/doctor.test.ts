@@ -118,7 +118,7 @@ describe.each(backendNames)('doctor on %s', (name) => {
     expect(lines.some((l) => l.startsWith('FAIL'))).toBe(false);
     // Under each warning, its fix, indented.
     const warning = lines.findIndex((l) => l.startsWith('warn  backups'));
-    expect(lines[warning]).toContain('no backups recorded yet (this version of singularity has no backup task)');
+    expect(lines[warning]).toContain('no backups recorded yet');
     expect(lines[warning + 1]).toMatch(/^ {6}fix: /);
     expect(lines.at(-1)).toMatch(/^\d+ ok, \d+ warning\(s\), 0 failed$/);
 
@@ -223,28 +223,38 @@ describe.each(backendNames)('doctor on %s', (name) => {
     });
   });
 
-  it('backups: the newest good backup per type and database; a type without one is a warning', async () => {
+  it('backups: the newest good backup per type and database; no good one, more kept than the crontab keeps, a missing file: warnings', async () => {
     const sha = 'a'.repeat(64);
-    await db.query(
+    const file = (n: number) => join(dir, `backup-${n}.dump`);
+    for (const n of [1, 2, 3]) writeFileSync(file(n), 'x');
+    const ids = (await db.query<{ id: number }>(
       `insert into backups (type, database, path, size_bytes, sha256, started_at, finished_at, server_version, pg_dump_version, status, verified_at, verified_how)
-       values ('daily', 'app', '/b/1', 10, $1, '2026-01-01', '2026-01-01 00:01Z', '15', '15', 'succeeded', '2026-01-01 00:02Z', 'list'),
-              ('daily', 'app', '/b/2', 10, $1, '2026-01-02', '2026-01-02 00:01Z', '15', '15', 'succeeded', '2026-01-02 00:02Z', 'full'),
-              ('daily', 'app', '/b/3', 10, $1, '2026-01-03', '2026-01-03 00:01Z', '15', '15', 'succeeded', '2026-01-03 00:02Z', 'checksum')`,
-      [sha],
-    );
+       values ('daily', 'app', $2, 10, $1, '2026-01-01', '2026-01-01 00:01Z', '15', '15', 'succeeded', '2026-01-01 00:02Z', 'list'),
+              ('daily', 'app', $3, 10, $1, '2026-01-02', '2026-01-02 00:01Z', '15', '15', 'succeeded', '2026-01-02 00:02Z', 'full'),
+              ('daily', 'app', $4, 10, $1, '2026-01-03', '2026-01-03 00:01Z', '15', '15', 'succeeded', '2026-01-03 00:02Z', 'checksum')
+       returning id`,
+      [sha, file(1), file(2), file(3)],
+    )).map((r) => r.id);
     // The newest one failed its verification: not good.
-    await db.query(`update backups set verify_error = 'checksum mismatch' where path = '/b/3'`);
+    await db.query(`update backups set verify_error = 'checksum mismatch' where path = $1`, [file(3)]);
     const good = await doctor(backend.env);
     expect(good.check('backups')).toEqual({
-      id: 'backups', title: 'backups', verdict: 'ok', detail: 'daily of app: newest good backup 2026-01-02T00:01:00Z (verified: full)',
+      id: 'backups', title: 'backups', verdict: 'ok', detail: 'daily of app: newest good backup 2026-01-02T00:01:00Z (verified: full), 2 good (keep 7)',
     });
+
     await db.query(`insert into backups (type, database, path, finished_at, status, error) values ('hourly', 'app', '/b/4', now(), 'failed', '{"message": "disk full"}')`);
-    const result = await doctor(backend.env);
+    rmSync(file(1));
+    const crontab = join(dir, 'keep-one');
+    writeFileSync(crontab, '0 1 * * * backup --type daily --keep 1\n');
+    const result = await doctor({ ...backend.env, SINGULARITY_CRONTAB: crontab });
     expect(result.check('backups')).toMatchObject({
       verdict: 'warn',
-      detail: '1 type without a good (succeeded and verified) backup:\ndaily of app: newest good backup 2026-01-02T00:01:00Z (verified: full)\n' +
+      detail: 'daily of app: 2 good backups kept, more than the 1 the crontab keeps: pruning is not keeping up\n' +
+        `daily of app: the file of backup ${ids[0]} is missing: ${file(1)}\n` +
+        'hourly of app: no good (succeeded and verified) backup\n' +
+        'daily of app: newest good backup 2026-01-02T00:01:00Z (verified: full), 2 good (keep 1)\n' +
         'hourly of app: none good among 1 record',
-      fix: expect.any(String),
+      fix: expect.stringContaining("'singularity backup verify ID'"),
     });
     await db.query('delete from backups');
   });

@@ -1,15 +1,19 @@
 // `singularity doctor`: every check, in order, each with its verdict and (when not ok) the fix. Returns
 // results; printing is the command's. Read-only: it migrates nothing and marks no run.
+import { toolVersion } from '../backup/pg-tools.js';
+import { defaultKeep } from '../backup/retention.js';
+import { backupTargets } from '../backup/targets.js';
 import type { Config } from '../core/config.js';
 import type { Database } from '../core/db.js';
 import { DAY_MS, parseDuration } from '../core/duration.js';
 import { migrationStatus, type MigrationStatus } from '../core/migrate.js';
 import { redact } from '../core/redact.js';
 import { jobStatuses, openCronDatabase, PgCronUnavailableError, type PgCronSite } from '../pgcron/pgcron.js';
+import type { Crontab } from '../schedule/crontab.js';
 import { checkBackups } from './backups.js';
 import { checkMigrations, checkReachable, checkServerVersion, serverVersion, type ServerVersion } from './database.js';
 import { checkPgCron, checkPgvector, checkPostgresFdw, findPgCron } from './extensions.js';
-import { checkBackupDir, checkCrontab, checkEmbeddedData, checkEmbeddingModel, checkPgDump, checkTemplates, findPgDump } from './local.js';
+import { checkBackupDir, checkCrontab, checkEmbeddedData, checkEmbeddingModel, checkPgDump, checkTemplates } from './local.js';
 import { checkEnginesSideBySide, checkPgCronJobs, checkPgCronMissed, jobFailures } from './pgcron-jobs.js';
 import { checkHistorySize, checkRecentFailures, checkStuckRuns } from './runs.js';
 import { fail, guarded, ok, type Check, type DoctorReport } from './types.js';
@@ -35,7 +39,8 @@ export async function runDoctor(config: Config): Promise<DoctorReport> {
   }
   checks.push(
     local.check,
-    checkPgDump(await findPgDump(), config.databaseUrl ? 'postgres' : 'embedded', server?.major),
+    // pg_dump is needed where a server is backed up: singularity's own, or one of backup.databases.
+    checkPgDump(await toolVersion('pg_dump'), backupTargets(config).some((t) => t.kind === 'postgres') ? 'postgres' : 'embedded', server?.major),
     await guarded('backup-dir', 'backup directory', () => checkBackupDir(config, databaseBytes)),
     await guarded('embedding-model', 'embedding model', () => checkEmbeddingModel(config)),
     await guarded('templates', 'templates_data', () => checkTemplates(config.knowledge.templatesDir)),
@@ -70,9 +75,15 @@ async function databaseChecks(
     await guarded('recent-failures', 'recent failures', () => checkRecentFailures(db)),
     await guarded('stuck-runs', 'stuck runs', () => checkStuckRuns(db, config.runs.staleAfterMs)),
     await guarded('history-size', 'run history', () => checkHistorySize(db, { olderThan, ms: parseDuration(olderThan) ?? 30 * DAY_MS })),
-    await guarded('backups', 'backups', () => checkBackups(db)),
+    await guarded('backups', 'backups', () => checkBackups(db, (type) => keepOf(local.crontab, type))),
   );
   return checks;
+}
+
+/** How many good backups of a type the crontab keeps: its backup entry's --keep, or the default; undefined if none makes them. */
+function keepOf(crontab: Crontab | undefined, type: string): number | undefined {
+  const entry = crontab?.entries.find((e) => e.task === 'backup' && e.args.type === type);
+  return entry && ((entry.args.keep as number | undefined) ?? defaultKeep(type));
 }
 
 async function pgCronJobChecks(db: Database, site: PgCronSite, schemaCurrent: boolean): Promise<Check[]> {

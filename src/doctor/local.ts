@@ -1,10 +1,8 @@
 // The local side: the crontab, pg_dump, the backup directory, the embedding model, templates_data/, and the
 // embedded database's data directory.
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { rm, statfs, writeFile } from 'node:fs/promises';
+import { rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
 import type { Config } from '../core/config.js';
 import { readLockOwner, liveLockOwner } from '../core/embedded/lock.js';
 import { embeddedPaths } from '../core/embedded/paths.js';
@@ -43,17 +41,6 @@ export async function checkCrontab(config: Config): Promise<{ check: Check; task
   }
 }
 
-/** `pg_dump --version` of the pg_dump on PATH, or undefined when there is none. */
-export async function findPgDump(): Promise<{ version: string; major: number } | undefined> {
-  try {
-    const { stdout } = await promisify(execFile)('pg_dump', ['--version'], { timeout: 10_000 });
-    const version = /(\d+(?:\.\d+)*)/.exec(stdout)?.[1] ?? stdout.trim();
-    return { version, major: Number.parseInt(version, 10) };
-  } catch {
-    return undefined;
-  }
-}
-
 export function checkPgDump(pgDump: { version: string; major: number } | undefined, kind: 'postgres' | 'embedded', serverMajor?: number): Check {
   const id = 'pg_dump';
   const install = serverMajor
@@ -71,28 +58,33 @@ export function checkPgDump(pgDump: { version: string; major: number } | undefin
   return ok(id, 'pg_dump', `pg_dump ${pgDump.version} on PATH, not older than the server (${serverMajor})`);
 }
 
-/** Where backups will go (no setting for it yet): writable, with room for at least the database (and 1 GB). */
+/** The backup folder (backup.dir): writable, private, with room for at least the database (and 1 GB). */
 export async function checkBackupDir(config: Config, databaseBytes = 0): Promise<Check> {
   const id = 'backup-dir';
-  const dir = join(config.home, 'backups');
+  const dir = config.backup.dir;
   let existing = dir;
   while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
-  const where = `${dir} (no backup directory setting yet: backups go to $SINGULARITY_HOME/backups` +
-    `${existing === dir ? '' : `; it does not exist yet, so ${existing} was tested`})`;
+  const where = existing === dir ? dir : `${dir} (it does not exist yet: the first backup creates it; ${existing} was tested)`;
+  const setting = 'backup.dir in the config file (or SINGULARITY_BACKUP_DIR)';
   const probe = join(existing, `.singularity-doctor-${process.pid}`);
   try {
     await writeFile(probe, '');
     await rm(probe, { force: true });
   } catch (error) {
     return fail(id, 'backup directory', `not writable (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): ${where}`,
-      `Make ${existing} writable by this user, or point SINGULARITY_HOME (--home) somewhere that is.`);
+      `Make ${existing} writable by this user, or point ${setting} somewhere that is.`);
+  }
+  const mode = existing === dir ? (await stat(dir)).mode & 0o777 : 0o700;
+  if (mode & 0o077) {
+    return warn(id, 'backup directory', `${dir} is open to other users (mode ${mode.toString(8)}), and backups hold every row of their database`,
+      `chmod 700 ${dir}`);
   }
   const fs = await statfs(existing);
   const free = fs.bavail * fs.bsize;
   const needed = Math.max(1024 ** 3, databaseBytes);
   if (free < needed) {
     return warn(id, 'backup directory', `writable, only ${formatBytes(free)} free (less than ${formatBytes(needed)}: 1 GB or the database's size): ${where}`,
-      'Free space on that filesystem, or point SINGULARITY_HOME (--home) at a larger one.');
+      `Free space on that filesystem, or point ${setting} at a larger one.`);
   }
   return ok(id, 'backup directory', `writable, ${formatBytes(free)} free: ${where}`);
 }

@@ -3,6 +3,7 @@ import type { TaskDefinition } from './define.js';
 import analyzeStats from './analyze-stats.js';
 import archiveBackups from './archive-backups.js';
 import assignTasks from './assign-tasks.js';
+import backup from './backup.js';
 import cleanupCache from './cleanup-cache.js';
 import embedTemplates from './embed-templates.js';
 import learnPatterns from './learn-patterns.js';
@@ -38,6 +39,7 @@ export const tasks: readonly TaskDefinition[] = [
   pruneArtifacts,
   pruneChunks,
   archiveBackups,
+  backup,
   assignTasks,
   learnPatterns,
   syncLearning,

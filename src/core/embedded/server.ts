@@ -6,6 +6,7 @@
 // transaction is never interleaved with another client's messages.
 import { createServer, type Server, type Socket } from 'node:net';
 import type { PGlite } from '@electric-sql/pglite';
+import { answerDumpRequest, DUMP_REQUEST_CODE } from './dump.js';
 
 const SSL_REQUEST = 80877103;
 const GSSENC_REQUEST = 80877104;
@@ -65,16 +66,16 @@ export function withoutReadyAfterError(response: Uint8Array): { response: Uint8A
   return failed ? { response: Buffer.concat(kept), failed } : { response, failed };
 }
 
-/** A FIFO mutex: the floor. */
+/** A FIFO mutex: the floor. Held by a connection, or by a dump in its own name. */
 class Floor {
-  private holder: Connection | null = null;
-  private waiting: Array<{ conn: Connection; grant: () => void }> = [];
+  private holder: object | null = null;
+  private waiting: Array<{ conn: object; grant: () => void }> = [];
 
-  isHeldBy(conn: Connection): boolean {
+  isHeldBy(conn: object): boolean {
     return this.holder === conn;
   }
 
-  acquire(conn: Connection): Promise<void> {
+  acquire(conn: object): Promise<void> {
     if (this.holder === conn) return Promise.resolve();
     if (this.holder === null) {
       this.holder = conn;
@@ -83,7 +84,7 @@ class Floor {
     return new Promise((grant) => this.waiting.push({ conn, grant }));
   }
 
-  release(conn: Connection): void {
+  release(conn: object): void {
     if (this.holder !== conn) {
       this.waiting = this.waiting.filter((w) => w.conn !== conn);
       return;
@@ -133,6 +134,10 @@ class Connection {
           this.socket.end(); // a single wasm backend cannot be interrupted mid-statement
           return;
         }
+        if (code === DUMP_REQUEST_CODE) {
+          void this.serveDump();
+          return;
+        }
         this.started = true;
         this.queue.push(Uint8Array.from(packet));
         continue;
@@ -173,6 +178,18 @@ class Connection {
       this.pumping = false;
     }
     if (this.queue.length && !this.closed) void this.pump();
+  }
+
+  /** A backup's dump (dump.ts). The floor is held in the dump's own name: a client that leaves early must not hand it on mid-dump. */
+  private async serveDump(): Promise<void> {
+    const dump = {};
+    await this.floor.acquire(dump);
+    try {
+      const answer = await answerDumpRequest(this.db);
+      if (!this.socket.destroyed) this.socket.end(answer);
+    } finally {
+      this.floor.release(dump);
+    }
   }
 
   private async close(): Promise<void> {
