@@ -126,14 +126,24 @@ export async function scanCodebase(root: string, options: ScanOptions = {}): Pro
     report.skippedFiles.push(detail === undefined ? { path, reason } : { path, reason, detail });
   };
 
-  const decide = (relative: string, levels: Level[], isDir: boolean): Decision => {
-    const test = isDir ? `${relative}/` : relative;
-    if (!isDir && secrets.ignores(relative)) return { skip: true, reason: 'denied', detail: 'a secret' };
-    let state: Decision = denied.ignores(test) ? { skip: true, reason: 'denied' } : { skip: false };
+  /**
+   * Whether to skip an entry of a folder that was itself not skipped. The `ignore` package also matches
+   * a path through its parent folders; the walk decided those already (and may have lifted them), so
+   * a rule that matches only through a parent is not counted against the entry. The deny lists have
+   * no anchored patterns: they are matched against the entry's name.
+   */
+  const decide = (relative: string, name: string, levels: Level[], isDir: boolean): Decision => {
+    const self = isDir ? `${name}/` : name;
+    if (!isDir && secrets.ignores(self)) return { skip: true, reason: 'denied', detail: 'a secret' };
+    let state: Decision = denied.ignores(self) ? { skip: true, reason: 'denied' } : { skip: false };
+    const slash = relative.lastIndexOf('/');
     for (const level of levels) {
-      const result = level.rules.test(test.slice(level.base.length));
-      if (result.ignored) state = { skip: true, reason: state.skip && state.reason === 'denied' ? 'denied' : 'ignored' };
-      else if (result.unignored && (level.lifts || !(state.skip && state.reason === 'denied'))) state = { skip: false };
+      const path = (isDir ? `${relative}/` : relative).slice(level.base.length);
+      const result = level.rules.test(path);
+      const parent = slash < level.base.length ? '' : relative.slice(level.base.length, slash + 1);
+      if (result.ignored && !(parent && level.rules.test(parent).ignored)) {
+        state = { skip: true, reason: state.skip && state.reason === 'denied' ? 'denied' : 'ignored' };
+      } else if (result.unignored && (level.lifts || !(state.skip && state.reason === 'denied'))) state = { skip: false };
     }
     return state;
   };
@@ -190,13 +200,13 @@ export async function scanCodebase(root: string, options: ScanOptions = {}): Pro
         }
       }
       if (isDir) {
-        const decision = decide(relative, levels, true);
+        const decision = decide(relative, entry.name, levels, true);
         if (decision.skip) skip(`${relative}/`, decision.reason);
         else if (target) linked.push({ absolute, relative, levels });
         else await enter(absolute, relative, levels);
         continue;
       }
-      const decision = decide(relative, levels, false);
+      const decision = decide(relative, entry.name, levels, false);
       if (decision.skip) skip(relative, decision.reason, decision.detail);
       else if (!isFile) skip(relative, 'not-a-file');
       else {
