@@ -17,6 +17,8 @@ export interface FileAnalysis {
   parsed: boolean;
   /** Why a file with a grammar was not parsed. */
   error?: string;
+  /** Parsed, but the tree has error nodes (code that does not compile, or a grammar that lags the language): chunks and tags are still made, around them. */
+  syntaxError?: boolean;
   chunks: Chunk[];
   definitions: Definition[];
   references: Reference[];
@@ -55,7 +57,10 @@ export async function parseAndChunk(text: string, language: string | null, optio
     }
     const tags = extractTags(tree.rootNode, grammar.tags, text);
     const chunks = chunkTree(lines, tree.rootNode, tags.definitions, options);
-    return { language, parsed: true, chunks, definitions: tags.definitions.map(plainDefinition), references: tags.references };
+    return {
+      language, parsed: true, ...(tree.rootNode.hasError ? { syntaxError: true } : {}),
+      chunks, definitions: tags.definitions.map(plainDefinition), references: tags.references,
+    };
   } catch (error) {
     return unparsed(`parsing failed: ${(error as Error).message}`);
   } finally {

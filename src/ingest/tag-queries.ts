@@ -224,6 +224,7 @@ const haskell = `
 
 const ocaml = `
 (infix_expression operator: (_) @ignore)
+(value_specification (value_name) @name) @definition.function
 (open_module module: (_) @import.module) @import
 `;
 
