@@ -18,16 +18,26 @@ type TreeSitter = typeof import('web-tree-sitter');
 
 const require = createRequire(import.meta.url);
 let runtime: Promise<{ ts: TreeSitter; parser: Parser }> | undefined;
+/** The Emscripten module web-tree-sitter runs in: Parser.init fills the object it is given. */
+const wasmModule: { HEAP8?: Int8Array } = {};
 const grammars = new Map<string, Promise<Grammar>>();
 
 /** The web-tree-sitter module, initialised, and the one parser. */
 export function treeSitter(): Promise<{ ts: TreeSitter; parser: Parser }> {
   runtime ??= (async () => {
     const ts = await import('web-tree-sitter');
-    await ts.Parser.init();
+    await ts.Parser.init(wasmModule as object);
     return { ts, parser: new ts.Parser() };
   })();
   return runtime;
+}
+
+/**
+ * Bytes of WebAssembly memory tree-sitter holds (0 before it starts). It never shrinks: it grows when
+ * trees, parsers or queries outlive their use, and stays flat while each is freed.
+ */
+export function treeSitterMemory(): number {
+  return wasmModule.HEAP8?.buffer.byteLength ?? 0;
 }
 
 /** Where a package's file is on disk. */
