@@ -14,22 +14,28 @@ function tempDir(prefix: string): string {
   return dir;
 }
 
+/** Writes files (and their folders) under root. */
+function writeFiles(root: string, files: Record<string, string>): void {
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(join(root, path, '..'), { recursive: true });
+    writeFileSync(join(root, path), text);
+  }
+}
+
 /** A copy of the fixture repo, plus what git cannot hold or would ignore: ignored files, secrets, dependencies, symlinks. */
 function fixtureCopy(): string {
   const root = tempDir('ingest-scan-');
   cpSync(FIXTURE, root, { recursive: true });
-  const write = (path: string, text: string) => {
-    mkdirSync(join(root, path, '..'), { recursive: true });
-    writeFileSync(join(root, path), text);
-  };
-  write('debug.log', 'ignored by the root .gitignore\n');
-  write('tmp/scratch.ts', 'export const ignored = true;\n');
-  write('sub/notes.txt', 'ignored by the nested .gitignore\n');
-  write('docs/drafts/idea.md', 'ignored by .singularityignore\n');
-  write('plan.draft.md', 'ignored by .singularityignore\n');
-  write('.env', 'PASSWORD=hunter2\n');
-  write('node_modules/left-pad/index.js', 'module.exports = (s) => s;\n');
-  write('data/big.sql', 'INSERT INTO t VALUES (1);\n'.repeat(60_000)); // 1.5 MB of short lines
+  writeFiles(root, {
+    'debug.log': 'ignored by the root .gitignore\n',
+    'tmp/scratch.ts': 'export const ignored = true;\n',
+    'sub/notes.txt': 'ignored by the nested .gitignore\n',
+    'docs/drafts/idea.md': 'ignored by .singularityignore\n',
+    'plan.draft.md': 'ignored by .singularityignore\n',
+    '.env': 'PASSWORD=hunter2\n',
+    'node_modules/left-pad/index.js': 'module.exports = (s) => s;\n',
+    'data/big.sql': 'INSERT INTO t VALUES (1);\n'.repeat(60_000), // 1.5 MB of short lines
+  });
   mkdirSync(join(root, 'loops'));
   symlinkSync('..', join(root, 'loops/self')); // back to the root: a loop
   mkdirSync(join(root, 'links'));
@@ -105,13 +111,13 @@ describe('scanCodebase on the fixture repo', () => {
 describe('scanCodebase rules', () => {
   it('lets a .singularityignore negation lift the deny list, but not a .gitignore negation, and never for secrets', async () => {
     const root = tempDir('ingest-lift-');
-    mkdirSync(join(root, 'dist'));
-    mkdirSync(join(root, 'build'));
-    writeFileSync(join(root, 'dist/a.js'), 'a();\n');
-    writeFileSync(join(root, 'build/b.js'), 'b();\n');
-    writeFileSync(join(root, 'server.key'), 'secret\n');
-    writeFileSync(join(root, '.gitignore'), '!dist/\n');
-    writeFileSync(join(root, '.singularityignore'), '!build/\n!server.key\n');
+    writeFiles(root, {
+      'dist/a.js': 'a();\n',
+      'build/b.js': 'b();\n',
+      'server.key': 'secret\n',
+      '.gitignore': '!dist/\n',
+      '.singularityignore': '!build/\n!server.key\n',
+    });
     const report = await scanCodebase(root);
     expect(report.files.map((f) => f.path)).toEqual(['.gitignore', '.singularityignore', 'build/b.js']);
     expect(report.skippedFiles).toEqual([
@@ -122,15 +128,16 @@ describe('scanCodebase rules', () => {
 
   it('applies a nested .gitignore to paths relative to its folder, a deeper rule overriding a shallower one', async () => {
     const root = tempDir('ingest-nested-');
-    mkdirSync(join(root, 'a/b'), { recursive: true });
-    writeFileSync(join(root, '.gitignore'), '*.gen.ts\n/top.ts\n');
-    writeFileSync(join(root, 'top.ts'), 'x;\n');
-    writeFileSync(join(root, 'a/top.ts'), 'x;\n'); // /top.ts is anchored to the root
-    writeFileSync(join(root, 'a/.gitignore'), '!keep.gen.ts\nb/*.py\n');
-    writeFileSync(join(root, 'a/keep.gen.ts'), 'x;\n');
-    writeFileSync(join(root, 'a/drop.gen.ts'), 'x;\n');
-    writeFileSync(join(root, 'a/b/c.py'), 'x = 1\n');
-    writeFileSync(join(root, 'a/b/c.rb'), 'x = 1\n');
+    writeFiles(root, {
+      '.gitignore': '*.gen.ts\n/top.ts\n',
+      'top.ts': 'x;\n',
+      'a/top.ts': 'x;\n', // /top.ts is anchored to the root
+      'a/.gitignore': '!keep.gen.ts\nb/*.py\n',
+      'a/keep.gen.ts': 'x;\n',
+      'a/drop.gen.ts': 'x;\n',
+      'a/b/c.py': 'x = 1\n',
+      'a/b/c.rb': 'x = 1\n',
+    });
     const report = await scanCodebase(root);
     expect(report.files.map((f) => f.path)).toEqual(['.gitignore', 'a/.gitignore', 'a/b/c.rb', 'a/keep.gen.ts', 'a/top.ts']);
     expect(report.skippedFiles.map((s) => s.path).sort()).toEqual(['a/b/c.py', 'a/drop.gen.ts', 'top.ts']);
