@@ -9,6 +9,7 @@ import { extname, sep } from 'node:path';
 import type { z } from 'zod';
 import { UsageError } from '../core/errors.js';
 import { jsonPointer } from '../core/json-pointer.js';
+import { firstInvalidUtf8 } from '../core/utf8.js';
 import { ARTIFACT_TYPES, jsonSchemaOf, SCHEMA_FOLDER, templateVariables, TEXT_TEMPLATE_FOLDER, TEXT_TEMPLATE_TYPE, type ArtifactFolder } from './types.js';
 
 /** Larger files are refused: an artifact is a page of knowledge, not a data dump. */
@@ -178,17 +179,6 @@ function readText(path: string, maxBytes: number): string {
   const text = bytes.toString('utf8').replace(/^\uFEFF/, '');
   if (!text.trim()) throw new Error('the file holds only white space');
   return text;
-}
-
-function firstInvalidUtf8(bytes: Buffer): number {
-  let lo = 0;
-  let hi = bytes.length;
-  while (hi - lo > 1) {
-    const mid = (lo + hi) >> 1;
-    if (isUtf8(bytes.subarray(0, mid))) lo = mid;
-    else hi = mid;
-  }
-  return lo;
 }
 
 function jsonArtifact(path: string, folder: ArtifactFolder, raw: string, stamp: string, problem: (reason: string, pointer?: string) => void): ScannedArtifact | undefined {
