@@ -83,6 +83,22 @@ function buildProgram(manifest: TaskManifestEntry[]): Command {
     });
 
   program
+    .command('search <query>')
+    .summary('search the ingested code and the knowledge base: ranked hits with path:lines, symbol and a snippet')
+    .description('Hybrid search: PostgreSQL full-text search always, and vector similarity where the configured embedding\n' +
+      'model is available (never downloaded here) and its vectors exist, fused by rank; code is boosted by its\n' +
+      "file's PageRank. Files that left the codebase are never returned.")
+    .option('--json', 'print the hits as JSON')
+    .option('--limit <n>', 'how many hits', '10')
+    .option('--codebase <id>', 'only this codebase (leaves the knowledge base out)')
+    .option('--language <language>', 'only this language')
+    .helpGroup('Commands:')
+    .action(async (query: string, opts, cmd: Command) => {
+      const { searchCommand } = await import('./commands/search.js');
+      exitCode = await searchCommand(query, opts, cmd.optsWithGlobals<GlobalOptions>());
+    });
+
+  program
     .command('status')
     .summary('health: every task\'s last and next run, overdue and failing ones; exit 0 healthy, 1 degraded, 2 down')
     .description('Every task: where it runs (pg_cron, scheduler, manual), last success, last failure, next due, overdue or\n' +

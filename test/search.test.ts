@@ -1,0 +1,131 @@
+// Search over code chunks and the knowledge base on each backend: lexical matching of people's words to
+// code (split identifiers, stemming), filters, deleted files left out, the PageRank boost, and the vector
+// half with the stand-in model (a real BERT graph and tokenizer, random weights).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backendNames, onBackend, type Backend } from './support/backends.js';
+import { runCli } from './support/cli.js';
+import { buildStandInModel } from './support/stand-in-model.mjs';
+import type { Database } from '../src/core/db.js';
+import { embedWithCache } from '../src/embed/cache.js';
+import type { Embedder } from '../src/embed/embedder.js';
+import { isEmbedder, loadEmbedder } from '../src/embed/transformers.js';
+import { search } from '../src/search/search.js';
+
+const FILES: Array<[codebase: string, path: string, language: string, chunks: Array<[symbol: string, content: string]>]> = [
+  ['app', 'src/backup/retention.ts', 'typescript', [
+    ['pruneOldBackups', 'export async function pruneOldBackups(records: BackupRecord[], keep: number) {\n  const doomed = records.slice(keep);\n  for (const r of doomed) await rm(r.path);\n}'],
+  ]],
+  ['app', 'src/http/server.ts', 'typescript', [
+    ['startServer', 'export function startServer(port: number) {\n  return http.createServer(handler).listen(port);\n}'],
+  ]],
+  ['app', 'lib/queue.ex', 'elixir', [
+    ['Queue.retry_with_backoff', 'def retry_with_backoff(job, attempt) do\n  Process.sleep(:math.pow(2, attempt) * 100)\n  run(job)\nend'],
+  ]],
+  ['other', 'cleanup.py', 'python', [
+    ['prune_backups', 'def prune_backups(folder, keep):\n    for old in sorted(folder.iterdir())[:-keep]:\n        old.unlink()'],
+  ]],
+  ['app', 'src/old/prune.ts', 'typescript', [['pruneBackupsTheOldWay', 'function pruneBackupsTheOldWay() { /* backups pruned by hand */ }']]],
+];
+
+describe.each(backendNames)('search (%s)', (backendName) => {
+  let backend: Backend;
+  let db: Database;
+  let dir: string;
+  let embedder: Embedder;
+  onBackend(backendName, (opened) => ({ backend, db } = opened));
+
+  beforeAll(async () => {
+    for (const [codebase, path, language, chunks] of FILES) {
+      const [{ id }] = await db.query<{ id: number }>(
+        `insert into code_files (codebase, path, language, size_bytes, mtime, content_hash) values ($1, $2, $3, 1, now(), 'h') returning id`,
+        [codebase, path, language],
+      );
+      for (const [symbol, content] of chunks) {
+        await db.query(
+          `insert into code_chunks (file_id, codebase, start_line, end_line, kind, symbol, content, content_hash)
+           values ($1, $2, 1, $3, 'function', $4, $5::text, md5($5::text))`,
+          [id, codebase, content.split('\n').length, symbol, content],
+        );
+      }
+    }
+    await db.query(`update code_files set deleted_at = now() where path = 'src/old/prune.ts'`);
+    await db.query(
+      `insert into knowledge_artifacts (artifact_type, artifact_id, version, source, path, raw, content, content_hash)
+       values ('code_pattern', 'backup-retention', '1', 'file', 'code_patterns/backup-retention.json', $1::text, $1::jsonb, 'h')`,
+      [JSON.stringify({ name: 'Backup retention', description: 'Keep the newest backups and prune the rest, only after a new one verified.' })],
+    );
+    dir = mkdtempSync(join(tmpdir(), 'sg-search-'));
+    const model = buildStandInModel(join(dir, 'models'));
+    const loaded = await loadEmbedder({ model: model.modelId, modelDir: model.modelDir, batchSize: 8 }, { allowDownload: false });
+    if (!isEmbedder(loaded)) throw new Error(loaded.reason);
+    embedder = loaded;
+  });
+  afterAll(async () => {
+    await embedder?.dispose();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const where = (hit: { source: string; collection: string; path: string | null; symbol: string | null }) =>
+    hit.source === 'code' ? `${hit.collection}:${hit.path}` : `knowledge:${hit.symbol}`;
+
+  it('finds code by what it does in plain words: identifiers split, words stemmed; a deleted file never', async () => {
+    const result = await search(db, 'where are backups pruned', { limit: 10 });
+    expect(result.mode).toBe('lexical');
+    const found = result.hits.map(where);
+    expect(found).toEqual(expect.arrayContaining(['app:src/backup/retention.ts', 'other:cleanup.py', 'knowledge:backup-retention']));
+    expect(found).not.toContain('app:src/old/prune.ts');
+    expect(found).not.toContain('app:src/http/server.ts');
+    const hit = result.hits.find((h) => h.path === 'src/backup/retention.ts')!;
+    expect(hit).toMatchObject({ startLine: 1, endLine: 4, symbol: 'pruneOldBackups', language: 'typescript', lexicalRank: expect.any(Number), vectorRank: null });
+    expect(hit.snippet).toContain('pruneOldBackups');
+  });
+
+  it('narrows to a codebase (leaving the knowledge base out) or a language', async () => {
+    const inOther = await search(db, 'prune backups', { limit: 10, codebase: 'other' });
+    expect(inOther.hits.map(where)).toEqual(['other:cleanup.py']);
+    const elixir = await search(db, 'retry backoff', { limit: 10, language: 'elixir' });
+    expect(elixir.hits.map(where)).toEqual(['app:lib/queue.ex']);
+  });
+
+  it('boosts code in files that rank higher in the dependency graph', async () => {
+    const before = (await search(db, 'prune backups', { limit: 10 })).hits.filter((h) => h.source === 'code').map(where);
+    const last = before.at(-1)!;
+    const [codebase, path] = last.split(':');
+    await db.query(`insert into graph_nodes (codebase, kind, name, path, pagerank) values ($1, 'file', $2, $2, 0.9)`, [codebase, path]);
+    try {
+      const after = (await search(db, 'prune backups', { limit: 10 })).hits.filter((h) => h.source === 'code').map(where);
+      expect(after[0]).toBe(last);
+    } finally {
+      await db.query('delete from graph_nodes');
+    }
+  });
+
+  it('with embeddings of the query\'s model, fuses the vector half: a chunk\'s own text finds it first', async () => {
+    const rows = await db.query<{ id: number; content: string }>('select id, content from code_chunks order by id');
+    const { vectors } = await embedWithCache(db, embedder, rows.map((r) => r.content));
+    for (const [i, row] of rows.entries()) {
+      await db.query('update code_chunks set embedding = $2, embedding_model = $3, embedding_dim = $4 where id = $1', [row.id, vectors[i], embedder.model, embedder.dimension]);
+    }
+    const target = rows.find((r) => r.content.includes('startServer'))!;
+    const result = await search(db, target.content, { limit: 5, embedder });
+    expect(result.mode).toBe('hybrid');
+    const hit = result.hits.find((h) => h.id === target.id && h.source === 'code')!;
+    expect(hit.vectorRank).toBe(1);
+    expect(result.hits[0]!.id).toBe(target.id);
+  });
+
+  it('the command: hits with path:lines and snippet; --json; an empty query is exit 2', async () => {
+    const r = await runCli(['search', 'where are backups pruned', '--limit', '3'], backend.env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('lexical search only: no embedding model');
+    expect(r.stdout).toMatch(/^app:src\/backup\/retention\.ts:1-4  pruneOldBackups, typescript  \d\.\d{4}$/m);
+    const j = await runCli(['search', 'prune backups', '--json', '--codebase', 'other'], backend.env);
+    expect(JSON.parse(j.stdout).hits.map((h: { path: string }) => h.path)).toEqual(['cleanup.py']);
+    const empty = await runCli(['search', '  '], backend.env);
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toContain('the query is empty');
+  });
+});
