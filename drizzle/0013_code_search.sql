@@ -31,3 +31,7 @@ ALTER TABLE knowledge_artifacts
                            code_search_text(NULL, raw))) STORED;
 --> statement-breakpoint
 CREATE INDEX knowledge_artifacts_search_idx ON knowledge_artifacts USING gin (search);
+--> statement-breakpoint
+-- What a file's code refers to (imports, calls; tree-sitter tags), kept so that ingest can resolve the
+-- graph's edges across the codebase without parsing unchanged files again.
+ALTER TABLE code_files ADD COLUMN refs jsonb NOT NULL DEFAULT '[]';

@@ -32,16 +32,26 @@ export function buildTaskCommand(entry: Pick<TaskManifestEntry, 'name' | 'summar
     command.addOption(option);
     if (spec.kind === 'boolean' && spec.default === true) command.option(`--no-${spec.flag}`, `turn off --${spec.flag}`);
   }
+  const positional = entry.options.find((o) => o.key === entry.positional);
+  if (positional) command.argument(`[${positional.flag}]`, `the same as --${positional.flag}`);
   return command;
+}
+
+/** The flags' values, with the positional argument (when given) as its flag's value. */
+export function taskCommandValues(command: Command, entry: Pick<TaskManifestEntry, 'options'> & Partial<TaskManifestEntry>): Record<string, unknown> {
+  const values: Record<string, unknown> = { ...command.opts() };
+  if (entry.positional && command.args[0] !== undefined) values[entry.positional] = command.args[0];
+  return values;
 }
 
 function addTaskCommand(program: Command, entry: TaskManifestEntry): void {
   // addCommand() does not pass on the program's settings (exit override, output) as command() does.
   const command = buildTaskCommand(entry).copyInheritedSettings(program).helpGroup('Tasks:');
   program.addCommand(command);
-  command.option('--json', 'print the run as JSON').action(async (opts, cmd: Command) => {
+  command.option('--json', 'print the run as JSON').action(async (...params: unknown[]) => {
+    const cmd = params.at(-1) as Command;
     const { runTaskCommand } = await import('./commands/task.js');
-    const { json: _json, ...raw } = opts as Record<string, unknown>;
+    const { json: _json, ...raw } = taskCommandValues(cmd, entry);
     exitCode = await runTaskCommand(entry.name, raw, cmd.optsWithGlobals<GlobalOptions>());
   });
 }

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import type { Database } from '../core/db.js';
 
 /** Tables with embedding columns. */
-export type VectorTable = 'knowledge_artifacts';
+export type VectorTable = 'knowledge_artifacts' | 'code_chunks';
 
 export interface VectorSupport {
   pgvector: boolean;

@@ -25,7 +25,7 @@ import { isUtf8 } from 'node:buffer';
 import { readFile } from 'node:fs/promises';
 import { CommanderError } from 'commander';
 import { CronExpressionParser } from 'cron-parser';
-import { buildTaskCommand } from '../cli.js';
+import { buildTaskCommand, taskCommandValues } from '../cli.js';
 import { DAY_MS, parseDuration } from '../core/duration.js';
 import { CrontabError, UsageError } from '../core/errors.js';
 import { describeArgs, parseArgs } from '../tasks/args.js';
@@ -394,13 +394,14 @@ const setupTimeoutMs = (tasks: TaskSet) => tasks.all.filter((t) => t.setupOrder)
  */
 function parseFlags(task: TaskDefinition, argv: string[]): { args: Record<string, unknown> } | { problem: string; flag?: string; argIndex?: number } {
   const specs = describeArgs(task.args);
-  const command = buildTaskCommand({ name: task.name, summary: task.summary, options: specs })
+  const entry = { name: task.name, summary: task.summary, options: specs, positional: task.positional };
+  const command = buildTaskCommand(entry)
     .helpOption(false)
     .exitOverride()
     .configureOutput({ writeOut() {}, writeErr() {} });
   try {
     command.parse(argv, { from: 'user' });
-    return { args: parseArgs(task.args, command.opts(), task.name) };
+    return { args: parseArgs(task.args, taskCommandValues(command, entry), task.name) };
   } catch (error) {
     if (error instanceof CommanderError && error.code === 'commander.excessArguments') {
       const k = firstPositional(argv, specs.filter((s) => s.kind !== 'boolean').map((s) => `--${s.flag}`));

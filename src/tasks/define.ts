@@ -54,6 +54,8 @@ interface TaskBase<Schema extends z.ZodObject> {
    * A list gives several default entries, each with its own flags (backup: hourly and daily).
    */
   schedule?: string | readonly DefaultSchedule[];
+  /** An argument also given as the command's one positional argument (`ingest ./repo` for --path). */
+  positional?: string;
   /** Position in `singularity setup` for once-ever set-up steps. */
   setupOrder?: number;
   args: Schema;

@@ -6,6 +6,7 @@ import assignTasks from './assign-tasks.js';
 import backup from './backup.js';
 import cleanupCache from './cleanup-cache.js';
 import embedTemplates from './embed-templates.js';
+import ingest from './ingest.js';
 import learnPatterns from './learn-patterns.js';
 import loadTemplates from './load-templates.js';
 import migrateKnowledge from './migrate-knowledge.js';
@@ -29,6 +30,7 @@ export const tasks: readonly TaskDefinition[] = [
   migrateKnowledge,
   loadTemplates,
   seedPlan,
+  ingest,
   vacuumAnalyze,
   analyzeStats,
   pruneRuns,

@@ -13,6 +13,7 @@ export interface TaskManifestEntry {
   /** The default crontab entries (empty: on demand only). */
   schedules: DefaultSchedule[];
   setupOrder?: number;
+  positional?: string;
   timeoutMs: number;
   maxAttempts: number;
   overlap: 'skip' | 'allow';
@@ -30,6 +31,7 @@ export async function deriveManifest(): Promise<TaskManifestEntry[]> {
     engine: t.engine,
     schedules: defaultSchedules(t.schedule),
     setupOrder: t.setupOrder,
+    positional: t.positional,
     timeoutMs: t.timeoutMs,
     maxAttempts: t.retry.maxAttempts,
     overlap: t.overlap,

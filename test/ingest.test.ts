@@ -1,0 +1,104 @@
+// Ingest into each backend: only what changed is parsed and embedded, deletions reach chunks, nodes and
+// edges, the graph of a small codebase is exactly its imports and calls, and search finds the code.
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backendNames, onBackend, type Backend } from './support/backends.js';
+import { runCli } from './support/cli.js';
+import { buildStandInModel } from './support/stand-in-model.mjs';
+import type { Database } from '../src/core/db.js';
+import type { Embedder } from '../src/embed/embedder.js';
+import { isEmbedder, loadEmbedder } from '../src/embed/transformers.js';
+import { ingestCodebase } from '../src/ingest/ingest.js';
+import { search } from '../src/search/search.js';
+
+const APP = {
+  'src/main.ts': "import { helper } from './util';\n\nexport function main() {\n  return helper(2);\n}\n",
+  'src/util.ts': 'export function helper(n: number) {\n  return inner(n) + 1;\n}\n\nfunction inner(n: number) {\n  return n * 2;\n}\n',
+  'src/unused.ts': 'export function lonely() {\n  return 0;\n}\n',
+};
+
+describe.each(backendNames)('ingest (%s)', (backendName) => {
+  let backend: Backend;
+  let db: Database;
+  let dir: string;
+  let embedder: Embedder;
+  onBackend(backendName, (opened) => ({ backend, db } = opened));
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sg-ingest-'));
+    const model = buildStandInModel(join(dir, 'models'));
+    const loaded = await loadEmbedder({ model: model.modelId, modelDir: model.modelDir, batchSize: 16 }, { allowDownload: false });
+    if (!isEmbedder(loaded)) throw new Error(loaded.reason);
+    embedder = loaded;
+  });
+  afterAll(async () => {
+    await embedder?.dispose();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const write = (root: string, files: Record<string, string>) => {
+    for (const [path, text] of Object.entries(files)) {
+      mkdirSync(join(root, path, '..'), { recursive: true });
+      writeFileSync(join(root, path), text);
+    }
+  };
+
+  it('the graph of a small codebase is exactly its imports and calls', async () => {
+    const root = join(dir, 'app');
+    write(root, APP);
+    const report = await ingestCodebase(db, { root, codebase: 'app' });
+    expect(report.files).toMatchObject({ scanned: 3, added: 3 });
+    const edges = await db.query<{ edge: string }>(
+      `select s.name || ' -' || e.kind || '-> ' || t.name as edge from graph_edges e
+       join graph_nodes s on s.id = e.source_id join graph_nodes t on t.id = e.target_id
+       where s.codebase = 'app' and e.kind in ('imports', 'calls') order by 1`,
+    );
+    expect(edges.map((e) => e.edge)).toEqual(['helper -calls-> inner', 'main -calls-> helper', 'src/main.ts -imports-> src/util.ts']);
+    const found = await search(db, 'helper that doubles a number', { limit: 3, codebase: 'app' });
+    expect(found.hits.map((h) => h.symbol)).toContain('helper');
+  });
+
+  it('a second run parses and embeds nothing; one edited function is all that is embedded again', async () => {
+    const root = join(dir, 'repo');
+    cpSync(new URL('./fixtures/ingest/repo', import.meta.url), root, { recursive: true });
+    const first = await ingestCodebase(db, { root, codebase: 'repo', embedder });
+    expect(first.files.added).toBeGreaterThanOrEqual(10);
+    expect(first.chunks.pending).toBe(0);
+    expect(first.chunks.embedded).toBe(first.chunks.written);
+
+    const second = await ingestCodebase(db, { root, codebase: 'repo', embedder });
+    expect([second.parsed, second.chunks.written, second.chunks.embedded]).toEqual([0, 0, 0]);
+    expect(second.files.unchanged).toBe(first.files.scanned);
+
+    const [target] = await db.query<{ path: string; content: string; symbol: string }>(
+      `select f.path, c.content, c.symbol from code_chunks c join code_files f on f.id = c.file_id
+       where c.codebase = 'repo' and c.kind in ('function', 'method') and f.path like '%.py' order by c.id limit 1`,
+    );
+    const { readFileSync } = await import('node:fs');
+    const text = readFileSync(join(root, target!.path), 'utf8');
+    writeFileSync(join(root, target!.path), text.replace(target!.content, target!.content.replace(/\n/, '\n    # edited\n')));
+    const third = await ingestCodebase(db, { root, codebase: 'repo', embedder });
+    expect(third.files.changed).toBe(1);
+    // The file's other chunks come back from the cache; only the edited function is computed.
+    expect(third.chunks.embedded - third.chunks.fromCache).toBe(1);
+  });
+
+  it('a deleted file: its chunks leave search, its nodes and edges are gone', async () => {
+    const root = join(dir, 'app');
+    rmSync(join(root, 'src/util.ts'));
+    const report = await ingestCodebase(db, { root, codebase: 'app' });
+    expect(report.files.deleted).toBe(1);
+    expect(await db.query(`select name from graph_nodes where codebase = 'app' and path = 'src/util.ts'`)).toEqual([]);
+    const found = await search(db, 'helper', { limit: 10, codebase: 'app' });
+    expect(found.hits.map((h) => h.path)).not.toContain('src/util.ts');
+    const [{ marked }] = await db.query<{ marked: boolean }>(`select deleted_at is not null as marked from code_files where codebase = 'app' and path = 'src/util.ts'`);
+    expect(marked).toBe(true);
+  });
+
+  it('the command: a path that does not exist is exit 2', async () => {
+    const r = await runCli(['ingest', join(dir, 'nope')], backend.env);
+    expect(r.code).toBe(2);
+  });
+});
