@@ -102,3 +102,38 @@ describe.each(backendNames)('ingest (%s)', (backendName) => {
     expect(r.code).toBe(2);
   });
 });
+
+describe('setup-rag', () => {
+  let backend: Backend;
+  let db: Database;
+  let dir: string;
+  onBackend('embedded', (opened) => ({ backend, db } = opened));
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'sg-setup-rag-'));
+    for (const [path, text] of Object.entries(APP)) {
+      mkdirSync(join(dir, 'app', path, '..'), { recursive: true });
+      writeFileSync(join(dir, 'app', path), text);
+    }
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('runs every step as a recorded run, then a real search that must find something', async () => {
+    const r = await runCli(['setup-rag', join(dir, 'app'), '--query', 'helper', '--json'], backend.env);
+    expect(r.code, r.stderr).toBe(0);
+    const run = JSON.parse(r.stdout);
+    expect(run.result.steps.map((s: { task: string; state: string }) => `${s.task} ${s.state}`)).toEqual(
+      ['migrate-knowledge', 'load-templates', 'ingest', 'populate-graph', 'rank-graph'].map((t) => `${t} completed`),
+    );
+    expect(run.result.smokeTest).toMatchObject({ hits: expect.any(Number), first: expect.stringContaining('app:') });
+    const steps = await db.query<{ task: string }>(`select task from task_runs where trigger = 'setup' order by id`);
+    expect(steps.map((s) => s.task)).toEqual(['migrate-knowledge', 'load-templates', 'ingest', 'populate-graph', 'rank-graph']);
+    const [{ ranked }] = await db.query<{ ranked: number }>(`select count(*)::int as ranked from graph_nodes where codebase = 'app' and pagerank is not null`);
+    expect(ranked).toBeGreaterThan(0);
+  });
+
+  it('fails (exit 1) when its search finds nothing, saying so', async () => {
+    const r = await runCli(['setup-rag', join(dir, 'app'), '--query', 'zzqxv'], backend.env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("the smoke test's search for 'zzqxv' found nothing");
+  });
+});

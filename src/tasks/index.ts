@@ -20,6 +20,7 @@ import refreshCache from './refresh-cache.js';
 import refreshMetrics from './refresh-metrics.js';
 import reindex from './reindex.js';
 import seedPlan from './seed-plan.js';
+import setupRag from './setup-rag.js';
 import syncLearning from './sync-learning.js';
 import syncTemplates from './sync-templates.js';
 import updateAgentKnowledge from './update-agent-knowledge.js';
@@ -31,6 +32,7 @@ export const tasks: readonly TaskDefinition[] = [
   loadTemplates,
   seedPlan,
   ingest,
+  setupRag,
   vacuumAnalyze,
   analyzeStats,
   pruneRuns,
