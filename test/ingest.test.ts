@@ -1,11 +1,13 @@
 // Ingest into each backend: only what changed is parsed and embedded, deletions reach chunks, nodes and
 // edges, the graph of a small codebase is exactly its imports and calls, and search finds the code.
+import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backendNames, onBackend, type Backend } from './support/backends.js';
-import { runCli } from './support/cli.js';
+import { BIN, cleanEnv, runCli } from './support/cli.js';
+import { until } from './support/clock.js';
 import { buildStandInModel } from './support/stand-in-model.mjs';
 import type { Database } from '../src/core/db.js';
 import type { Embedder } from '../src/embed/embedder.js';
@@ -96,6 +98,34 @@ describe.each(backendNames)('ingest (%s)', (backendName) => {
     const [{ marked }] = await db.query<{ marked: boolean }>(`select deleted_at is not null as marked from code_files where codebase = 'app' and path = 'src/util.ts'`);
     expect(marked).toBe(true);
   });
+
+  it('killed half-way, a run resumes where it stopped; the end state equals an uninterrupted run', async () => {
+    const root = join(dir, 'many');
+    for (let i = 0; i < 400; i++) {
+      write(root, { [`pkg${i % 8}/mod${i}.py`]: `def f${i}(x):\n    return g${i}(x) + ${i}\n\n\ndef g${i}(x):\n    return x * ${i}\n` });
+    }
+    const child = spawn(process.execPath, [BIN, 'ingest', root, '--id', 'killed', '--skip-embedding'], { env: cleanEnv(backend.env), stdio: 'ignore' });
+    await until(async () => (await db.query<{ n: number }>(`select count(*)::int as n from code_files where codebase = 'killed'`))[0]!.n >= 50, 60_000, 'a first batch');
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('close', r));
+    const [{ n: before }] = await db.query<{ n: number }>(`select count(*)::int as n from code_files where codebase = 'killed'`);
+    expect(before).toBeLessThan(400);
+    // Whole batches only: a file row is written with its chunks, in one transaction.
+    expect(await db.query(`select f.path from code_files f where codebase = 'killed' and not exists (select 1 from code_chunks c where c.file_id = f.id)`)).toEqual([]);
+
+    const resumed = await ingestCodebase(db, { root, codebase: 'killed' });
+    expect(resumed.files.added).toBe(400 - before);
+    expect(resumed.files.unchanged).toBe(before);
+    await ingestCodebase(db, { root, codebase: 'whole' });
+    const state = (codebase: string) => db.query(
+      `select f.path, f.content_hash, c.start_line, c.end_line, c.symbol, c.content_hash as chunk from code_files f
+       join code_chunks c on c.file_id = f.id where f.codebase = $1 order by 1, 3`, [codebase]);
+    expect(await state('killed')).toEqual(await state('whole'));
+    const edges = (codebase: string) => db.query(
+      `select s.name as source, t.name as target, e.kind, e.weight from graph_edges e join graph_nodes s on s.id = e.source_id
+       join graph_nodes t on t.id = e.target_id where s.codebase = $1 order by 1, 2, 3`, [codebase]);
+    expect(await edges('killed')).toEqual(await edges('whole'));
+  }, 120_000);
 
   it('the command: a path that does not exist is exit 2', async () => {
     const r = await runCli(['ingest', join(dir, 'nope')], backend.env);
