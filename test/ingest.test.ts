@@ -8,10 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backendNames, onBackend, type Backend } from './support/backends.js';
 import { BIN, cleanEnv, runCli } from './support/cli.js';
 import { until } from './support/clock.js';
-import { buildStandInModel } from './support/stand-in-model.mjs';
+import { loadStandInEmbedder } from './support/stand-in-embedder.js';
 import type { Database } from '../src/core/db.js';
 import type { Embedder } from '../src/embed/embedder.js';
-import { isEmbedder, loadEmbedder } from '../src/embed/transformers.js';
 import { ingestCodebase } from '../src/ingest/ingest.js';
 import { search } from '../src/search/search.js';
 
@@ -30,10 +29,7 @@ describe.each(backendNames)('ingest (%s)', (backendName) => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'sg-ingest-'));
-    const model = buildStandInModel(join(dir, 'models'));
-    const loaded = await loadEmbedder({ model: model.modelId, modelDir: model.modelDir, batchSize: 16 }, { allowDownload: false });
-    if (!isEmbedder(loaded)) throw new Error(loaded.reason);
-    embedder = loaded;
+    embedder = await loadStandInEmbedder(dir, 16);
   });
   afterAll(async () => {
     await embedder?.dispose();

@@ -7,11 +7,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backendNames, onBackend, type Backend } from './support/backends.js';
 import { runCli } from './support/cli.js';
-import { buildStandInModel } from './support/stand-in-model.mjs';
+import { loadStandInEmbedder } from './support/stand-in-embedder.js';
 import type { Database } from '../src/core/db.js';
 import { embedWithCache } from '../src/embed/cache.js';
 import type { Embedder } from '../src/embed/embedder.js';
-import { isEmbedder, loadEmbedder } from '../src/embed/transformers.js';
 import { search } from '../src/search/search.js';
 
 const FILES: Array<[codebase: string, path: string, language: string, chunks: Array<[symbol: string, content: string]>]> = [
@@ -58,10 +57,7 @@ describe.each(backendNames)('search (%s)', (backendName) => {
       [JSON.stringify({ name: 'Backup retention', description: 'Keep the newest backups and prune the rest, only after a new one verified.' })],
     );
     dir = mkdtempSync(join(tmpdir(), 'sg-search-'));
-    const model = buildStandInModel(join(dir, 'models'));
-    const loaded = await loadEmbedder({ model: model.modelId, modelDir: model.modelDir, batchSize: 8 }, { allowDownload: false });
-    if (!isEmbedder(loaded)) throw new Error(loaded.reason);
-    embedder = loaded;
+    embedder = await loadStandInEmbedder(dir, 8);
   });
   afterAll(async () => {
     await embedder?.dispose();
