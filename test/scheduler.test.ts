@@ -1,9 +1,10 @@
 // The scheduler with an injected clock: exactly-once ticks under racing schedulers, missed-tick policies,
 // overlap, DST, clock jumps, reload, isolation of runs in child processes, liveness. Real databases.
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import type { Config } from '../src/core/config.js';
 import type { Database } from '../src/core/db.js';
 import type { Run } from '../src/core/runs.js';
@@ -215,19 +216,23 @@ describe.each(backendNames)('scheduler on %s', (backendName) => {
   });
 
   it('@setup runs the set-up flow before the first tick, once ever', async () => {
+    // The flow ingests the working folder: an empty one here, not this repository.
+    const cwd = process.cwd();
+    process.chdir(mkdtempSync(join(tmpdir(), 'sg-setup-cwd-')));
+    onTestFinished(() => process.chdir(cwd));
     const crontab = '@setup setup\n* * * * * [id=after-setup] fx-note\n';
     const first = await start(crontab, new FakeClock(at('2026-01-05T10:00:00Z')), { isolation: 'child' });
-    await until(() => first.logs.some((l) => l.includes('setup step 4')), 30_000, 'the set-up flow');
+    await until(() => first.logs.some((l) => l.includes('setup step 5')), 30_000, 'the set-up flow');
     await first.stop();
     const steps = await db.query<{ task: string; state: string }>(`select task, state from task_runs where trigger = 'setup' order by id`);
-    expect(steps).toEqual(['migrate-knowledge', 'load-templates', 'seed-plan', 'populate-graph'].map((task) => ({ task, state: 'completed' })));
+    expect(steps).toEqual(['migrate-knowledge', 'load-templates', 'seed-plan', 'ingest', 'populate-graph'].map((task) => ({ task, state: 'completed' })));
     expect(first.logs.join('\n')).toContain('setup step 3 seed-plan: completed');
 
     const second = await start(crontab, new FakeClock(at('2026-01-05T11:00:00Z')), { isolation: 'child' });
-    await until(() => second.logs.some((l) => l.includes('setup step 4')), 30_000, 'the set-up flow');
+    await until(() => second.logs.some((l) => l.includes('setup step 5')), 30_000, 'the set-up flow');
     await second.stop();
     expect(second.logs.join('\n')).toMatch(/setup step 3 seed-plan: skipped/);
-    expect(await db.query(`select id from task_runs where trigger = 'setup'`)).toHaveLength(4);
+    expect(await db.query(`select id from task_runs where trigger = 'setup'`)).toHaveLength(5);
   });
 
   it('registers itself with its entries and heartbeat, and signs off when it stops', async () => {

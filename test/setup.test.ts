@@ -1,6 +1,6 @@
 // `singularity setup` as an operator (or a scheduler beside one) runs it: the real CLI, real databases,
 // fixture set-up tasks (orders 1, 2 and 4) among the built-in steps (migrate-knowledge 1, load-templates 2,
-// seed-plan 3, populate-graph 5), whose log shows what each process really executed.
+// seed-plan 3, ingest 4 (of the working folder), populate-graph 5), whose log shows what each process really executed.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +16,7 @@ import { BIN, cleanEnv, runCli, type CliResult } from './support/cli.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/setup-tasks.mjs', import.meta.url));
 // Steps of equal order run by name: migrate-knowledge before setup-one, load-templates before setup-two.
-const STEPS = ['migrate-knowledge', 'setup-one', 'load-templates', 'setup-two', 'seed-plan', 'setup-four', 'populate-graph'];
+const STEPS = ['migrate-knowledge', 'setup-one', 'load-templates', 'setup-two', 'seed-plan', 'ingest', 'setup-four', 'populate-graph'];
 // What the fixture steps log when each executes once and succeeds (the built-in tasks log nothing).
 const FULL_LOG = ['start setup-one', 'end setup-one', 'start setup-two', 'end setup-two', 'start setup-four', 'end setup-four'];
 
@@ -95,16 +95,17 @@ describe.each(backendNames)('singularity setup on %s', (backendName) => {
     expect(r.code, output(r)).toBe(0);
     expect(log()).toEqual(FULL_LOG);
     const lines = r.stdout.trimEnd().split('\n');
-    expect(lines).toHaveLength(8);
-    expect(lines[0]).toMatch(/^\[1\/7\] migrate-knowledge {2,}completed in .+: [1-9]\d* loaded \([1-9]\d* new, 0 changed\), 0 unchanged, 0 invalid; [1-9]\d* not embedded: no embedding model/);
-    expect(lines[1]).toMatch(/^\[2\/7\] setup-one {2,}completed in .+: step one done \(run \d+\)$/);
-    expect(lines[2]).toMatch(/^\[3\/7\] load-templates {2,}completed in .+: [1-9]\d* loaded \([1-9]\d* new, 0 changed\), [1-9]\d* unchanged, 0 invalid/);
-    expect(lines[3]).toMatch(/^\[4\/7\] setup-two {2,}completed in .+: step two done \(run \d+\)$/);
-    expect(lines[4]).toMatch(/^\[5\/7\] seed-plan {2,}completed in .+: themes: [1-9]\d* new/);
-    // Step 6 sees the work plan that step 5 seeded.
-    expect(lines[5]).toMatch(/^\[6\/7\] setup-four {2,}completed in .+: saw [1-9]\d* themes \(run \d+\)$/);
-    expect(lines[6]).toMatch(/^\[7\/7\] populate-graph {2,}completed in .+ \(run \d+\)$/);
-    expect(lines[7]).toBe('setup complete: 7 ran, 0 skipped');
+    expect(lines).toHaveLength(9);
+    expect(lines[0]).toMatch(/^\[1\/8\] migrate-knowledge {2,}completed in .+: [1-9]\d* loaded \([1-9]\d* new, 0 changed\), 0 unchanged, 0 invalid; [1-9]\d* not embedded: no embedding model/);
+    expect(lines[1]).toMatch(/^\[2\/8\] setup-one {2,}completed in .+: step one done \(run \d+\)$/);
+    expect(lines[2]).toMatch(/^\[3\/8\] load-templates {2,}completed in .+: [1-9]\d* loaded \([1-9]\d* new, 0 changed\), [1-9]\d* unchanged, 0 invalid/);
+    expect(lines[3]).toMatch(/^\[4\/8\] setup-two {2,}completed in .+: step two done \(run \d+\)$/);
+    expect(lines[4]).toMatch(/^\[5\/8\] seed-plan {2,}completed in .+: themes: [1-9]\d* new/);
+    expect(lines[5]).toMatch(/^\[6\/8\] ingest {2,}completed in .+: sg-setup-\w+: \d+ files/);
+    // Step 7 sees the work plan that step 5 seeded.
+    expect(lines[6]).toMatch(/^\[7\/8\] setup-four {2,}completed in .+: saw [1-9]\d* themes \(run \d+\)$/);
+    expect(lines[7]).toMatch(/^\[8\/8\] populate-graph {2,}completed in .+ \(run \d+\)$/);
+    expect(lines[8]).toBe('setup complete: 8 ran, 0 skipped');
 
     const recorded = await setupRuns();
     expect(recorded.map((x) => [x.task, x.state, x.trigger])).toEqual(STEPS.map((task) => [task, 'completed', 'setup']));
@@ -119,9 +120,9 @@ describe.each(backendNames)('singularity setup on %s', (backendName) => {
     expect(log()).toEqual(FULL_LOG);
     for (const [i, task] of STEPS.entries()) {
       const run = before.find((x) => x.task === task)!;
-      expect(r.stdout).toMatch(new RegExp(`^\\[${i + 1}/7\\] ${task} +skipped: completed by run ${run.id} at \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d$`, 'm'));
+      expect(r.stdout).toMatch(new RegExp(`^\\[${i + 1}/8\\] ${task} +skipped: completed by run ${run.id} at \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d$`, 'm'));
     }
-    expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('setup complete: 0 ran, 7 skipped');
+    expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('setup complete: 0 ran, 8 skipped');
     expect(await setupRuns()).toEqual(before);
   });
 
@@ -130,7 +131,7 @@ describe.each(backendNames)('singularity setup on %s', (backendName) => {
     const r = await setup(['--force']);
     expect(r.code, output(r)).toBe(0);
     expect(log()).toEqual([...FULL_LOG, ...FULL_LOG]);
-    expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('setup complete: 7 ran, 0 skipped');
+    expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('setup complete: 8 ran, 0 skipped');
     const added = (await setupRuns()).slice(before.length);
     expect(added.map((x) => [x.task, x.state, x.trigger])).toEqual(STEPS.map((task) => [task, 'completed', 'setup']));
   });
@@ -139,9 +140,9 @@ describe.each(backendNames)('singularity setup on %s', (backendName) => {
     const before = await setupRuns();
     const r = await setup([], { SETUP_WITH_REQUIRED_FLAG: '1' });
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/^\[6\/8\] setup-four +skipped: completed by run \d+ at /m);
-    expect(r.stderr).toMatch(/^\[8\/8\] setup-five +failed: setup-five: --target is required and has no default; a set-up task must give every flag a default$/m);
-    expect(r.stderr).toMatch(/setup stopped at step 8\/8 \(setup-five\)/);
+    expect(r.stdout).toMatch(/^\[7\/9\] setup-four +skipped: completed by run \d+ at /m);
+    expect(r.stderr).toMatch(/^\[9\/9\] setup-five +failed: setup-five: --target is required and has no default; a set-up task must give every flag a default$/m);
+    expect(r.stderr).toMatch(/setup stopped at step 9\/9 \(setup-five\)/);
     expect(await setupRuns()).toEqual(before);
   });
 
@@ -151,11 +152,11 @@ describe.each(backendNames)('singularity setup on %s', (backendName) => {
     const r = await setup();
     expect(r.code).toBe(1);
     expect(log()).toEqual(['start setup-one', 'end setup-one', 'start setup-two', 'fail setup-two']);
-    expect(r.stdout).toMatch(/^\[2\/7\] setup-one +completed/m);
-    expect(r.stderr).toMatch(/^\[4\/7\] setup-two +failed: step two failed on purpose \(run \d+, discarded\)$/m);
-    expect(r.stdout).toMatch(/^\[5\/7\] seed-plan +not run \(step 4 failed\)$/m);
-    expect(r.stdout).toMatch(/^\[6\/7\] setup-four +not run \(step 4 failed\)$/m);
-    expect(r.stderr).toContain('setup stopped at step 4/7 (setup-two): step two failed on purpose');
+    expect(r.stdout).toMatch(/^\[2\/8\] setup-one +completed/m);
+    expect(r.stderr).toMatch(/^\[4\/8\] setup-two +failed: step two failed on purpose \(run \d+, discarded\)$/m);
+    expect(r.stdout).toMatch(/^\[5\/8\] seed-plan +not run \(step 4 failed\)$/m);
+    expect(r.stdout).toMatch(/^\[7\/8\] setup-four +not run \(step 4 failed\)$/m);
+    expect(r.stderr).toContain('setup stopped at step 4/8 (setup-two): step two failed on purpose');
     expect(r.stderr).toContain("run 'singularity setup' again: it resumes at step 4");
     expect((await setupRuns()).map((x) => [x.task, x.state])).toEqual([
       ['migrate-knowledge', 'completed'], ['setup-one', 'completed'], ['load-templates', 'completed'], ['setup-two', 'discarded'],
@@ -172,8 +173,9 @@ describe.each(backendNames)('singularity setup on %s', (backendName) => {
       [3, 'load-templates', 'skipped'],
       [4, 'setup-two', 'failed'],
       [5, 'seed-plan', 'not-run'],
-      [6, 'setup-four', 'not-run'],
-      [7, 'populate-graph', 'not-run'],
+      [6, 'ingest', 'not-run'],
+      [7, 'setup-four', 'not-run'],
+      [8, 'populate-graph', 'not-run'],
     ]);
     expect(result.steps[1]!.run).toMatchObject({ task: 'setup-one', state: 'completed', trigger: 'setup' });
     expect(result.failedStep).toMatchObject({ order: 4, task: 'setup-two', status: 'failed', reason: 'step two failed on purpose' });
@@ -184,9 +186,9 @@ describe.each(backendNames)('singularity setup on %s', (backendName) => {
   it('once the cause is gone, setup resumes at the failed step and finishes', async () => {
     const r = await setup();
     expect(r.code, output(r)).toBe(0);
-    expect(r.stdout).toMatch(/^\[2\/7\] setup-one +skipped: completed by run \d+ at /m);
-    expect(r.stdout).toMatch(/^\[4\/7\] setup-two +completed/m);
-    expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('setup complete: 4 ran, 3 skipped');
+    expect(r.stdout).toMatch(/^\[2\/8\] setup-one +skipped: completed by run \d+ at /m);
+    expect(r.stdout).toMatch(/^\[4\/8\] setup-two +completed/m);
+    expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('setup complete: 5 ran, 3 skipped');
     expect(log().slice(6)).toEqual(['start setup-two', 'end setup-two', 'start setup-four', 'end setup-four']);
     const completed = (await setupRuns()).filter((x) => x.state === 'completed').map((x) => x.task);
     expect(completed).toEqual(STEPS);
@@ -200,17 +202,17 @@ describe.each(backendNames)('singularity setup on %s', (backendName) => {
     const second = startSetup();
     // The second says that it waits for the first's run of step 2.
     const [run] = await db.query<{ id: number }>(`select id from task_runs where task = 'setup-one'`);
-    const waiting = new RegExp(`\\[2/7\\] setup-one +waiting: run ${run!.id} of another process \\(pid ${first.child.pid} on `);
+    const waiting = new RegExp(`\\[2/8\\] setup-one +waiting: run ${run!.id} of another process \\(pid ${first.child.pid} on `);
     await until('the second setup to wait', () => waiting.test(second.result.stderr));
     rmSync(holdFile);
     const [a, b] = await Promise.all([first.done, second.done]);
     expect(a.code, output(a)).toBe(0);
     expect(b.code, output(b)).toBe(0);
     expect(log()).toEqual(FULL_LOG);
-    expect(b.stdout).toMatch(/^\[2\/7\] setup-one +skipped: completed by run \d+ meanwhile$/m);
+    expect(b.stdout).toMatch(/^\[2\/8\] setup-one +skipped: completed by run \d+ meanwhile$/m);
     // Between them, each step is reported completed exactly once.
     for (const task of STEPS) {
-      const completedLines = `${a.stdout}${b.stdout}`.match(new RegExp(`^\\[\\d/7\\] ${task} +completed`, 'gm')) ?? [];
+      const completedLines = `${a.stdout}${b.stdout}`.match(new RegExp(`^\\[\\d/8\\] ${task} +completed`, 'gm')) ?? [];
       expect(completedLines, task).toHaveLength(1);
     }
     const completed = (await setupRuns()).filter((x) => x.state === 'completed');
@@ -236,25 +238,26 @@ describe.each(backendNames)('singularity setup on %s', (backendName) => {
     const r = await done;
     expect(r.code).toBe(1);
     const out = output(r);
-    expect(out).toMatch(/^\[2\/7\] setup-one +failed: .*interrupted.* \(run \d+, cancelled\)$/m);
-    expect(out).toMatch(/^\[6\/7\] setup-four +not run/m);
-    expect(out).toContain('setup stopped at step 2/7 (setup-one)');
+    expect(out).toMatch(/^\[2\/8\] setup-one +failed: .*interrupted.* \(run \d+, cancelled\)$/m);
+    expect(out).toMatch(/^\[7\/8\] setup-four +not run/m);
+    expect(out).toContain('setup stopped at step 2/8 (setup-one)');
     expect((await setupRuns()).map((x) => [x.task, x.state])).toEqual([['migrate-knowledge', 'completed'], ['setup-one', 'cancelled']]);
     expect(log()).toEqual(['start setup-one', 'fail setup-one']);
   });
 
-  it('with only the built-in tasks, setup runs just those: the knowledge base, the work plan, the graph', async () => {
+  it('with only the built-in tasks, setup runs just those: the knowledge base, the work plan, ingest, the graph', async () => {
     await reset();
     const r = await runCli(['setup'], backend.env, { cwd: dir });
     expect(r.code, output(r)).toBe(0);
-    expect(r.stdout).toMatch(/^\[1\/4\] migrate-knowledge {2,}completed in .+: 0 loaded \(0 new, 0 changed\), [1-9]\d* unchanged, 0 invalid/);
-    expect(r.stdout).toMatch(/^\[2\/4\] load-templates {2,}completed in /m);
-    expect(r.stdout).toMatch(/^\[3\/4\] seed-plan {2,}completed in .+: themes: 0 new, [1-9]\d* in all/m);
-    expect(r.stdout).toMatch(/^\[4\/4\] populate-graph {2,}completed in /m);
-    expect(r.stdout.trimEnd().split('\n')).toHaveLength(5);
-    expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('setup complete: 4 ran, 0 skipped');
+    expect(r.stdout).toMatch(/^\[1\/5\] migrate-knowledge {2,}completed in .+: 0 loaded \(0 new, 0 changed\), [1-9]\d* unchanged, 0 invalid/);
+    expect(r.stdout).toMatch(/^\[2\/5\] load-templates {2,}completed in /m);
+    expect(r.stdout).toMatch(/^\[3\/5\] seed-plan {2,}completed in .+: themes: 0 new, [1-9]\d* in all/m);
+    expect(r.stdout).toMatch(/^\[4\/5\] ingest {2,}completed in /m);
+    expect(r.stdout).toMatch(/^\[5\/5\] populate-graph {2,}completed in /m);
+    expect(r.stdout.trimEnd().split('\n')).toHaveLength(6);
+    expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('setup complete: 5 ran, 0 skipped');
     expect((await setupRuns()).map((x) => [x.task, x.state, x.trigger])).toEqual(
-      ['migrate-knowledge', 'load-templates', 'seed-plan', 'populate-graph'].map((task) => [task, 'completed', 'setup']),
+      ['migrate-knowledge', 'load-templates', 'seed-plan', 'ingest', 'populate-graph'].map((task) => [task, 'completed', 'setup']),
     );
     expect(log()).toEqual([]);
   });

@@ -15,6 +15,7 @@ export default defineTask({
     'marked deleted; the graph (files, symbols, imports, calls) is rebuilt from every file\'s references; new chunks ' +
     'are embedded when a model is available, else left pending.',
   engine: 'node',
+  setupOrder: 4,
   schedule: '0 6 * * 0',
   positional: 'path',
   args: z.object({
