@@ -35,3 +35,6 @@ CREATE INDEX knowledge_artifacts_search_idx ON knowledge_artifacts USING gin (se
 -- What a file's code refers to (imports, calls; tree-sitter tags), kept so that ingest can resolve the
 -- graph's edges across the codebase without parsing unchanged files again.
 ALTER TABLE code_files ADD COLUMN refs jsonb NOT NULL DEFAULT '[]';
+--> statement-breakpoint
+-- Ingest replaces a file's nodes by (codebase, path); the identity index has kind between the two.
+CREATE INDEX graph_nodes_codebase_path_idx ON graph_nodes (codebase, path);

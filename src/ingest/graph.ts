@@ -31,6 +31,15 @@ export async function resolveEdges(db: Database, codebase: string): Promise<numb
   const symbolsOf = new Map<string, SymbolNode[]>();
   for (const s of symbols) symbolsOf.set(s.path, [...(symbolsOf.get(s.path) ?? []), s]);
   const paths = [...fileNode.keys()];
+  const known = new Set(paths);
+  // Many files import the same modules: each (folder, module) is resolved once.
+  const resolved = new Map<string, string[]>();
+  const resolve = (importer: string, module: string) => {
+    const key = module.startsWith('.') ? `${dirname(importer)}\0${module}` : `\0${module}`;
+    let targets = resolved.get(key);
+    if (!targets) resolved.set(key, (targets = resolveModule(module.startsWith('.') ? importer : '', module, paths, known)));
+    return targets.filter((t) => t !== importer);
+  };
 
   const edges = new Map<string, { s: number; t: number; k: string; w: number }>();
   const add = (source: number, target: number, kind: 'imports' | 'calls', weight: number) => {
@@ -46,7 +55,7 @@ export async function resolveEdges(db: Database, codebase: string): Promise<numb
     if (from === undefined) continue;
     for (const ref of refs) {
       if (ref.kind === 'import' && ref.module) {
-        const targets = resolveModule(path, ref.module, paths);
+        const targets = resolve(path, ref.module);
         for (const target of targets) add(from, fileNode.get(target)!, 'imports', 1 / targets.length);
       } else if (ref.kind === 'call') {
         const candidates = byShortName.get(ref.name) ?? [];
@@ -83,8 +92,7 @@ const EXTENSIONS = ['', '.ts', '.tsx', '.js', '.jsx', '.mjs', '.cjs', '.py', '.r
  * file's folder; otherwise any file whose path (without extension) ends with the module as a path
  * ('foo.bar' → foo/bar, 'crate::db' → db, 'MyApp.Repo' → my_app/repo). Packages outside the codebase match nothing.
  */
-export function resolveModule(importer: string, module: string, paths: readonly string[]): string[] {
-  const known = new Set(paths);
+export function resolveModule(importer: string, module: string, paths: readonly string[], known: ReadonlySet<string> = new Set(paths)): string[] {
   const stripped = (p: string) => p.replace(/\.[^./]+$/, '');
   // A file named as written ('util/log.h', 'config.exs'), anywhere in the codebase.
   const direct = paths.filter((p) => p !== importer && (p === module || p.endsWith('/' + module)));

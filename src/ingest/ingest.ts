@@ -138,7 +138,12 @@ export async function ingestCodebase(db: Database, options: IngestOptions): Prom
     }
   });
 
-  if (work.length || plan.delete.length || restoredUnchanged.length) report.edges = await resolveEdges(db, codebase);
+  if (work.length || plan.delete.length || restoredUnchanged.length) {
+    report.edges = await resolveEdges(db, codebase);
+    // Fresh statistics, or the planner takes a new codebase's tables for empty and search crawls (the
+    // embedded database never analyzes on its own).
+    await db.query('analyze code_files, code_chunks, graph_nodes, graph_edges');
+  }
   else report.edges = (await db.query<{ n: number }>(
     `select count(*)::int as n from graph_edges e join graph_nodes s on s.id = e.source_id where s.codebase = $1 and e.kind in ('imports', 'calls')`, [codebase]))[0]!.n;
 
