@@ -131,21 +131,6 @@ export async function markPruned(client: PoolClient, id: number): Promise<boolea
   return rowCount === 1;
 }
 
-/** `work` in one transaction on one connection: committed if it returns, rolled back if it throws. */
-export async function inTransaction<T>(db: Database, work: (client: PoolClient) => Promise<T>): Promise<T> {
-  return db.withClient(async (client) => {
-    await client.query('begin');
-    try {
-      const result = await work(client);
-      await client.query('commit');
-      return result;
-    } catch (error) {
-      await client.query('rollback').catch(() => {});
-      throw error;
-    }
-  });
-}
-
 /** Every record as it is now (JSON rows), to be put back by replaceRecords. */
 export async function snapshotRecords(db: Database): Promise<unknown[]> {
   const [{ rows }] = (await db.query<{ rows: unknown[] }>(`select coalesce(jsonb_agg(b), '[]') as rows from backups b`)) as [{ rows: unknown[] }];
@@ -154,7 +139,7 @@ export async function snapshotRecords(db: Database): Promise<unknown[]> {
 
 /** Make the table hold exactly these records (and its id sequence continue after them). */
 export async function replaceRecords(db: Database, rows: unknown[]): Promise<void> {
-  await inTransaction(db, async (client) => {
+  await db.transaction(async (client) => {
     await client.query('delete from backups');
     await client.query('insert into backups select * from jsonb_populate_recordset(null::backups, $1::jsonb)', [JSON.stringify(rows)]);
     await client.query(`select setval(pg_get_serial_sequence('backups', 'id'), greatest((select max(id) from backups), 1))`);

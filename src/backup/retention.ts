@@ -5,7 +5,7 @@
 import { rm } from 'node:fs/promises';
 import type { Database } from '../core/db.js';
 import { backupFiles, removeBackupFiles } from './files.js';
-import { inTransaction, markPruned, retentionVictims } from './records.js';
+import { markPruned, retentionVictims } from './records.js';
 
 /** Good backups kept per type and database when --keep is not given. */
 export function defaultKeep(type: string): number {
@@ -29,7 +29,7 @@ export async function prune(db: Database, type: string, database: string, keep: 
   for (const victim of await retentionVictims(db, type, database, keep)) {
     try {
       // The record says pruned only once the file is gone: the transaction commits after the removal.
-      const marked = await inTransaction(db, async (client) => {
+      const marked = await db.transaction(async (client) => {
         if (!(await markPruned(client, victim.id))) return false;
         await rm(backupFiles(victim.path).file, { force: true });
         return true;

@@ -230,26 +230,18 @@ export async function installedJobs(cronDb: Database, site: PgCronSite): Promise
 
 /** Apply a plan in one transaction of the cron database, and record the jobs in this database. */
 export async function applyPlan(db: Database, cronDb: Database, site: PgCronSite, plan: JobPlan, wanted: CronJob[]): Promise<void> {
-  await cronDb.withClient(async (client) => {
-    await client.query('begin');
-    try {
-      for (const job of plan.remove) await client.query('select cron.unschedule($1::bigint)', [job.jobid]);
-      for (const { job, from } of plan.change) {
-        await client.query('select cron.alter_job($1::bigint, schedule => $2, command => $3, database => $4, active => true)', [
-          from.jobid, job.schedule, job.command, job.database ?? site.database,
-        ]);
-      }
-      for (const job of plan.add) {
-        await client.query('select cron.schedule_in_database($1, $2, $3, $4)', [job.jobname, job.schedule, job.command, job.database ?? site.database]);
-      }
-      await client.query('commit');
-    } catch (error) {
-      await client.query('rollback').catch(() => {});
-      throw error;
+  await cronDb.transaction(async (client) => {
+    for (const job of plan.remove) await client.query('select cron.unschedule($1::bigint)', [job.jobid]);
+    for (const { job, from } of plan.change) {
+      await client.query('select cron.alter_job($1::bigint, schedule => $2, command => $3, database => $4, active => true)', [
+        from.jobid, job.schedule, job.command, job.database ?? site.database,
+      ]);
+    }
+    for (const job of plan.add) {
+      await client.query('select cron.schedule_in_database($1, $2, $3, $4)', [job.jobname, job.schedule, job.command, job.database ?? site.database]);
     }
   });
-  await db.withClient(async (client) => {
-    await client.query('begin');
+  await db.transaction(async (client) => {
     await client.query('delete from pgcron_jobs');
     for (const job of wanted) {
       await client.query(
@@ -257,7 +249,6 @@ export async function applyPlan(db: Database, cronDb: Database, site: PgCronSite
         [job.jobname, job.task, job.entry, job.schedule, job.command, site.cronDatabase],
       );
     }
-    await client.query('commit');
   });
 }
 
