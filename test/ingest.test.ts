@@ -151,8 +151,9 @@ describe('setup-rag', () => {
       ['migrate-knowledge', 'load-templates', 'ingest', 'populate-graph', 'rank-graph'].map((t) => `${t} completed`),
     );
     expect(run.result.smokeTest).toMatchObject({ hits: expect.any(Number), first: expect.stringContaining('app:') });
-    const steps = await db.query<{ task: string }>(`select task from task_runs where trigger = 'setup' order by id`);
-    expect(steps.map((s) => s.task)).toEqual(['migrate-knowledge', 'load-templates', 'ingest', 'populate-graph', 'rank-graph']);
+    // Each step a run of its own, with setup-rag's trigger, naming setup-rag's run.
+    const steps = await db.query<{ task: string; trigger: string }>(`select task, trigger from task_runs where parent_run_id = $1 order by id`, [run.id]);
+    expect(steps).toEqual(['migrate-knowledge', 'load-templates', 'ingest', 'populate-graph', 'rank-graph'].map((task) => ({ task, trigger: 'cli' })));
     const [{ ranked }] = await db.query<{ ranked: number }>(`select count(*)::int as ranked from graph_nodes where codebase = 'app' and pagerank is not null`);
     expect(ranked).toBeGreaterThan(0);
   });

@@ -222,17 +222,17 @@ describe.each(backendNames)('scheduler on %s', (backendName) => {
     onTestFinished(() => process.chdir(cwd));
     const crontab = '@setup setup\n* * * * * [id=after-setup] fx-note\n';
     const first = await start(crontab, new FakeClock(at('2026-01-05T10:00:00Z')), { isolation: 'child' });
-    await until(() => first.logs.some((l) => l.includes('setup step 5')), 30_000, 'the set-up flow');
+    await until(() => first.logs.some((l) => l.includes('setup step 6')), 60_000, 'the set-up flow');
     await first.stop();
-    const steps = await db.query<{ task: string; state: string }>(`select task, state from task_runs where trigger = 'setup' order by id`);
-    expect(steps).toEqual(['migrate-knowledge', 'load-templates', 'seed-plan', 'ingest', 'populate-graph'].map((task) => ({ task, state: 'completed' })));
+    const steps = await db.query<{ task: string; state: string }>(`select task, state from task_runs where trigger = 'setup' and parent_run_id is null order by id`);
+    expect(steps).toEqual(['migrate-knowledge', 'load-templates', 'seed-plan', 'ingest', 'populate-graph', 'setup-rag'].map((task) => ({ task, state: 'completed' })));
     expect(first.logs.join('\n')).toContain('setup step 3 seed-plan: completed');
 
     const second = await start(crontab, new FakeClock(at('2026-01-05T11:00:00Z')), { isolation: 'child' });
-    await until(() => second.logs.some((l) => l.includes('setup step 5')), 30_000, 'the set-up flow');
+    await until(() => second.logs.some((l) => l.includes('setup step 6')), 60_000, 'the set-up flow');
     await second.stop();
     expect(second.logs.join('\n')).toMatch(/setup step 3 seed-plan: skipped/);
-    expect(await db.query(`select id from task_runs where trigger = 'setup'`)).toHaveLength(5);
+    expect(await db.query(`select id from task_runs where trigger = 'setup' and parent_run_id is null`)).toHaveLength(6);
   });
 
   it('registers itself with its entries and heartbeat, and signs off when it stops', async () => {

@@ -76,7 +76,7 @@ function describeRun(run: Run): string {
     ['run', String(run.id)],
     ['task', run.task],
     ['state', stateLabel(process.stdout, run.state) + (run.reason ? ` (${run.reason})` : '')],
-    ['trigger', run.trigger + (run.retryOf ? ` (retry of run ${run.retryOf})` : '')],
+    ['trigger', run.trigger + (run.retryOf ? ` (retry of run ${run.retryOf})` : '') + (run.parentRunId ? ` (a step of run ${run.parentRunId})` : '')],
     ['arguments', JSON.stringify(run.args)],
     ['attempt', `${run.attempt} of ${run.maxAttempts}`],
     ['scheduled for', formatTime(run.scheduledFor)],

@@ -19,6 +19,8 @@ export interface RunRequest {
   retryOf?: number;
   /** The crontab entry whose tick this is. */
   entry?: string;
+  /** The run this one is a step of. */
+  parentRunId?: number;
   /** Overrides the task's own timeout (a crontab entry's `timeout=`). */
   timeoutMs?: number;
   /** Overrides the task's overlap rule (a crontab entry's `overlap=`). */
@@ -38,7 +40,7 @@ export interface RunnerOptions {
 }
 
 /** What an attempt needs to know of its run. */
-export type AttemptRun = Pick<Run, 'id' | 'args' | 'attempt'>;
+export type AttemptRun = Pick<Run, 'id' | 'args' | 'attempt' | 'trigger'>;
 
 export interface AttemptHandle {
   /** Resolves with the task's result, rejects with its error. */
@@ -120,6 +122,7 @@ export async function claimRun(options: RunnerOptions, task: TaskDefinition, req
     scheduledFor: request.scheduledFor,
     retryOf: request.retryOf,
     entry: request.entry,
+    parentRunId: request.parentRunId,
   };
   const run = await runs.insertExecutingRun(db, newRun);
   return run ? { run, claimed: true } : { run: await recordRefusedStart(db, newRun), claimed: false };
@@ -264,6 +267,7 @@ export async function executeTask(
       signal,
       runId: run.id,
       attempt: run.attempt,
+      trigger: run.trigger,
       progress: (message) => onProgress?.(message),
     });
   }

@@ -43,6 +43,7 @@ export interface Run {
   errors: RunError[];
   cancelRequestedAt: Date | null;
   retryOf: number | null;
+  parentRunId: number | null;
   entry: string | null;
 }
 
@@ -52,7 +53,7 @@ const COLUMNS = `id, task, args, trigger, state, attempt, max_attempts as "maxAt
   concurrency_key as "concurrencyKey", scheduled_for as "scheduledFor", run_after as "runAfter",
   inserted_at as "insertedAt", started_at as "startedAt", heartbeat_at as "heartbeatAt",
   finished_at as "finishedAt", duration_ms as "durationMs", timeout_ms as "timeoutMs", host, pid, reason,
-  result, summary, error, errors, cancel_requested_at as "cancelRequestedAt", retry_of as "retryOf", entry`;
+  result, summary, error, errors, cancel_requested_at as "cancelRequestedAt", retry_of as "retryOf", parent_run_id as "parentRunId", entry`;
 
 // duration_ms of a run that finishes now.
 const ELAPSED_MS = `(extract(epoch from (now() - coalesce(started_at, now()))) * 1000)::int`;
@@ -69,6 +70,7 @@ export interface NewRun {
   retryOf?: number | null;
   /** The crontab entry whose tick this is. */
   entry?: string | null;
+  parentRunId?: number | null;
 }
 
 const HOST = hostname();
@@ -80,12 +82,12 @@ const HOST = hostname();
 export async function insertExecutingRun(db: Database, run: NewRun): Promise<Run | undefined> {
   const rows = await db.query<Run>(
     `insert into task_runs (task, args, trigger, state, attempt, max_attempts, timeout_ms, concurrency_key,
-       dedupe_key, scheduled_for, retry_of, entry, started_at, heartbeat_at, host, pid)
-     values ($1, $2, $3, 'executing', 1, $4, $5, $6, $7, $8, $9, $12, now(), now(), $10, $11)
+       dedupe_key, scheduled_for, retry_of, entry, parent_run_id, started_at, heartbeat_at, host, pid)
+     values ($1, $2, $3, 'executing', 1, $4, $5, $6, $7, $8, $9, $12, $13, now(), now(), $10, $11)
      on conflict do nothing
      returning ${COLUMNS}`,
     [run.task, run.args, run.trigger, run.maxAttempts, run.timeoutMs, run.concurrencyKey, run.dedupeKey ?? null,
-      run.scheduledFor ?? null, run.retryOf ?? null, HOST, process.pid, run.entry ?? null],
+      run.scheduledFor ?? null, run.retryOf ?? null, HOST, process.pid, run.entry ?? null, run.parentRunId ?? null],
   );
   return rows[0];
 }
@@ -94,12 +96,12 @@ export async function insertExecutingRun(db: Database, run: NewRun): Promise<Run
 export async function insertSkippedRun(db: Database, run: NewRun, reason: string): Promise<Run | undefined> {
   const rows = await db.query<Run>(
     `insert into task_runs (task, args, trigger, state, max_attempts, timeout_ms, concurrency_key, dedupe_key,
-       scheduled_for, retry_of, entry, finished_at, duration_ms, host, pid, reason)
-     values ($1, $2, $3, 'skipped', $4, $5, $6, $7, $8, $9, $13, now(), 0, $10, $11, $12)
+       scheduled_for, retry_of, entry, parent_run_id, finished_at, duration_ms, host, pid, reason)
+     values ($1, $2, $3, 'skipped', $4, $5, $6, $7, $8, $9, $13, $14, now(), 0, $10, $11, $12)
      on conflict do nothing
      returning ${COLUMNS}`,
     [run.task, run.args, run.trigger, run.maxAttempts, run.timeoutMs, run.concurrencyKey, run.dedupeKey ?? null,
-      run.scheduledFor ?? null, run.retryOf ?? null, HOST, process.pid, reason, run.entry ?? null],
+      run.scheduledFor ?? null, run.retryOf ?? null, HOST, process.pid, reason, run.entry ?? null, run.parentRunId ?? null],
   );
   return rows[0];
 }
@@ -313,10 +315,13 @@ export async function requestCancel(db: Database, id: number): Promise<Run> {
   return rows[0]!;
 }
 
-/** The newest run of a task started by `trigger`, optionally only one in `state` (set-up: is this step done?). */
+/**
+ * The newest run of a task started by `trigger`, optionally only one in `state` (set-up: is this step
+ * done?). Runs another run started as its steps (setup-rag's) do not count: they are that run's.
+ */
 export async function findLatestRun(db: Database, task: string, trigger: RunTrigger, state?: RunState): Promise<Run | undefined> {
   const rows = await db.query<Run>(
-    `select ${COLUMNS} from task_runs where task = $1 and trigger = $2 and ($3::text is null or state = $3)
+    `select ${COLUMNS} from task_runs where task = $1 and trigger = $2 and ($3::text is null or state = $3) and parent_run_id is null
      order by id desc limit 1`,
     [task, trigger, state ?? null],
   );

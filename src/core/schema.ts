@@ -51,6 +51,8 @@ export const taskRuns = pgTable(
     errors: jsonb('errors').notNull().default([]),
     cancelRequestedAt: ts('cancel_requested_at'),
     retryOf: bigint('retry_of', { mode: 'number' }),
+    /** The run that started this one as a step of its own (setup-rag's steps); null for the rest. */
+    parentRunId: bigint('parent_run_id', { mode: 'number' }),
     /** The crontab entry whose tick this run is (null for runs started by hand). */
     entry: text('entry'),
   },

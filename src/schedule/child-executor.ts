@@ -49,7 +49,7 @@ export function childExecutor(): ChildExecutor {
       execArgv: memory ? [`--max-old-space-size=${memory}`] : [],
     });
     children.add(child);
-    const start: StartMessage = { type: 'start', config, task: task.name, run: { id: run.id, args: run.args, attempt: run.attempt } };
+    const start: StartMessage = { type: 'start', config, task: task.name, run: { id: run.id, args: run.args, attempt: run.attempt, trigger: run.trigger } };
     child.send(start);
     const stop = () => child.kill('SIGTERM');
     signal.addEventListener('abort', stop, { once: true });

@@ -1,12 +1,13 @@
 // The process one attempt runs in (forked by child-executor.ts). It opens its own database connection,
 // runs the task and reports the result; the parent keeps the run's record and heartbeat.
 import type { Config } from '../core/config.js';
+import type { AttemptRun } from '../core/runner.js';
 
 export interface StartMessage {
   type: 'start';
   config: Config;
   task: string;
-  run: { id: number; args: Record<string, unknown>; attempt: number };
+  run: AttemptRun;
 }
 
 export type ChildMessage =

@@ -3,6 +3,7 @@
 import type { z } from 'zod';
 import type { Config } from '../core/config.js';
 import type { Database } from '../core/db.js';
+import type { RunTrigger } from '../core/run-states.js';
 
 export type Engine = 'node' | 'sql';
 
@@ -39,6 +40,8 @@ export interface TaskContext<Args> {
   signal: AbortSignal;
   runId: number;
   attempt: number;
+  /** What started the run; runs a task starts of its own (setup-rag's steps) take it over. */
+  trigger: RunTrigger;
   /** Report what the task is doing now (shown beside the spinner on a terminal). */
   progress(message: string): void;
 }

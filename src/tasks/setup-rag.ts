@@ -21,6 +21,7 @@ export default defineTask({
     'creates the vector indexes where pgvector exists and runs a real search that must find something. Every step ' +
     'is cheap when nothing changed, so running it again after a failure carries on where it stopped.',
   engine: 'node',
+  setupOrder: 6,
   positional: 'path',
   args: z.object({
     path: z.string().min(1).default('.').describe('the codebase to ingest'),
@@ -28,7 +29,7 @@ export default defineTask({
     query: z.string().min(1).default('how are errors handled').describe('the smoke test\'s search'),
   }),
   timeoutMs: 12 * 60 * 60_000,
-  async run({ args, db, config, signal, progress }) {
+  async run({ args, db, config, signal, progress, trigger, runId }) {
     const { findTask } = await import('./index.js');
     const { runTask } = await import('../core/runner.js');
     const embedder = await loadEmbedder(config.embedding);
@@ -47,7 +48,7 @@ export default defineTask({
         signal.throwIfAborted();
         progress(`${name}`);
         const task = findTask(name)!;
-        const run = await runTask({ db, config }, task, { trigger: 'setup', args: task.args.parse(stepArgs), signal });
+        const run = await runTask({ db, config }, task, { trigger, parentRunId: runId, args: task.args.parse(stepArgs), signal });
         result.steps.push({ task: name, runId: run.id, state: run.state, summary: run.summary });
         if (run.state !== 'completed') {
           throw new SingularityError(`setup-rag stopped at ${name} (run ${run.id}, ${run.state}): ${run.error?.message ?? run.reason ?? ''}`, {
