@@ -97,7 +97,7 @@ describe.each(backendNames)('ingest (%s)', (backendName) => {
 
   it('killed half-way, a run resumes where it stopped; the end state equals an uninterrupted run', async () => {
     const root = join(dir, 'many');
-    for (let i = 0; i < 400; i++) {
+    for (let i = 0; i < 1000; i++) {
       write(root, { [`pkg${i % 8}/mod${i}.py`]: `def f${i}(x):\n    return g${i}(x) + ${i}\n\n\ndef g${i}(x):\n    return x * ${i}\n` });
     }
     const child = spawn(process.execPath, [BIN, 'ingest', root, '--id', 'killed', '--skip-embedding'], { env: cleanEnv(backend.env), stdio: 'ignore' });
@@ -105,12 +105,12 @@ describe.each(backendNames)('ingest (%s)', (backendName) => {
     child.kill('SIGKILL');
     await new Promise((r) => child.once('close', r));
     const [{ n: before }] = await db.query<{ n: number }>(`select count(*)::int as n from code_files where codebase = 'killed'`);
-    expect(before).toBeLessThan(400);
+    expect(before).toBeLessThan(1000);
     // Whole batches only: a file row is written with its chunks, in one transaction.
     expect(await db.query(`select f.path from code_files f where codebase = 'killed' and not exists (select 1 from code_chunks c where c.file_id = f.id)`)).toEqual([]);
 
     const resumed = await ingestCodebase(db, { root, codebase: 'killed' });
-    expect(resumed.files.added).toBe(400 - before);
+    expect(resumed.files.added).toBe(1000 - before);
     expect(resumed.files.unchanged).toBe(before);
     await ingestCodebase(db, { root, codebase: 'whole' });
     const state = (codebase: string) => db.query(
@@ -122,6 +122,33 @@ describe.each(backendNames)('ingest (%s)', (backendName) => {
        join graph_nodes t on t.id = e.target_id where s.codebase = $1 order by 1, 2, 3`, [codebase]);
     expect(await edges('killed')).toEqual(await edges('whole'));
   }, 120_000);
+
+  it('a file not UTF-8, one gone since the scan, one turned into a folder: each reported, the rest ingested', async () => {
+    const root = join(dir, 'bad');
+    write(root, Object.fromEntries(['a', 'b', 'c', 'd', 'e'].map((name) => [`${name}.py`, `def ${name}():\n    return 1\n`])));
+    writeFileSync(join(root, 'latin1.c'), Buffer.from('/* caf\xe9 */\nint main(void) { return 0; }\n', 'latin1'));
+    // A batch is written while the next is parsed: when the first is written, the third is not parsed yet.
+    let written = 0;
+    const report = await ingestCodebase(db, {
+      root, codebase: 'bad', batchSize: 1,
+      progress: () => {
+        if (++written > 1) return;
+        rmSync(join(root, 'd.py'));
+        rmSync(join(root, 'e.py'));
+        mkdirSync(join(root, 'e.py'));
+      },
+    });
+    expect(report.problems).toEqual([
+      { path: 'd.py', reason: 'vanished: gone since the scan' },
+      { path: 'e.py', reason: 'unreadable: not a regular file' },
+      { path: 'latin1.c', reason: expect.stringMatching(/^not valid UTF-8 \(first bad byte at offset 6\): ingested with U\+FFFD/) },
+    ].sort((x, y) => x.path.localeCompare(y.path)));
+    const stored = await db.query<{ path: string; content: string }>(
+      `select f.path, string_agg(c.content, '' order by c.start_line) as content from code_files f join code_chunks c on c.file_id = f.id
+       where f.codebase = 'bad' group by f.path order by 1`);
+    expect(stored.map((f) => f.path)).toEqual(['a.py', 'b.py', 'c.py', 'latin1.c']);
+    expect(stored[3]!.content).toContain('caf\uFFFD');
+  });
 
   it('the command: a path that does not exist is exit 2', async () => {
     const r = await runCli(['ingest', join(dir, 'nope')], backend.env);

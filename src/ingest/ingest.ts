@@ -10,7 +10,7 @@ import { resolveEdges } from './graph.js';
 import { parseAndChunk, type FileAnalysis } from './parse.js';
 import { confirmChanges, planIngest, type StoredFile } from './plan.js';
 import { scanCodebase, type ScannedFile, type SkipReason } from './scan.js';
-import { readSource } from './source.js';
+import { readSource, type SourceRead } from './source.js';
 
 export interface IngestOptions {
   root: string;
@@ -62,17 +62,18 @@ export async function ingestCodebase(db: Database, options: IngestOptions): Prom
   ).map((s) => ({ ...s, mtimeMs: Math.round(Number(s.mtimeMs) * 1000) / 1000 }));
   const plan = planIngest(files, stored);
 
-  // Suspects are read once: their text serves the parse when their hash says they changed.
-  const texts = new Map<string, string>();
+  // A file that cannot be read is reported and left as it is stored; one gone since the scan is deleted.
+  const vanished: string[] = [];
+  const unreadable = (path: string, read: Exclude<SourceRead, { ok: true }>) => {
+    report.problems.push({ path, reason: `${read.problem}: ${read.detail}` });
+    if (read.problem === 'vanished') vanished.push(path);
+  };
+  // Suspects are hashed (their text is not kept: the few that did change are read again to be parsed).
   const hashes = new Map<string, string>();
   for (const file of plan.suspect) {
     const read = await readSource(file.absolute);
-    if (!read.ok) {
-      report.problems.push({ path: file.path, reason: `${read.problem}: ${read.detail}` });
-      continue;
-    }
-    hashes.set(file.path, read.contentHash);
-    texts.set(file.path, read.text);
+    if (read.ok) hashes.set(file.path, read.contentHash);
+    else unreadable(file.path, read);
   }
   const { change, touched } = confirmChanges(plan.suspect, hashes, stored);
   const restoredUnchanged = plan.restore.filter((f) => !change.includes(f));
@@ -82,56 +83,58 @@ export async function ingestCodebase(db: Database, options: IngestOptions): Prom
   const work = [...plan.add, ...change];
   const maxTokens = options.embedder?.maxTokens ?? DEFAULT_MAX_TOKENS;
   const countTokens = options.embedder ? (text: string) => options.embedder!.countTokens(text) : roughTokens;
-  const size = options.batchSize ?? 50;
-  for (let i = 0; i < work.length; i += size) {
-    options.signal?.throwIfAborted();
-    const batch: Array<{ file: ScannedFile; hash: string; analysis: FileAnalysis }> = [];
-    for (const file of work.slice(i, i + size)) {
-      const read = texts.has(file.path) ? { ok: true as const, text: texts.get(file.path)!, contentHash: hashes.get(file.path)! } : await readSource(file.absolute);
+  const size = options.batchSize ?? 100;
+  const analyse = async (files: ScannedFile[]) => {
+    const batch: AnalysedFile[] = [];
+    for (const file of files) {
+      const read = await readSource(file.absolute);
       if (!read.ok) {
-        report.problems.push({ path: file.path, reason: `${read.problem}: ${read.detail}` });
+        unreadable(file.path, read);
         continue;
+      }
+      if (read.invalidUtf8) {
+        report.problems.push({ path: file.path, reason: `not valid UTF-8 (first bad byte at offset ${read.invalidUtf8.offset}): ingested with U+FFFD in place of the bad bytes` });
       }
       const analysis = await parseAndChunk(read.text, file.language, { maxTokens, countTokens });
       if (analysis.error) report.problems.push({ path: file.path, reason: `not parsed (${analysis.error}): line chunks instead` });
       if (analysis.parsed) report.parsed++;
       batch.push({ file, hash: read.contentHash, analysis });
     }
-    await db.transaction(async (client) => {
-      for (const { file, hash, analysis } of batch) {
-        const [{ id }] = (
-          await client.query<{ id: number }>(
-            `insert into code_files (codebase, path, language, size_bytes, mtime, content_hash, refs, ingested_at, deleted_at)
-             values ($1, $2, $3, $4, to_timestamp($5::float8 / 1000), $6, $7, now(), null)
-             on conflict (codebase, path) do update set language = excluded.language, size_bytes = excluded.size_bytes,
-               mtime = excluded.mtime, content_hash = excluded.content_hash, refs = excluded.refs, ingested_at = now(), deleted_at = null
-             returning id`,
-            [codebase, file.path, file.language, file.size, file.mtimeMs, hash, JSON.stringify(analysis.references)],
-          )
-        ).rows as [{ id: number }];
-        await client.query('delete from code_chunks where file_id = $1', [id]);
-        await client.query(
-          `insert into code_chunks (file_id, codebase, start_line, end_line, kind, symbol, content, content_hash)
-           select $1, $2, x.s, x.e, x.k, x.y, x.c, x.h from jsonb_to_recordset($3::jsonb) as x(s int, e int, k text, y text, c text, h text)`,
-          [id, codebase, JSON.stringify(analysis.chunks.map((c) => ({ s: c.startLine, e: c.endLine, k: c.kind, y: c.symbol, c: c.content, h: c.contentHash })))],
-        );
-        report.chunks.written += analysis.chunks.length;
-        report.symbols += await writeFileNodes(client, codebase, file, analysis);
-      }
-    });
-    options.progress?.(`parsed ${Math.min(i + size, work.length)} of ${work.length} new or changed files`);
+    return batch;
+  };
+  // Parsing is this process's work and writing the server's: the next batch is parsed while the last
+  // one is written. A batch is one transaction, written whole or not at all.
+  let writing: Promise<void> = Promise.resolve();
+  try {
+    for (let i = 0; i < work.length; i += size) {
+      options.signal?.throwIfAborted();
+      const batch = await analyse(work.slice(i, i + size));
+      await writing;
+      const done = Math.min(i + size, work.length);
+      writing = writeFiles(db, codebase, batch).then((symbols) => {
+        report.chunks.written += batch.reduce((n, b) => n + b.analysis.chunks.length, 0);
+        report.symbols += symbols;
+        options.progress?.(`parsed ${done} of ${work.length} new or changed files (${Math.floor((done / work.length) * 100)}%)`);
+      });
+      writing.catch(() => {}); // awaited above or below; not an unhandled rejection meanwhile
+    }
+  } finally {
+    await writing.catch(() => {});
   }
+  await writing;
 
   await db.transaction(async (client) => {
-    for (const file of touched) {
-      await client.query(`update code_files set size_bytes = $3, mtime = to_timestamp($4::float8 / 1000) where codebase = $1 and path = $2`,
-        [codebase, file.path, file.size, file.mtimeMs]);
+    if (touched.length) {
+      await client.query(
+        `update code_files f set size_bytes = x.s, mtime = to_timestamp(x.m / 1000)
+         from jsonb_to_recordset($2::jsonb) as x(p text, s bigint, m float8) where f.codebase = $1 and f.path = x.p`,
+        [codebase, JSON.stringify(touched.map((f) => ({ p: f.path, s: f.size, m: f.mtimeMs })))]);
     }
-    for (const file of restoredUnchanged) {
-      await client.query('update code_files set deleted_at = null where codebase = $1 and path = $2', [codebase, file.path]);
+    if (restoredUnchanged.length) {
+      await client.query('update code_files set deleted_at = null where codebase = $1 and path = any($2::text[])', [codebase, restoredUnchanged.map((f) => f.path)]);
     }
     // Vanished files are marked, not deleted (prune-chunks deletes them later); the graph describes the code as it is.
-    const gone = plan.delete.map((f) => f.path);
+    const gone = [...plan.delete.map((f) => f.path), ...vanished.filter((path) => stored.some((f) => f.path === path && !f.deleted))];
     if (gone.length) {
       await client.query('update code_files set deleted_at = now() where codebase = $1 and path = any($2::text[])', [codebase, gone]);
       await client.query('delete from graph_nodes where codebase = $1 and path = any($2::text[])', [codebase, gone]);
@@ -157,33 +160,66 @@ export async function ingestCodebase(db: Database, options: IngestOptions): Prom
   return report;
 }
 
-/** A file's graph nodes: the file, its definitions, and file-defines-symbol edges. Its old ones go first. */
-async function writeFileNodes(client: import('pg').PoolClient, codebase: string, file: ScannedFile, analysis: FileAnalysis): Promise<number> {
-  await client.query(`delete from graph_nodes where codebase = $1 and path = $2`, [codebase, file.path]);
-  const [{ id: fileNode }] = (
-    await client.query<{ id: number }>(
-      `insert into graph_nodes (codebase, kind, name, path, language, line) values ($1, 'file', $2, $2, $3, 1) returning id`,
-      [codebase, file.path, file.language],
-    )
-  ).rows as [{ id: number }];
+interface AnalysedFile {
+  file: ScannedFile;
+  hash: string;
+  analysis: FileAnalysis;
+}
+
+/**
+ * One batch of files in one transaction, a statement per table for the whole batch: the files, their
+ * chunks (old ones replaced), their graph nodes (the file, one node per symbol, and file-defines-symbol
+ * edges; old ones replaced). Returns the number of symbols.
+ */
+async function writeFiles(db: Database, codebase: string, batch: AnalysedFile[]): Promise<number> {
+  if (!batch.length) return 0;
+  const paths = batch.map((b) => b.file.path);
   // One node per symbol: overloads and repeated definitions share theirs (the first, widened to all of them).
-  const bySymbol = new Map<string, { symbol: string; kind: string; startLine: number; endLine: number }>();
-  for (const d of analysis.definitions) {
-    const known = bySymbol.get(d.symbol);
-    if (known) known.endLine = Math.max(known.endLine, d.endLine);
-    else bySymbol.set(d.symbol, { symbol: d.symbol, kind: d.kind, startLine: d.startLine, endLine: d.endLine });
-  }
-  if (!bySymbol.size) return 0;
-  await client.query(
-    `with symbols as (
-       insert into graph_nodes (codebase, kind, name, path, language, line, metadata)
-       select $1, 'symbol', x.y, $2, $3, x.s, jsonb_build_object('kind', x.k, 'endLine', x.e)
-       from jsonb_to_recordset($4::jsonb) as x(y text, k text, s int, e int)
-       returning id)
-     insert into graph_edges (source_id, target_id, kind) select $5, id, 'defines' from symbols`,
-    [codebase, file.path, file.language, JSON.stringify([...bySymbol.values()].map((d) => ({ y: d.symbol, k: d.kind, s: d.startLine, e: d.endLine }))), fileNode],
-  );
-  return bySymbol.size;
+  const symbols = batch.flatMap(({ file, analysis }) => {
+    const bySymbol = new Map<string, { p: string; l: string | null; y: string; k: string; s: number; e: number }>();
+    for (const d of analysis.definitions) {
+      const known = bySymbol.get(d.symbol);
+      if (known) known.e = Math.max(known.e, d.endLine);
+      else bySymbol.set(d.symbol, { p: file.path, l: file.language, y: d.symbol, k: d.kind, s: d.startLine, e: d.endLine });
+    }
+    return [...bySymbol.values()];
+  });
+  await db.transaction(async (client) => {
+    const ids = (
+      await client.query<{ id: number; path: string }>(
+        `insert into code_files (codebase, path, language, size_bytes, mtime, content_hash, refs, ingested_at, deleted_at)
+         select $1, x.p, x.l, x.s, to_timestamp(x.m / 1000), x.h, x.r, now(), null
+         from jsonb_to_recordset($2::jsonb) as x(p text, l text, s bigint, m float8, h text, r jsonb)
+         on conflict (codebase, path) do update set language = excluded.language, size_bytes = excluded.size_bytes,
+           mtime = excluded.mtime, content_hash = excluded.content_hash, refs = excluded.refs, ingested_at = now(), deleted_at = null
+         returning id, path`,
+        [codebase, JSON.stringify(batch.map(({ file, hash, analysis }) => ({ p: file.path, l: file.language, s: file.size, m: file.mtimeMs, h: hash, r: analysis.references })))],
+      )
+    ).rows;
+    const idOf = new Map(ids.map((r) => [r.path, r.id]));
+    await client.query('delete from code_chunks where file_id = any($1::bigint[])', [ids.map((r) => r.id)]);
+    await client.query(
+      `insert into code_chunks (file_id, codebase, start_line, end_line, kind, symbol, content, content_hash)
+       select x.f, $1, x.s, x.e, x.k, x.y, x.c, x.h from jsonb_to_recordset($2::jsonb) as x(f bigint, s int, e int, k text, y text, c text, h text)`,
+      [codebase, JSON.stringify(batch.flatMap(({ file, analysis }) => analysis.chunks.map((c) => (
+        { f: idOf.get(file.path), s: c.startLine, e: c.endLine, k: c.kind, y: c.symbol, c: c.content, h: c.contentHash }))))],
+    );
+    await client.query('delete from graph_nodes where codebase = $1 and path = any($2::text[])', [codebase, paths]);
+    await client.query(
+      `with files as (
+         insert into graph_nodes (codebase, kind, name, path, language, line)
+         select $1, 'file', x.p, x.p, x.l, 1 from jsonb_to_recordset($2::jsonb) as x(p text, l text)
+         returning id, path),
+       symbols as (
+         insert into graph_nodes (codebase, kind, name, path, language, line, metadata)
+         select $1, 'symbol', x.y, x.p, x.l, x.s, jsonb_build_object('kind', x.k, 'endLine', x.e)
+         from jsonb_to_recordset($3::jsonb) as x(p text, l text, y text, k text, s int, e int)
+         returning id, path)
+       insert into graph_edges (source_id, target_id, kind) select files.id, symbols.id, 'defines' from symbols join files using (path)`,
+      [codebase, JSON.stringify(batch.map(({ file }) => ({ p: file.path, l: file.language }))), JSON.stringify(symbols)],
+    );
+  });
+  return symbols.length;
 }
 
 async function embedPendingChunks(db: Database, embedder: Embedder, codebase: string, options: IngestOptions) {
