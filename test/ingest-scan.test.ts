@@ -1,4 +1,4 @@
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -153,6 +153,24 @@ describe('scanCodebase rules', () => {
       { path: 'bundle.js', reason: 'minified', detail: 'a line of 65536+ characters' },
       { path: 'schema.gen.ts', reason: 'generated', detail: "'@generated' in the first 10 lines" },
     ]);
+  });
+
+  it('does not read a file again that was judged at its size and mtime before; one changed since is judged', async () => {
+    const root = tempDir('ingest-judged-');
+    writeFileSync(join(root, 'a.ts'), 'export const a = 1;\n');
+    writeFileSync(join(root, 'b.ts'), 'export const b = 1;\n');
+    const mtime = new Date('2026-01-05T10:00:00Z');
+    for (const name of ['a.ts', 'b.ts']) utimesSync(join(root, name), mtime, mtime);
+    const first = await scanCodebase(root);
+    const judged = new Map(first.files.map((f) => [f.path, `${f.size}:${f.mtimeMs}`]));
+    // Both turn binary at the same size; only b's mtime moves. A read would find the NUL byte in each.
+    writeFileSync(join(root, 'a.ts'), 'export const a = 1;\0');
+    utimesSync(join(root, 'a.ts'), mtime, mtime);
+    writeFileSync(join(root, 'b.ts'), 'export const b = 1;\0');
+    utimesSync(join(root, 'b.ts'), mtime, new Date(mtime.getTime() + 5000));
+    const again = await scanCodebase(root, { judgedBefore: (path, size, mtimeMs) => judged.get(path) === `${size}:${mtimeMs}` });
+    expect(again.files.map((f) => f.path)).toEqual(['a.ts']);
+    expect(again.skippedFiles).toEqual([{ path: 'b.ts', reason: 'binary', detail: 'a NUL byte in the first 8 KiB' }]);
   });
 
   it('throws a usage error for a root that is missing or not a folder', async () => {

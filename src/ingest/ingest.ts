@@ -9,7 +9,7 @@ import { dropUnusedVectorIndexes, ensureVectorIndex } from '../embed/vectors.js'
 import { resolveEdges } from './graph.js';
 import { parseAndChunk, type FileAnalysis } from './parse.js';
 import { confirmChanges, planIngest, type StoredFile } from './plan.js';
-import { scanCodebase, type ScannedFile, type SkipReason } from './scan.js';
+import { realRoot, scanCodebase, type ScannedFile, type SkipReason } from './scan.js';
 import { readSource, type SourceRead } from './source.js';
 
 export interface IngestOptions {
@@ -37,21 +37,15 @@ export interface IngestReport {
   problems: Array<{ path: string; reason: string }>;
 }
 
+/** Milliseconds rounded to microseconds, as timestamptz keeps them: a stored mtime compares equal to the file's. */
+const toMicros = (ms: number) => Math.round(ms * 1000) / 1000;
+
 /** Rough tokens of a text when no model counts them: about four characters a token in code. */
 const roughTokens = (text: string) => Math.ceil(text.length / 4);
 const DEFAULT_MAX_TOKENS = 256;
 
 export async function ingestCodebase(db: Database, options: IngestOptions): Promise<IngestReport> {
-  const scan = await scanCodebase(options.root, { signal: options.signal });
-  const codebase = options.codebase ?? basename(scan.root);
-  const report: IngestReport = {
-    codebase, root: scan.root,
-    files: { scanned: scan.files.length, added: 0, changed: 0, unchanged: 0, touched: 0, restored: 0, deleted: 0 },
-    skipped: Object.fromEntries(Object.entries(scan.skipped).filter(([, n]) => n > 0)),
-    parsed: 0, chunks: { written: 0, embedded: 0, fromCache: 0, pending: 0 }, symbols: 0, edges: 0, problems: [],
-  };
-  // Microseconds, as timestamptz keeps them: a stored mtime compares equal to the file's.
-  const files = scan.files.map((f) => ({ ...f, mtimeMs: Math.round(f.mtimeMs * 1000) / 1000 }));
+  const codebase = options.codebase ?? basename(realRoot(options.root));
   const stored = (
     await db.query<StoredFile & { mtimeMs: string }>(
       `select path, size_bytes as size, (extract(epoch from mtime) * 1000)::float8 as "mtimeMs", content_hash as "contentHash",
@@ -59,7 +53,27 @@ export async function ingestCodebase(db: Database, options: IngestOptions): Prom
        from code_files where codebase = $1`,
       [codebase],
     )
-  ).map((s) => ({ ...s, mtimeMs: Math.round(Number(s.mtimeMs) * 1000) / 1000 }));
+  ).map((s) => ({ ...s, size: Number(s.size), mtimeMs: toMicros(Number(s.mtimeMs)) }));
+  const storedByPath = new Map(stored.map((s) => [s.path, s]));
+  // Counted while the folder is scanned: what the report says when the run turns out to change nothing.
+  const model = options.embedder?.model ?? '';
+  const countedBefore = countEdgesAndPending(db, codebase, model);
+  countedBefore.catch(() => {}); // awaited only when nothing changed
+  const scan = await scanCodebase(options.root, {
+    signal: options.signal,
+    // A stored file of the same size and mtime passed the scan's content checks when it was stored.
+    judgedBefore: (path, size, mtimeMs) => {
+      const known = storedByPath.get(path);
+      return known !== undefined && known.size === size && known.mtimeMs === toMicros(mtimeMs);
+    },
+  });
+  const report: IngestReport = {
+    codebase, root: scan.root,
+    files: { scanned: scan.files.length, added: 0, changed: 0, unchanged: 0, touched: 0, restored: 0, deleted: 0 },
+    skipped: Object.fromEntries(Object.entries(scan.skipped).filter(([, n]) => n > 0)),
+    parsed: 0, chunks: { written: 0, embedded: 0, fromCache: 0, pending: 0 }, symbols: 0, edges: 0, problems: [],
+  };
+  const files = scan.files.map((f) => ({ ...f, mtimeMs: toMicros(f.mtimeMs) }));
   const plan = planIngest(files, stored);
 
   // A file that cannot be read is reported and left as it is stored; one gone since the scan is deleted.
@@ -123,7 +137,10 @@ export async function ingestCodebase(db: Database, options: IngestOptions): Prom
   }
   await writing;
 
-  await db.transaction(async (client) => {
+  // Vanished files are marked, not deleted (prune-chunks deletes them later); the graph describes the code as it is.
+  const gone = [...plan.delete.map((f) => f.path), ...vanished.filter((path) => storedByPath.get(path)?.deleted === false)];
+  report.files.deleted = gone.length;
+  if (touched.length || restoredUnchanged.length || gone.length) await db.transaction(async (client) => {
     if (touched.length) {
       await client.query(
         `update code_files f set size_bytes = x.s, mtime = to_timestamp(x.m / 1000)
@@ -133,31 +150,36 @@ export async function ingestCodebase(db: Database, options: IngestOptions): Prom
     if (restoredUnchanged.length) {
       await client.query('update code_files set deleted_at = null where codebase = $1 and path = any($2::text[])', [codebase, restoredUnchanged.map((f) => f.path)]);
     }
-    // Vanished files are marked, not deleted (prune-chunks deletes them later); the graph describes the code as it is.
-    const gone = [...plan.delete.map((f) => f.path), ...vanished.filter((path) => stored.some((f) => f.path === path && !f.deleted))];
     if (gone.length) {
       await client.query('update code_files set deleted_at = now() where codebase = $1 and path = any($2::text[])', [codebase, gone]);
       await client.query('delete from graph_nodes where codebase = $1 and path = any($2::text[])', [codebase, gone]);
     }
   });
 
-  if (work.length || plan.delete.length || restoredUnchanged.length) {
-    report.edges = await resolveEdges(db, codebase);
+  const changed = work.length > 0 || gone.length > 0 || restoredUnchanged.length > 0;
+  if (changed) {
+    await resolveEdges(db, codebase);
     // Fresh statistics, or the planner takes a new codebase's tables for empty and search crawls (the
     // embedded database never analyzes on its own).
     await db.query('analyze code_files, code_chunks, graph_nodes, graph_edges');
   }
-  else report.edges = (await db.query<{ n: number }>(
-    `select count(*)::int as n from graph_edges e join graph_nodes s on s.id = e.source_id where s.codebase = $1 and e.kind in ('imports', 'calls')`, [codebase]))[0]!.n;
-
   if (options.embedder) Object.assign(report.chunks, await embedPendingChunks(db, options.embedder, codebase, options));
-  const [counted] = await db.query<{ pending: number }>(
-    `select count(*)::int as pending from code_chunks c join code_files f on f.id = c.file_id
-     where c.codebase = $1 and f.deleted_at is null and (c.embedding is null or c.embedding_model <> $2)`,
-    [codebase, options.embedder?.model ?? ''],
-  );
-  report.chunks.pending = counted!.pending;
+  const { edges, pending } = changed || report.chunks.embedded ? await countEdgesAndPending(db, codebase, model) : await countedBefore;
+  Object.assign(report, { edges });
+  report.chunks.pending = pending;
   return report;
+}
+
+/** The codebase's import and call edges, and its chunks without a vector of `model`. */
+async function countEdgesAndPending(db: Database, codebase: string, model: string): Promise<{ edges: number; pending: number }> {
+  const [counted] = await db.query<{ edges: number; pending: number }>(
+    `select (select count(*)::int from graph_edges e join graph_nodes s on s.id = e.source_id
+             where s.codebase = $1 and e.kind in ('imports', 'calls')) as edges,
+            (select count(*)::int from code_chunks c join code_files f on f.id = c.file_id
+             where c.codebase = $1 and f.deleted_at is null and (c.embedding is null or c.embedding_model <> $2)) as pending`,
+    [codebase, model],
+  );
+  return counted!;
 }
 
 interface AnalysedFile {

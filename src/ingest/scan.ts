@@ -63,6 +63,11 @@ export interface ScanOptions {
   /** Larger files are skipped as too-large. Default 1 MiB. */
   maxFileBytes?: number;
   signal?: AbortSignal;
+  /**
+   * Whether a file was judged before at this size and mtime (ingest: it is stored so): such a file is
+   * not read again to be judged, which makes an unchanged re-scan a walk of stats.
+   */
+  judgedBefore?: (path: string, size: number, mtimeMs: number) => boolean;
 }
 
 export const DEFAULT_MAX_FILE_BYTES = 1024 * 1024;
@@ -170,7 +175,8 @@ export async function scanCodebase(root: string, options: ScanOptions = {}): Pro
     const levels = [...inherited];
     if (dirRelative === '') levels.push(...readLevels([join(dirAbsolute, '.git', 'info', 'exclude')], '', false));
     for (const name of IGNORE_FILES) {
-      levels.push(...readLevels([join(dirAbsolute, name)], dirRelative, name === '.singularityignore'));
+      // Looked for in the listing: trying to read one in every folder costs a failed open each.
+      if (entries.some((entry) => entry.name === name)) levels.push(...readLevels([join(dirAbsolute, name)], dirRelative, name === '.singularityignore'));
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const entry of entries) {
@@ -181,7 +187,7 @@ export async function scanCodebase(root: string, options: ScanOptions = {}): Pro
       let target: string | undefined;
       if (entry.isSymbolicLink()) {
         try {
-          target = realpathSync(absolute);
+          target = realpathSync.native(absolute);
         } catch {
           skip(relative, 'broken-symlink');
           continue;
@@ -210,7 +216,7 @@ export async function scanCodebase(root: string, options: ScanOptions = {}): Pro
       if (decision.skip) skip(relative, decision.reason, decision.detail);
       else if (!isFile) skip(relative, 'not-a-file');
       else {
-        const file = judgeFile(absolute, relative, maxBytes);
+        const file = judgeFile(absolute, relative, maxBytes, options.judgedBefore);
         if ('reason' in file) skip(relative, file.reason, file.detail);
         else report.files.push(file);
       }
@@ -221,7 +227,7 @@ export async function scanCodebase(root: string, options: ScanOptions = {}): Pro
   const enter = async (absolute: string, relative: string, levels: Level[]): Promise<void> => {
     let real: string;
     try {
-      real = realpathSync(absolute);
+      real = realpathSync.native(absolute);
     } catch (error) {
       skip(`${relative}/`, 'unreadable', (error as NodeJS.ErrnoException).code ?? (error as Error).message);
       return;
@@ -241,10 +247,11 @@ export async function scanCodebase(root: string, options: ScanOptions = {}): Pro
   return report;
 }
 
-function realRoot(root: string): string {
+/** The root's real path; a usage error when it is missing, not a folder, or unreadable. */
+export function realRoot(root: string): string {
   let path: string;
   try {
-    path = realpathSync(root);
+    path = realpathSync.native(root);
   } catch {
     throw new UsageError(`the codebase root does not exist: ${root}`, { hint: 'Give the path of an existing folder.' });
   }
@@ -274,17 +281,19 @@ function readLevels(files: string[], base: string, lifts: boolean): Level[] {
 }
 
 /** A file's stat and its first bytes: a ScannedFile, or why it is skipped. */
-function judgeFile(absolute: string, relative: string, maxBytes: number): ScannedFile | { reason: SkipReason; detail?: string } {
+function judgeFile(
+  absolute: string, relative: string, maxBytes: number, judgedBefore: ScanOptions['judgedBefore'],
+): ScannedFile | { reason: SkipReason; detail?: string } {
   let stats: Stats;
-  let sample: Buffer;
+  let sample: Buffer | undefined;
   try {
     stats = statSync(absolute);
     if (!stats.isFile()) return { reason: 'not-a-file' };
-    sample = readHead(absolute, Math.min(stats.size, SAMPLE_BYTES));
+    if (!judgedBefore?.(relative, stats.size, stats.mtimeMs)) sample = readHead(absolute, Math.min(stats.size, SAMPLE_BYTES));
   } catch (error) {
     return { reason: 'unreadable', detail: (error as NodeJS.ErrnoException).code ?? (error as Error).message };
   }
-  const content = contentProblem(sample, relative, stats.size);
+  const content = sample && contentProblem(sample, relative, stats.size);
   if (content) return content;
   if (stats.size > maxBytes) return { reason: 'too-large', detail: `${stats.size} bytes, over ${maxBytes}` };
   return { path: relative, absolute, size: stats.size, mtimeMs: stats.mtimeMs, language: languageOf(relative) };
