@@ -86,6 +86,32 @@ describe.each(backendNames)('search (%s)', (backendName) => {
     expect(elixir.hits.map(where)).toEqual(['app:lib/queue.ex']);
   });
 
+  it('ranks chunks with all of the query\'s words above those with some, however often they repeat a word', async () => {
+    // In a codebase of its own, where a common word is in many chunks.
+    const [{ id }] = await db.query<{ id: number }>(
+      `insert into code_files (codebase, path, language, size_bytes, mtime, content_hash) values ('staged', 'a.ts', 'typescript', 1, now(), 'h') returning id`);
+    const chunk = (symbol: string, content: string) => db.query(
+      `insert into code_chunks (file_id, codebase, start_line, end_line, kind, symbol, content, content_hash)
+       values ($1, 'staged', 1, 1, 'function', $2, $3::text, md5($3::text))`, [id, symbol, content]);
+    for (let i = 0; i < 50; i++) await chunk(`cacheEntry${i}`, `const value${i} = cache.get(key); cache.set(key, value${i}); // cache cache cache`);
+    await chunk('evictExpired', 'function evictExpired(entries) { return entries.filter((e) => !e.expired); }');
+    await chunk('invalidateCache', 'function invalidateCache(cache) { for (const key of cache.keys()) evict(cache, key); }');
+    const hits = (await search(db, 'evict entries from the cache', { limit: 5, codebase: 'staged' })).hits.map((h) => h.symbol);
+    // Both of its words found first (evict, cache), then the one with two other words (evict, entri); the cache-only ones after.
+    expect(hits.slice(0, 2)).toEqual(['invalidateCache', 'evictExpired']);
+    expect(hits.slice(2)).toHaveLength(3);
+    // A query of a lone common word still ranks what it finds.
+    expect((await search(db, 'cache', { limit: 3, codebase: 'staged' })).hits).toHaveLength(3);
+  });
+
+  it('takes any text as a query: quotes, backslashes and query operators are words or nothing', async () => {
+    for (const query of [`it's a "quoted" \\ back:slash & | ! <-> (prune`, '!!!', 'the a of']) {
+      const result = await search(db, query, { limit: 5 });
+      expect(Array.isArray(result.hits)).toBe(true);
+    }
+    expect((await search(db, "prune's backups!", { limit: 5, codebase: 'other' })).hits.map(where)).toEqual(['other:cleanup.py']);
+  });
+
   it('boosts code in files that rank higher in the dependency graph', async () => {
     const before = (await search(db, 'prune backups', { limit: 10 })).hits.filter((h) => h.source === 'code').map(where);
     const last = before.at(-1)!;

@@ -47,20 +47,25 @@ const RRF_K = 60;
 const PAGERANK_BOOST = 0.25;
 
 type Row = Omit<SearchHit, 'score' | 'lexicalRank' | 'vectorRank' | 'snippet'> & { content: string; pagerank: number | null };
+/** A row with its half's score; a lexical row also with how many of the query's words it has (its stage). */
+type Ranked = Row & { rank: number; level?: number };
 
 export async function search(db: Database, query: string, options: SearchOptions): Promise<SearchResult> {
   const depth = Math.max(options.limit * 3, 30);
-  const lexical = [...(await lexicalCode(db, query, options, depth)), ...(await lexicalKnowledge(db, query, options, depth))];
-  let vector: Array<Array<Row & { rank: number }>> = [];
+  const [{ words }] = (await db.query<{ words: string[] }>(
+    `select tsvector_to_array(to_tsvector('english', code_search_text(null, $1))) as words`, [query])) as [{ words: string[] }];
+  const lexical = [...(await lexicalCode(db, words, options, depth)), ...(await lexicalKnowledge(db, words, options, depth))];
+  let vector: Ranked[][] = [];
   let lexicalOnlyBecause: string | undefined = options.embedder ? undefined : 'no embedding model';
   if (options.embedder) {
     const {
       vectors: [embedded],
     } = await options.embedder.embed([query]);
     const values = Array.from(embedded!);
+    const { pgvector } = await vectorSupport(db, { create: false });
     vector = [
-      await nearestCode(db, options.embedder.model, values, options, depth),
-      await nearestKnowledge(db, options.embedder.model, values, options, depth),
+      await nearestCode(db, pgvector, options.embedder.model, values, options, depth),
+      await nearestKnowledge(db, pgvector, options.embedder.model, values, options, depth),
     ];
     if (!vector.some((rows) => rows.length)) lexicalOnlyBecause = `nothing is embedded with ${options.embedder.model} yet`;
   }
@@ -72,13 +77,13 @@ export async function search(db: Database, query: string, options: SearchOptions
   return { query, hits, mode: lexicalOnlyBecause ? 'lexical' : 'hybrid', ...(lexicalOnlyBecause && { lexicalOnlyBecause }) };
 }
 
-type Fused = Row & { rank: number } & Pick<SearchHit, 'score' | 'lexicalRank' | 'vectorRank'>;
+type Fused = Ranked & Pick<SearchHit, 'score' | 'lexicalRank' | 'vectorRank'>;
 
 /** Each half ranks code and knowledge together by its own score; RRF then adds 1/(k + rank) per half. */
-function fuse(lexical: Array<Row & { rank: number }>, vector: Array<Row & { rank: number }>): Fused[] {
+function fuse(lexical: Ranked[], vector: Ranked[]): Fused[] {
   const byKey = new Map<string, Fused>();
-  const add = (rows: Array<Row & { rank: number }>, half: 'lexicalRank' | 'vectorRank') => {
-    [...rows].sort((a, b) => b.rank - a.rank).forEach((row, i) => {
+  const add = (rows: Ranked[], half: 'lexicalRank' | 'vectorRank') => {
+    [...rows].sort((a, b) => (b.level ?? 0) - (a.level ?? 0) || b.rank - a.rank).forEach((row, i) => {
       const key = `${row.source}:${row.id}`;
       const hit = byKey.get(key) ?? { ...row, score: 0, lexicalRank: null, vectorRank: null };
       hit[half] = i + 1;
@@ -94,8 +99,42 @@ function fuse(lexical: Array<Row & { rank: number }>, vector: Array<Row & { rank
   return [...byKey.values()];
 }
 
-// Any of the query's words (stemmed, stop words dropped) rather than all of them: ranking does the rest.
-const ANY_WORD = `(select replace(plainto_tsquery('english', code_search_text(null, $1))::text, '&', '|')::tsquery as q) as w`;
+/** A tsquery of the query's words (lexemes): all of them (' & '), or any (' | '). */
+const tsquery = (words: readonly string[], operator: ' & ' | ' | ') => words.map((w) => `'${w.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`).join(operator);
+
+/** Beyond this many words a query is not searched for pairs of them (the pairs grow as the square). */
+const MAX_PAIRED_WORDS = 12;
+/** Chunks ranked at most per stage after the first: a common word must not make search rank half the codebase. */
+const STAGE_POOL = 2000;
+
+/**
+ * Lexical search in stages, as far as it takes to find `depth` rows: chunks with all of the query's
+ * words, then those with at least two, then those with any. A later stage ranks only the first
+ * STAGE_POOL chunks it matches, and ranks below the earlier ones: having more of the query's words
+ * counts first, ts_rank_cd (all the words, how close together) within a stage. The first stage is
+ * what a GIN index answers fast; the last alone, for a query of common words, would rank a large share
+ * of every chunk there is.
+ */
+async function stagedLexical(
+  words: readonly string[], depth: number,
+  stage: (match: string, all: string, pool: number | null) => Promise<Ranked[]>,
+): Promise<Ranked[]> {
+  if (!words.length) return [];
+  const all = tsquery(words, ' | ');
+  const stages = [tsquery(words, ' & ')];
+  if (words.length > 2 && words.length <= MAX_PAIRED_WORDS) {
+    stages.push(words.flatMap((a, i) => words.slice(i + 1).map((b) => `(${tsquery([a, b], ' & ')})`)).join(' | '));
+  }
+  if (words.length > 1) stages.push(all);
+  const found = new Map<number, Ranked>();
+  for (const [i, match] of stages.entries()) {
+    if (found.size >= depth) break;
+    for (const row of await stage(match, all, i === 0 ? null : STAGE_POOL + found.size)) {
+      if (!found.has(row.id)) found.set(row.id, { ...row, level: stages.length - i });
+    }
+  }
+  return [...found.values()].slice(0, depth);
+}
 
 /** A code chunk's columns, with its file's PageRank (one lookup by the graph's identity index). */
 const CODE_COLUMNS = `'code' as source, c.id, c.codebase as collection, f.path, c.start_line as "startLine", c.end_line as "endLine",
@@ -104,14 +143,16 @@ const CODE_COLUMNS = `'code' as source, c.id, c.codebase as collection, f.path, 
 
 const CODE_FILTER = `f.deleted_at is null and ($2::text is null or c.codebase = $2) and ($3::text is null or f.language = $3)`;
 
-async function lexicalCode(db: Database, query: string, o: SearchOptions, depth: number) {
-  return db.query<Row & { rank: number }>(
-    `select ${CODE_COLUMNS}, ts_rank_cd(c.search, w.q) as rank
-     from code_chunks c join code_files f on f.id = c.file_id, ${ANY_WORD}
-     where c.search @@ w.q and ${CODE_FILTER}
-     order by rank desc, c.id limit $4`,
-    [query, o.codebase ?? null, o.language ?? null, depth],
-  );
+function lexicalCode(db: Database, words: readonly string[], o: SearchOptions, depth: number) {
+  return stagedLexical(words, depth, (match, all, pool) => db.query<Ranked>(
+    `with pool as (
+       select c.id, ts_rank_cd(c.search, $5::tsquery) as rank from code_chunks c join code_files f on f.id = c.file_id
+       where c.search @@ $1::tsquery and ${CODE_FILTER} limit $6)
+     select ${CODE_COLUMNS}, p.rank from (select id, rank from pool order by rank desc, id limit $4) p
+       join code_chunks c on c.id = p.id join code_files f on f.id = c.file_id
+     order by p.rank desc, c.id`,
+    [match, o.codebase ?? null, o.language ?? null, depth, all, pool],
+  ));
 }
 
 const KNOWLEDGE_COLUMNS = `'knowledge' as source, k.id, k.artifact_type as collection, k.path, null::int as "startLine", null::int as "endLine",
@@ -121,19 +162,20 @@ const KNOWLEDGE_COLUMNS = `'knowledge' as source, k.id, k.artifact_type as colle
 // Knowledge has no codebase: a search within one codebase leaves it out.
 const KNOWLEDGE_FILTER = `$2::text is null and ($3::text is null or coalesce(k.content ->> 'language', k.metadata ->> 'language') = $3)`;
 
-async function lexicalKnowledge(db: Database, query: string, o: SearchOptions, depth: number) {
-  return db.query<Row & { rank: number }>(
-    `select ${KNOWLEDGE_COLUMNS}, ts_rank_cd(k.search, w.q) as rank
-     from knowledge_artifacts k, ${ANY_WORD}
-     where k.search @@ w.q and ${KNOWLEDGE_FILTER}
-     order by rank desc, k.id limit $4`,
-    [query, o.codebase ?? null, o.language ?? null, depth],
-  );
+function lexicalKnowledge(db: Database, words: readonly string[], o: SearchOptions, depth: number) {
+  return stagedLexical(words, depth, (match, all, pool) => db.query<Ranked>(
+    `with pool as (
+       select k.id, ts_rank_cd(k.search, $5::tsquery) as rank from knowledge_artifacts k
+       where k.search @@ $1::tsquery and ${KNOWLEDGE_FILTER} limit $6)
+     select ${KNOWLEDGE_COLUMNS}, p.rank from (select id, rank from pool order by rank desc, id limit $4) p
+       join knowledge_artifacts k on k.id = p.id
+     order by p.rank desc, k.id`,
+    [match, o.codebase ?? null, o.language ?? null, depth, all, pool],
+  ));
 }
 
 /** The distance expression: through the model's HNSW index with pgvector, a dot product without (vectors are unit length). */
-async function similarity(db: Database, alias: string, dimension: number): Promise<{ rank: string; order: string; vector: (v: number[]) => unknown }> {
-  const { pgvector } = await vectorSupport(db, { create: false });
+function similarity(pgvector: boolean, alias: string, dimension: number): { rank: string; order: string; vector: (v: number[]) => unknown } {
   if (pgvector) {
     const distance = `${alias}.embedding::vector(${dimension}) <=> $5::vector(${dimension})`;
     return { rank: `1 - (${distance})`, order: distance, vector: (v) => `[${v.join(',')}]` };
@@ -142,9 +184,9 @@ async function similarity(db: Database, alias: string, dimension: number): Promi
   return { rank: dot, order: `${dot} desc`, vector: (v) => v };
 }
 
-async function nearestCode(db: Database, model: string, values: number[], o: SearchOptions, depth: number) {
-  const s = await similarity(db, 'c', values.length);
-  return db.query<Row & { rank: number }>(
+async function nearestCode(db: Database, pgvector: boolean, model: string, values: number[], o: SearchOptions, depth: number) {
+  const s = similarity(pgvector, 'c', values.length);
+  return db.query<Ranked>(
     `select ${CODE_COLUMNS}, ${s.rank} as rank
      from code_chunks c join code_files f on f.id = c.file_id
      where c.embedding_model = $1 and ${CODE_FILTER}
@@ -153,9 +195,9 @@ async function nearestCode(db: Database, model: string, values: number[], o: Sea
   );
 }
 
-async function nearestKnowledge(db: Database, model: string, values: number[], o: SearchOptions, depth: number) {
-  const s = await similarity(db, 'k', values.length);
-  return db.query<Row & { rank: number }>(
+async function nearestKnowledge(db: Database, pgvector: boolean, model: string, values: number[], o: SearchOptions, depth: number) {
+  const s = similarity(pgvector, 'k', values.length);
+  return db.query<Ranked>(
     `select ${KNOWLEDGE_COLUMNS}, ${s.rank} as rank
      from knowledge_artifacts k
      where k.embedding_model = $1 and ${KNOWLEDGE_FILTER}
