@@ -11,6 +11,7 @@ import { until } from './support/clock.js';
 import { loadStandInEmbedder } from './support/stand-in-embedder.js';
 import type { Database } from '../src/core/db.js';
 import type { Embedder } from '../src/embed/embedder.js';
+import { progressBar } from '../src/cli/output.js';
 import { ingestCodebase } from '../src/ingest/ingest.js';
 import { search } from '../src/search/search.js';
 
@@ -148,6 +149,19 @@ describe.each(backendNames)('ingest (%s)', (backendName) => {
        where f.codebase = 'bad' group by f.path order by 1`);
     expect(stored.map((f) => f.path)).toEqual(['a.py', 'b.py', 'c.py', 'latin1.c']);
     expect(stored[3]!.content).toContain('caf\uFFFD');
+  });
+
+  it('reports its progress: files parsed, then chunks embedded, each with the share done', async () => {
+    const root = join(dir, 'progress');
+    write(root, Object.fromEntries(['a', 'b', 'c', 'd'].map((name) => [`${name}.py`, `def ${name}():\n    return '${name}'\n`])));
+    const reported: Array<[string, number | undefined]> = [];
+    await ingestCodebase(db, { root, codebase: 'progress', batchSize: 2, embedder, progress: (message, share) => reported.push([message, share]) });
+    expect(reported).toEqual([
+      ['parsed 2 of 4 new or changed files', 0.5],
+      ['parsed 4 of 4 new or changed files', 1],
+      ['embedded 4 of 4 chunks', 1],
+    ]);
+    expect(progressBar(0.5, 10)).toBe('█████░░░░░  50%');
   });
 
   it('the command: a path that does not exist is exit 2', async () => {

@@ -64,3 +64,10 @@ export function truncate(text: string, max: number): string {
   const oneLine = text.replace(/\s+/g, ' ').trim();
   return oneLine.length > max ? oneLine.slice(0, max - 1) + '…' : oneLine;
 }
+
+/** A bar of `width` cells with `share` (0 to 1) of them full, and the percentage: `████░░░░░░  40%`. */
+export function progressBar(share: number, width = 20): string {
+  const clamped = Math.min(1, Math.max(0, share));
+  const full = Math.floor(clamped * width);
+  return `${'█'.repeat(full)}${'░'.repeat(width - full)} ${String(Math.floor(clamped * 100)).padStart(3)}%`;
+}

@@ -8,7 +8,7 @@ import { redact } from './redact.js';
 import * as runs from './runs.js';
 import type { Run, RunError } from './runs.js';
 import type { RunTrigger } from './run-states.js';
-import { concurrencyKeyOf, type RetryPolicy, type TaskDefinition } from '../tasks/define.js';
+import { concurrencyKeyOf, type Progress, type RetryPolicy, type TaskDefinition } from '../tasks/define.js';
 
 export interface RunRequest {
   trigger: RunTrigger;
@@ -27,7 +27,7 @@ export interface RunRequest {
   overlap?: 'skip' | 'allow';
   /** Aborting it cancels the run (Ctrl-C, a scheduler shutting down). */
   signal?: AbortSignal;
-  onProgress?: (message: string) => void;
+  onProgress?: Progress;
   /** Called when a failed attempt will be retried, before the backoff wait. */
   onRetry?: (run: Run, delayMs: number) => void;
 }
@@ -55,7 +55,7 @@ export type Executor = (
   task: TaskDefinition,
   run: AttemptRun,
   signal: AbortSignal,
-  onProgress?: (message: string) => void,
+  onProgress?: Progress,
 ) => AttemptHandle;
 
 export class TimeoutError extends Error {
@@ -256,7 +256,7 @@ export async function executeTask(
   task: TaskDefinition,
   run: AttemptRun,
   signal: AbortSignal,
-  onProgress?: (message: string) => void,
+  onProgress?: Progress,
 ): Promise<unknown> {
   const { db, config } = options;
   if (task.engine === 'node') {
@@ -268,7 +268,7 @@ export async function executeTask(
       runId: run.id,
       attempt: run.attempt,
       trigger: run.trigger,
-      progress: (message) => onProgress?.(message),
+      progress: (message, share) => onProgress?.(message, share),
     });
   }
   if (task.expands) return executeExpanding(db, task.sql(run.args as never), signal);

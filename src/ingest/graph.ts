@@ -23,23 +23,11 @@ export async function resolveEdges(db: Database, codebase: string): Promise<numb
     `select id, kind, path, name, line, (metadata ->> 'endLine')::int as "endLine" from graph_nodes where codebase = $1`, [codebase]);
   const fileNode = new Map(nodes.filter((n) => n.kind === 'file').map((n) => [n.path, n.id]));
   const symbols = nodes.filter((n) => n.kind === 'symbol').map((n) => ({ ...n, endLine: n.endLine ?? n.line })) as SymbolNode[];
-  const byShortName = new Map<string, SymbolNode[]>();
-  for (const s of symbols) {
-    const short = s.name.split(/\.|::|#/).pop()!;
-    byShortName.set(short, [...(byShortName.get(short) ?? []), s]);
-  }
-  const symbolsOf = new Map<string, SymbolNode[]>();
-  for (const s of symbols) symbolsOf.set(s.path, [...(symbolsOf.get(s.path) ?? []), s]);
-  const paths = [...fileNode.keys()];
-  const known = new Set(paths);
-  // Many files import the same modules: each (folder, module) is resolved once.
-  const resolved = new Map<string, string[]>();
-  const resolve = (importer: string, module: string) => {
-    const key = module.startsWith('.') ? `${dirname(importer)}\0${module}` : `\0${module}`;
-    let targets = resolved.get(key);
-    if (!targets) resolved.set(key, (targets = resolveModule(module.startsWith('.') ? importer : '', module, paths, known)));
-    return targets.filter((t) => t !== importer);
-  };
+  const byShortName = groupBy(symbols, (s) => s.name.split(/\.|::|#/).pop()!);
+  // Each file's definitions, the innermost (latest starting) first.
+  const symbolsOf = groupBy(symbols, (s) => s.path);
+  for (const list of symbolsOf.values()) list.sort((a, b) => b.line - a.line);
+  const resolve = moduleResolver([...fileNode.keys()]);
 
   const edges = new Map<string, { s: number; t: number; k: string; w: number }>();
   const add = (source: number, target: number, kind: 'imports' | 'calls', weight: number) => {
@@ -63,8 +51,7 @@ export async function resolveEdges(db: Database, codebase: string): Promise<numb
         const targets = local.length ? local : candidates;
         if (!targets.length || targets.length > MAX_CALL_TARGETS) continue;
         // The call's source: the innermost definition around its line, else the file.
-        const around = (symbolsOf.get(path) ?? []).filter((s) => s.line <= ref.line && ref.line <= s.endLine)
-          .sort((a, b) => b.line - a.line)[0];
+        const around = symbolsOf.get(path)?.find((s) => s.line <= ref.line && ref.line <= s.endLine);
         for (const target of targets) add(around?.id ?? from, target.id, 'calls', 1 / targets.length);
       }
     }
@@ -87,32 +74,68 @@ export async function resolveEdges(db: Database, codebase: string): Promise<numb
 
 const EXTENSIONS = ['', '.ts', '.tsx', '.js', '.jsx', '.mjs', '.cjs', '.py', '.rb', '.rs', '.go', '.ex', '.exs', '.java', '.c', '.h', '.cpp', '.hpp', '.cc'];
 
-/**
- * The files an import names: a relative specifier ('./util', '../lib/x.js', '"foo.h"') from the importing
- * file's folder; otherwise any file whose path (without extension) ends with the module as a path
- * ('foo.bar' → foo/bar, 'crate::db' → db, 'MyApp.Repo' → my_app/repo). Packages outside the codebase match nothing.
- */
-export function resolveModule(importer: string, module: string, paths: readonly string[], known: ReadonlySet<string> = new Set(paths)): string[] {
-  const stripped = (p: string) => p.replace(/\.[^./]+$/, '');
-  // A file named as written ('util/log.h', 'config.exs'), anywhere in the codebase.
-  const direct = paths.filter((p) => p !== importer && (p === module || p.endsWith('/' + module)));
-  if (direct.length && direct.length <= MAX_CALL_TARGETS) return direct;
-  if (module.startsWith('.')) {
-    const base = posix.normalize(posix.join(dirname(importer), module));
-    const withoutJs = base.replace(/\.(m|c)?js$/, '');
-    for (const candidate of [base, withoutJs]) {
-      for (const ext of EXTENSIONS) if (known.has(candidate + ext)) return [candidate + ext];
-      for (const ext of EXTENSIONS.slice(1)) if (known.has(`${candidate}/index${ext}`)) return [`${candidate}/index${ext}`];
-    }
-    return [];
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const group = groups.get(k);
+    if (group) group.push(item);
+    else groups.set(k, [item]);
   }
-  const segments = module
-    .replace(/^crate::|^super::|^self::/, '')
-    .split(/::|\.|\//)
-    .filter(Boolean)
-    .map((s) => s.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase());
-  if (!segments.length) return [];
-  const suffix = '/' + segments.join('/');
-  const hits = paths.filter((p) => p !== importer && ('/' + stripped(p).toLowerCase()).endsWith(suffix));
-  return hits.length <= MAX_CALL_TARGETS ? hits : [];
+  return groups;
+}
+
+/** Every '/'-bounded ending of a path: 'a/b/c.ts' gives 'a/b/c.ts', 'b/c.ts', 'c.ts'. */
+function endings(path: string): string[] {
+  const found = [path];
+  for (let i = path.indexOf('/'); i !== -1; i = path.indexOf('/', i + 1)) found.push(path.slice(i + 1));
+  return found;
+}
+
+/**
+ * Resolves the imports of a codebase's files to its files (importer, module) → paths. The files named
+ * as written ('util/log.h', 'config.exs'), anywhere in the codebase; a relative specifier ('./util',
+ * '../lib/x.js') from the importing file's folder; otherwise any file whose path (without extension)
+ * ends with the module as a path ('foo.bar' → foo/bar, 'crate::db' → db, 'MyApp.Repo' → my_app/repo).
+ * Packages outside the codebase match nothing. Paths are indexed by their endings once, and each
+ * (folder, module) is resolved once: many files import the same modules.
+ */
+export function moduleResolver(paths: readonly string[]): (importer: string, module: string) => string[] {
+  const known = new Set(paths);
+  const byEnding = groupBy(paths.flatMap((p) => endings(p).map((ending) => ({ ending, p }))), (e) => e.ending);
+  const byModuleEnding = groupBy(
+    paths.flatMap((p) => endings(p.replace(/\.[^./]+$/, '').toLowerCase()).map((ending) => ({ ending, p }))), (e) => e.ending);
+  const unique = (entries: Array<{ p: string }> | undefined) => [...new Set((entries ?? []).map((e) => e.p))];
+  /** A module's files from a folder: those named as written, and else the relative or dotted reading. */
+  const candidates = (folder: string, module: string): { named: string[]; otherwise: string[] } => {
+    const named = unique(byEnding.get(module));
+    if (module.startsWith('.')) {
+      const base = posix.normalize(posix.join(folder, module));
+      const withoutJs = base.replace(/\.(m|c)?js$/, '');
+      for (const candidate of [base, withoutJs]) {
+        for (const ext of EXTENSIONS) if (known.has(candidate + ext)) return { named, otherwise: [candidate + ext] };
+        for (const ext of EXTENSIONS.slice(1)) if (known.has(`${candidate}/index${ext}`)) return { named, otherwise: [`${candidate}/index${ext}`] };
+      }
+      return { named, otherwise: [] };
+    }
+    const segments = module
+      .replace(/^crate::|^super::|^self::/, '')
+      .split(/::|\.|\//)
+      .filter(Boolean)
+      .map((s) => s.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase());
+    const hits = segments.length ? unique(byModuleEnding.get(segments.join('/'))) : [];
+    return { named, otherwise: hits.length <= MAX_CALL_TARGETS ? hits : [] };
+  };
+  const resolved = new Map<string, { named: string[]; otherwise: string[] }>();
+  return (importer, module) => {
+    const relative = module.startsWith('.');
+    const folder = relative ? dirname(importer) : '';
+    const key = `${folder}\0${module}`;
+    let found = resolved.get(key);
+    if (!found) resolved.set(key, (found = candidates(folder, module)));
+    const other = (list: string[]) => list.filter((p) => p !== importer);
+    // A relative import never names its own file; a package-like one is counted before that is dropped.
+    const named = relative ? other(found.named) : found.named;
+    return other(named.length && named.length <= MAX_CALL_TARGETS ? named : found.otherwise);
+  };
 }

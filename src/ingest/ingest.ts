@@ -3,8 +3,9 @@
 // mark what vanished, resolve the graph's edges, then embed the chunks still without a vector.
 import { basename } from 'node:path';
 import type { Database } from '../core/db.js';
-import { embedWithCache } from '../embed/cache.js';
+import { embedThroughCache } from '../embed/cache.js';
 import type { Embedder } from '../embed/embedder.js';
+import type { Progress } from '../tasks/define.js';
 import { dropUnusedVectorIndexes, ensureVectorIndex } from '../embed/vectors.js';
 import { resolveEdges } from './graph.js';
 import { parseAndChunk, type FileAnalysis } from './parse.js';
@@ -21,7 +22,7 @@ export interface IngestOptions {
   /** Files per transaction. */
   batchSize?: number;
   signal?: AbortSignal;
-  progress?: (message: string) => void;
+  progress?: Progress;
 }
 
 export interface IngestReport {
@@ -128,7 +129,7 @@ export async function ingestCodebase(db: Database, options: IngestOptions): Prom
       writing = writeFiles(db, codebase, batch).then((symbols) => {
         report.chunks.written += batch.reduce((n, b) => n + b.analysis.chunks.length, 0);
         report.symbols += symbols;
-        options.progress?.(`parsed ${done} of ${work.length} new or changed files (${Math.floor((done / work.length) * 100)}%)`);
+        options.progress?.(`parsed ${done} of ${work.length} new or changed files`, done / work.length);
       });
       writing.catch(() => {}); // awaited above or below; not an unhandled rejection meanwhile
     }
@@ -245,26 +246,43 @@ async function writeFiles(db: Database, codebase: string, batch: AnalysedFile[])
 }
 
 async function embedPendingChunks(db: Database, embedder: Embedder, codebase: string, options: IngestOptions) {
+  const pending = `from code_chunks c join code_files f on f.id = c.file_id
+    where c.codebase = $1 and f.deleted_at is null and (c.embedding is null or c.embedding_model <> $2)`;
+  const [{ total }] = (await db.query<{ total: number }>(`select count(*)::int as total ${pending}`, [codebase, embedder.model])) as [{ total: number }];
   let embedded = 0;
   let fromCache = 0;
-  for (;;) {
-    options.signal?.throwIfAborted();
-    const rows = await db.query<{ id: number; content: string }>(
-      `select c.id, c.content from code_chunks c join code_files f on f.id = c.file_id
-       where c.codebase = $1 and f.deleted_at is null and (c.embedding is null or c.embedding_model <> $2) order by c.id limit 256`,
-      [codebase, embedder.model],
-    );
-    if (!rows.length) break;
-    const result = await embedWithCache(db, embedder, rows.map((r) => r.content), options.signal);
-    await db.query(
-      `update code_chunks c set embedding = x.e, embedding_model = $1, embedding_dim = $2
-       from jsonb_to_recordset($3::jsonb) as x(id bigint, e real[]) where c.id = x.id`,
-      [embedder.model, embedder.dimension, JSON.stringify(rows.map((r, i) => ({ id: r.id, e: result.vectors[i] })))],
-    );
-    embedded += rows.length;
-    fromCache += rows.length - result.computed;
-    options.progress?.(`embedded ${embedded} chunks`);
+  // In id order, each batch after the last one's id: every pending chunk is read once, however many
+  // there are. The next batch is read, and the last one's vectors written, while the model works.
+  const read = (after: number) => db.query<{ id: number; content: string }>(
+    `select c.id, c.content ${pending} and c.id > $3 order by c.id limit 256`, [codebase, embedder.model, after]);
+  let next = read(0);
+  let writing: Promise<unknown> = Promise.resolve();
+  try {
+    for (;;) {
+      const rows = await next;
+      if (!rows.length) break;
+      next = read(rows.at(-1)!.id);
+      next.catch(() => {}); // awaited above; not an unhandled rejection meanwhile
+      options.signal?.throwIfAborted();
+      const texts = rows.map((r) => r.content);
+      const result = await embedThroughCache(db, embedder, texts, options.signal);
+      await writing;
+      // Once the vectors are in the cache, each chunk takes its text's from there (not sent twice).
+      writing = result.saved.then(() => db.query(
+        `update code_chunks c set embedding = k.embedding, embedding_model = k.model, embedding_dim = k.dimension
+         from jsonb_to_recordset($2::jsonb) as x(id bigint, h text) join embedding_cache k on k.model = $1 and k.text_hash = x.h
+         where c.id = x.id`,
+        [embedder.model, JSON.stringify(rows.map((r, i) => ({ id: r.id, h: result.hashes[i] })))],
+      ));
+      writing.catch(() => {});
+      embedded += rows.length;
+      fromCache += rows.length - result.computed;
+      options.progress?.(`embedded ${embedded} of ${total} chunks`, Math.min(1, embedded / total));
+    }
+  } finally {
+    await Promise.all([next.catch(() => {}), writing.catch(() => {})]);
   }
+  await writing;
   if (embedded) {
     await ensureVectorIndex(db, 'code_chunks', embedder.model, embedder.dimension);
     await dropUnusedVectorIndexes(db, 'code_chunks');

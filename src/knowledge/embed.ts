@@ -3,6 +3,7 @@
 import type { Database } from '../core/db.js';
 import { embedWithCache } from '../embed/cache.js';
 import type { Embedder } from '../embed/embedder.js';
+import type { Progress } from '../tasks/define.js';
 import { dropUnusedVectorIndexes, ensureVectorIndex } from '../embed/vectors.js';
 
 export interface EmbedReport {
@@ -46,7 +47,7 @@ export async function countPending(db: Database, model: string): Promise<number>
 export async function embedPendingArtifacts(
   db: Database,
   embedder: Embedder,
-  options: { all?: boolean; signal?: AbortSignal; progress?: (message: string) => void } = {},
+  options: { all?: boolean; signal?: AbortSignal; progress?: Progress } = {},
 ): Promise<EmbedReport> {
   const report: EmbedReport = { model: embedder.model, dimension: embedder.dimension, embedded: 0, computed: 0, truncated: 0 };
   const total = options.all ? await countAll(db) : await countPending(db, embedder.model);
@@ -71,7 +72,7 @@ export async function embedPendingArtifacts(
     report.embedded += rows.length;
     report.computed += result.computed;
     report.truncated += result.truncated;
-    options.progress?.(`embedded ${report.embedded} of ${total} artifacts`);
+    options.progress?.(`embedded ${report.embedded} of ${total} artifacts`, total ? Math.min(1, report.embedded / total) : undefined);
   }
   const index = await ensureVectorIndex(db, 'knowledge_artifacts', embedder.model, embedder.dimension);
   await dropUnusedVectorIndexes(db, 'knowledge_artifacts');

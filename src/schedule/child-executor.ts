@@ -56,7 +56,7 @@ export function childExecutor(): ChildExecutor {
     const done = new Promise<unknown>((resolve, reject) => {
       let settled = false;
       child.on('message', (message: ChildMessage) => {
-        if (message.type === 'progress') onProgress?.(message.message);
+        if (message.type === 'progress') onProgress?.(message.message, message.share);
         else if (message.type === 'done' && !settled) {
           settled = true;
           if (message.ok) resolve(message.result);

@@ -11,7 +11,7 @@ export interface StartMessage {
 }
 
 export type ChildMessage =
-  | { type: 'progress'; message: string }
+  | { type: 'progress'; message: string; share?: number }
   | { type: 'done'; ok: true; result: unknown }
   | { type: 'done'; ok: false; error: { name: string; message: string; stack?: string; exitCode?: number } };
 
@@ -44,7 +44,7 @@ async function main(start: StartMessage): Promise<void> {
   if (!task) throw new Error(`unknown task '${start.task}'`);
   const db = await openDatabase(config, { migrate: false, max: 2 });
   try {
-    const result = await executeTask({ db, config }, task, start.run, controller.signal, (message) => void send({ type: 'progress', message }));
+    const result = await executeTask({ db, config }, task, start.run, controller.signal, (message, share) => void send({ type: 'progress', message, share }));
     await send({ type: 'done', ok: true, result });
   } finally {
     await db.close().catch(() => {});

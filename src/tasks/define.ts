@@ -42,9 +42,12 @@ export interface TaskContext<Args> {
   attempt: number;
   /** What started the run; runs a task starts of its own (setup-rag's steps) take it over. */
   trigger: RunTrigger;
-  /** Report what the task is doing now (shown beside the spinner on a terminal). */
-  progress(message: string): void;
+  /** Report what the task is doing now, and how much of it is done when it knows (a bar on a terminal). */
+  progress: Progress;
 }
+
+/** What a task is doing now; `share`, from 0 to 1, says how much of it is done. */
+export type Progress = (message: string, share?: number) => void;
 
 interface TaskBase<Schema extends z.ZodObject> {
   name: string;

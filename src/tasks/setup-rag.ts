@@ -48,7 +48,9 @@ export default defineTask({
         signal.throwIfAborted();
         progress(`${name}`);
         const task = findTask(name)!;
-        const run = await runTask({ db, config }, task, { trigger, parentRunId: runId, args: task.args.parse(stepArgs), signal });
+        const run = await runTask({ db, config }, task, {
+          trigger, parentRunId: runId, args: task.args.parse(stepArgs), signal, onProgress: (message, share) => progress(`${name}: ${message}`, share),
+        });
         result.steps.push({ task: name, runId: run.id, state: run.state, summary: run.summary });
         if (run.state !== 'completed') {
           throw new SingularityError(`setup-rag stopped at ${name} (run ${run.id}, ${run.state}): ${run.error?.message ?? run.reason ?? ''}`, {
