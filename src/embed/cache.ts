@@ -17,18 +17,6 @@ export interface CachedEmbedResult {
 export const textHash = (text: string) => createHash('sha256').update(text).digest('hex');
 
 export async function embedWithCache(db: Database, embedder: Embedder, texts: readonly string[], signal?: AbortSignal): Promise<CachedEmbedResult> {
-  const { saved, ...result } = await embedThroughCache(db, embedder, texts, signal);
-  await saved;
-  return result;
-}
-
-/**
- * embedWithCache, but returning as soon as the vectors are computed: `saved` settles when the new ones
- * are in the cache, so that a caller can embed its next batch meanwhile. The caller must await it.
- */
-export async function embedThroughCache(
-  db: Database, embedder: Embedder, texts: readonly string[], signal?: AbortSignal,
-): Promise<CachedEmbedResult & { saved: Promise<void> }> {
   const hashes = texts.map(textHash);
   const unique = [...new Set(hashes)];
   const rows = await db.query<{ hash: string; embedding: number[] }>(
@@ -38,20 +26,18 @@ export async function embedThroughCache(
   const known = new Map(rows.map((r) => [r.hash, r.embedding]));
   const missing = unique.filter((h) => !known.has(h));
   let truncated = 0;
-  let saved = Promise.resolve();
   if (missing.length) {
     const textOf = new Map(hashes.map((h, i) => [h, texts[i]!]));
     const result = await embedder.embed(missing.map((h) => textOf.get(h)!), { signal });
     truncated = result.truncated;
     const vectors = result.vectors.map((v) => Array.from(v));
     missing.forEach((h, i) => known.set(h, vectors[i]!));
-    saved = db.query(
+    await db.query(
       `insert into embedding_cache (model, text_hash, dimension, embedding)
        select $1, x.h, $2, x.e from jsonb_to_recordset($3::jsonb) as x(h text, e real[])
        on conflict (model, text_hash) do nothing`,
       [embedder.model, embedder.dimension, JSON.stringify(missing.map((h, i) => ({ h, e: vectors[i] })))],
-    ).then(() => undefined);
-    saved.catch(() => {}); // the caller awaits it
+    );
   }
-  return { vectors: hashes.map((h) => known.get(h)!), hashes, computed: missing.length, cached: unique.length - missing.length, truncated, saved };
+  return { vectors: hashes.map((h) => known.get(h)!), hashes, computed: missing.length, cached: unique.length - missing.length, truncated };
 }

@@ -3,7 +3,7 @@
 // mark what vanished, resolve the graph's edges, then embed the chunks still without a vector.
 import { basename } from 'node:path';
 import type { Database } from '../core/db.js';
-import { embedThroughCache } from '../embed/cache.js';
+import { embedWithCache } from '../embed/cache.js';
 import type { Embedder } from '../embed/embedder.js';
 import type { Progress } from '../tasks/define.js';
 import { dropUnusedVectorIndexes, ensureVectorIndex } from '../embed/vectors.js';
@@ -265,15 +265,16 @@ async function embedPendingChunks(db: Database, embedder: Embedder, codebase: st
       next.catch(() => {}); // awaited above; not an unhandled rejection meanwhile
       options.signal?.throwIfAborted();
       const texts = rows.map((r) => r.content);
-      const result = await embedThroughCache(db, embedder, texts, options.signal);
+      // The cache has this batch's vectors before the next batch looks there: no text is computed twice.
+      const result = await embedWithCache(db, embedder, texts, options.signal);
       await writing;
-      // Once the vectors are in the cache, each chunk takes its text's from there (not sent twice).
-      writing = result.saved.then(() => db.query(
+      // Each chunk takes its text's vector from the cache (not sent twice).
+      writing = db.query(
         `update code_chunks c set embedding = k.embedding, embedding_model = k.model, embedding_dim = k.dimension
          from jsonb_to_recordset($2::jsonb) as x(id bigint, h text) join embedding_cache k on k.model = $1 and k.text_hash = x.h
          where c.id = x.id`,
         [embedder.model, JSON.stringify(rows.map((r, i) => ({ id: r.id, h: result.hashes[i] })))],
-      ));
+      );
       writing.catch(() => {});
       embedded += rows.length;
       fromCache += rows.length - result.computed;
