@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../src/core/db.js';
 import type { BackupRecord } from '../src/backup/records.js';
@@ -93,6 +94,21 @@ describe.runIf(!!ADMIN_URL)('backup of a server database', () => {
     expect(intoSource.code).toBe(2);
     expect(intoSource.stderr).toContain("is the backup's own source");
     expect(intoSource.stderr).toContain('--force');
+
+    // Any database with open connections is live, whatever name the URL gives its server.
+    const busy = `${source.name}_busy`;
+    restored.push(busy);
+    await sql(ADMIN_URL!, `create database ${busy}`);
+    const held = new pg.Client({ connectionString: urlOf(busy) });
+    await held.connect();
+    try {
+      const intoBusy = await cli(['backup', 'restore', String(made.id), '--to', busy]);
+      expect(intoBusy.code).toBe(2);
+      expect(intoBusy.stderr).toContain(`database '${busy}'`);
+      expect(intoBusy.stderr).toContain('is in use (1 open connection)');
+    } finally {
+      await held.end();
+    }
 
     const before = await rowsOf(source.url, SAMPLE_TABLES);
     await sql(source.url, `delete from books where id > 100; update authors set name = name || ' (changed)'`);

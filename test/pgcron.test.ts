@@ -160,7 +160,8 @@ describe.runIf(!!process.env.TEST_DATABASE_URL)('pgcron on PostgreSQL with pg_cr
       `select database, command from cron.job where jobname = $1`, [`singularity:prune-runs:cron-details@${database}`],
     )).rows;
     expect(details!.database).toBe('postgres');
-    expect(details!.command).toContain(`jobname LIKE 'singularity:%@${database}'`);
+    // The database's name is matched as written: an '_' in it is no wildcard.
+    expect(details!.command).toContain(`jobname LIKE 'singularity:%@${database.replace(/[\\%_]/g, (c) => `\\${c}`)}'`);
     await cron.query(details!.command);
     // Placement: every other sql task (on demand, or chosen at run time) is run-scheduler's or the operator's.
     expect(JSON.parse(status.stdout).runByScheduler).toEqual(tasks.filter((t) => t.engine === 'sql' && !CRON_TASKS.includes(t.name)).map((t) => t.name));

@@ -1,5 +1,5 @@
 // `backup restore ID --to TARGET`: a backup back into a database, which must not be a live one (the one
-// singularity uses, or the backup's own source) unless forced. A server's backup (pg_dump -Fc) goes into
+// singularity uses, the backup's own source, or one with open connections) unless forced. A server's backup (pg_dump -Fc) goes into
 // the database TARGET on its server, created if missing. The embedded database's backup (plain SQL) goes
 // into the embedded database of the home folder TARGET, created if missing: a PGlite data directory, like
 // the one it came from (a server of another major version might not take PGlite's SQL).
@@ -48,7 +48,8 @@ export async function restoreBackup(db: Database, id: number, options: RestoreOp
   const restore = backup.format === 'custom'
     ? intoServer(db.config, serverOf(db.config, backup.database, id), options)
     : intoEmbeddedHome(db.config, options);
-  const { target, live, own } = restore;
+  const { target, own } = restore;
+  const live = await restore.live();
   if (live && !options.force) {
     throw new UsageError(`${target} is ${live}: restoring backup ${id} there would replace its data`, {
       hint: 'Restore into another database (--to NEW_NAME), or add --force if replacing it is what you want.',
@@ -73,7 +74,7 @@ export async function restoreBackup(db: Database, id: number, options: RestoreOp
 interface Restore {
   target: string;
   /** Why the target is live, if it is. */
-  live?: string;
+  live(): Promise<string | undefined>;
   /** The target is singularity's own database. */
   own: boolean;
   load(file: string): Promise<{ created: boolean; tables: RowCounts }>;
@@ -84,7 +85,14 @@ function intoServer(config: Config, sourceUrl: string, { to, signal }: RestoreOp
   const own = !!config.databaseUrl && sameDatabase(url, config.databaseUrl);
   return {
     target: `database '${to}' (${describeUrl(url)})`,
-    live: own ? 'the database singularity uses' : sameDatabase(url, sourceUrl) ? "the backup's own source" : undefined,
+    async live() {
+      if (own) return 'the database singularity uses';
+      if (sameDatabase(url, sourceUrl)) return "the backup's own source";
+      // Another name for one of those (localhost and 127.0.0.1), or a database someone else uses.
+      const sessions = await withServerClient(sourceUrl, async (client) => (await client.query<{ n: number }>(
+        'select count(*)::int as n from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [to])).rows[0]!.n);
+      return sessions ? `in use (${sessions} open ${sessions === 1 ? 'connection' : 'connections'})` : undefined;
+    },
     own,
     async load(file) {
       const created = await withServerClient(sourceUrl, async (client) => {
@@ -104,7 +112,7 @@ function intoEmbeddedHome(config: Config, { to }: RestoreOptions): Restore {
   const own = home === config.home;
   return {
     target: `the embedded database in ${home}`,
-    live: own ? (config.databaseUrl ? "the backup's own source" : 'the database singularity uses') : undefined,
+    live: async () => (own ? (config.databaseUrl ? "the backup's own source" : 'the database singularity uses') : undefined),
     own: own && !config.databaseUrl,
     async load(file) {
       const created = !existsSync(join(embeddedPaths(home).dataDir, 'PG_VERSION'));

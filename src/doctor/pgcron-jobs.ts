@@ -2,6 +2,7 @@
 import type { Database } from '../core/db.js';
 import { managedJobPattern, type JobStatus, type PgCronSite } from '../pgcron/pgcron.js';
 import { lastTickAtOrBefore, periodMs } from '../schedule/ticks.js';
+import { graceMs } from '../status/status.js';
 import { fail, ok, plural, warn, type Check } from './types.js';
 
 const MINUTE_MS = 60_000;
@@ -54,7 +55,8 @@ export function checkPgCronJobs(jobs: JobStatus[], failures: JobFailures[]): Che
 
 /**
  * Ticks pg_cron should have run and did not: an active job installed before its latest tick that passed
- * more than a grace ago (a tenth of its period, at least 2 min), with neither a run in the history
+ * more than a grace ago (status's: a tenth of its period, at most 1 h; here at least 2 min, for pg_cron's
+ * own start-up lag), with neither a run in the history
  * (trigger pg_cron) nor a row in cron.job_run_details since.
  */
 export async function checkPgCronMissed(db: Database, jobs: JobStatus[], site: PgCronSite, now: Date): Promise<Check> {
@@ -76,7 +78,7 @@ export async function checkPgCronMissed(db: Database, jobs: JobStatus[], site: P
     } catch {
       continue; // pg_cron syntax cron-parser does not read ('30 seconds', '$'): cannot tell
     }
-    const tick = lastTickAtOrBefore(entry, new Date(now.getTime() - Math.max(2 * MINUTE_MS, period / 10)));
+    const tick = lastTickAtOrBefore(entry, new Date(now.getTime() - Math.max(2 * MINUTE_MS, graceMs(period))));
     if (tick && tick > since) due.push({ job, tick });
   }
   if (!due.length) return ok(id, title, 'no tick of an installed job is overdue');

@@ -190,7 +190,7 @@ export function wantedJobs(tasks: TaskSet, crontab: Crontab, site: PgCronSite): 
       schedule: prune.expression!,
       command:
         `DELETE FROM cron.job_run_details WHERE end_time < now() - ${sqlLiteral(olderThan)}::interval AND jobid IN ` +
-        `(SELECT jobid FROM cron.job WHERE jobname LIKE ${sqlLiteral(`${PGCRON_JOB_PREFIX}%@${site.database}`)})`,
+        `(SELECT jobid FROM cron.job WHERE jobname LIKE ${sqlLiteral(managedJobPattern(site))})`,
       database: site.cronDatabase,
     });
   }
