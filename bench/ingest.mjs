@@ -33,7 +33,6 @@ import { readFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '../dist/core/config.js';
 import { openDatabase } from '../dist/core/db.js';
 import { isEmbedder, loadEmbedder } from '../dist/embed/transformers.js';
 import { dropUnusedVectorIndexes, ensureVectorIndex, vectorIndexName } from '../dist/embed/vectors.js';
@@ -42,6 +41,7 @@ import { parseAndChunk } from '../dist/ingest/parse.js';
 import { DENIED, scanCodebase } from '../dist/ingest/scan.js';
 import { search } from '../dist/search/search.js';
 import { buildStandInModel } from '../test/support/stand-in-model.mjs';
+import { benchDatabaseConfig, embeddedBenchConfig } from './support.mjs';
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => Number(args[args.indexOf(`--${name}`) + 1] || fallback) || fallback;
@@ -95,21 +95,7 @@ function copyPackages(packages, to) {
 }
 
 const temp = mkdtempSync(join(tmpdir(), 'sg-bench-ingest-'));
-const embeddedConfig = () => loadConfig({}, { SINGULARITY_HOME: join(temp, 'home'), SINGULARITY_EMBEDDED_IDLE_MS: '1000' });
-const url = process.env.BENCH_DATABASE_URL;
-let admin;
-let name;
-let config;
-if (url) {
-  admin = await openDatabase(await loadConfig({}, { DATABASE_URL: url }), { migrate: false, max: 1 });
-  name = `sg_bench_ingest_${process.pid}`;
-  await admin.query(`create database ${name}`);
-  const target = new URL(url);
-  target.pathname = `/${name}`;
-  config = await loadConfig({}, { DATABASE_URL: target.toString() });
-} else {
-  config = await embeddedConfig();
-}
+const { config, drop } = await benchDatabaseConfig('ingest', temp);
 const db = await openDatabase(config);
 let searchDb;
 const embedders = [];
@@ -224,7 +210,7 @@ try {
     await dropUnusedVectorIndexes(db, 'code_chunks');
     searchDb = db;
   } else {
-    searchDb = await openDatabase(await embeddedConfig());
+    searchDb = await openDatabase(await embeddedBenchConfig(temp));
   }
   const small = buildStandInModel(join(temp, 'models'), { modelId: 'singularity-test/stand-in-small' });
   const smallEmbedder = await loadEmbedder({ ...config.embedding, model: small.modelId, modelDir: small.modelDir }, { allowDownload: false });
@@ -370,9 +356,6 @@ try {
   for (const embedder of embedders) await embedder.dispose();
   if (searchDb && searchDb !== db) await searchDb.close();
   await db.close();
-  if (admin) {
-    await admin.query(`drop database ${name} with (force)`);
-    await admin.close();
-  }
+  await drop();
   rmSync(temp, { recursive: true, force: true });
 }

@@ -15,13 +15,13 @@
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../dist/core/config.js';
 import { openDatabase } from '../dist/core/db.js';
 import { runTask } from '../dist/core/runner.js';
 import { isEmbedder, loadEmbedder } from '../dist/embed/transformers.js';
 import { artifactText, embedPendingArtifacts } from '../dist/knowledge/embed.js';
 import { findTask } from '../dist/tasks/index.js';
 import { buildStandInModel } from '../test/support/stand-in-model.mjs';
+import { benchDatabaseConfig } from './support.mjs';
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => Number(args[args.indexOf(`--${name}`) + 1] || fallback) || fallback;
@@ -32,20 +32,7 @@ const seconds = (ms) => `${(ms / 1000).toFixed(2)} s`;
 const median = (values) => [...values].sort((x, y) => x - y)[values.length >> 1];
 
 const temp = mkdtempSync(join(tmpdir(), 'sg-bench-knowledge-'));
-const url = process.env.BENCH_DATABASE_URL;
-let admin;
-let name;
-let config;
-if (url) {
-  admin = await openDatabase(await loadConfig({}, { DATABASE_URL: url }), { migrate: false, max: 1 });
-  name = `sg_bench_knowledge_${process.pid}`;
-  await admin.query(`create database ${name}`);
-  const target = new URL(url);
-  target.pathname = `/${name}`;
-  config = await loadConfig({}, { DATABASE_URL: target.toString() });
-} else {
-  config = await loadConfig({}, { SINGULARITY_HOME: join(temp, 'home'), SINGULARITY_EMBEDDED_IDLE_MS: '1000' });
-}
+const { config, drop } = await benchDatabaseConfig('knowledge', temp);
 const db = await openDatabase(config);
 
 try {
@@ -157,9 +144,6 @@ try {
   console.log(`  (c) embedding ${texts.length} artifacts (${embedder.model})   ${((3 * texts.length) / (through / 1000)).toFixed(0)}/s   model alone ${((3 * texts.length) / (direct / 1000)).toFixed(0)}/s   ${((direct / through) * 100).toFixed(0)}% of its throughput   target >= 90%`);
 } finally {
   await db.close();
-  if (admin) {
-    await admin.query(`drop database ${name} with (force)`);
-    await admin.close();
-  }
+  await drop();
   rmSync(temp, { recursive: true, force: true });
 }

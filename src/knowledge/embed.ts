@@ -62,12 +62,13 @@ export async function embedPendingArtifacts(
     if (!rows.length) break;
     afterId = rows.at(-1)!.id;
     const result = await embedWithCache(db, embedder, rows.map((r) => artifactText({ ...r, id: r.artifactId })), options.signal);
-    // The hash guard keeps a vector off a row whose text changed while it was being embedded.
+    // Each row takes its text's vector from the cache (not sent twice). The hash guard keeps a vector
+    // off a row whose text changed while it was being embedded.
     await db.query(
-      `update knowledge_artifacts k set embedding = x.e, embedding_model = $1, embedding_dim = $2, embedded_hash = x.h
-       from jsonb_to_recordset($3::jsonb) as x(id bigint, h text, e real[])
+      `update knowledge_artifacts k set embedding = c.embedding, embedding_model = c.model, embedding_dim = c.dimension, embedded_hash = x.h
+       from jsonb_to_recordset($2::jsonb) as x(id bigint, h text, t text) join embedding_cache c on c.model = $1 and c.text_hash = x.t
        where k.id = x.id and k.content_hash = x.h`,
-      [embedder.model, embedder.dimension, JSON.stringify(rows.map((r, i) => ({ id: r.id, h: r.hash, e: result.vectors[i] })))],
+      [embedder.model, JSON.stringify(rows.map((r, i) => ({ id: r.id, h: r.hash, t: result.hashes[i] })))],
     );
     report.embedded += rows.length;
     report.computed += result.computed;
