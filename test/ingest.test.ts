@@ -164,9 +164,15 @@ describe.each(backendNames)('ingest (%s)', (backendName) => {
     expect(progressBar(0.5, 10)).toBe('█████░░░░░  50%');
   });
 
-  it('the command: a path that does not exist is exit 2', async () => {
+  it('the command: a path that does not exist is exit 2; without a model it says why chunks are pending', async () => {
     const r = await runCli(['ingest', join(dir, 'nope')], backend.env);
     expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`the codebase root does not exist: ${join(dir, 'nope')}`);
+    write(join(dir, 'cli'), APP);
+    const ok = await runCli(['ingest', join(dir, 'cli')], backend.env);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/cli: 3 files \(3 new, .*; 5 chunks written, 0 embedded \(0 from cache\), 5 pending \(no embedding model: model '.+' is not in the model cache .+, and downloads are off \(SINGULARITY_OFFLINE/);
+    expect(ok.stdout).toContain('graph: 4 symbols, 3 edges');
   });
 });
 

@@ -32,6 +32,7 @@ export interface IngestReport {
   skipped: Partial<Record<SkipReason, number>>;
   parsed: number;
   chunks: { written: number; embedded: number; fromCache: number; pending: number };
+  /** The codebase's graph after the run: its symbols, and its import and call edges. */
   symbols: number;
   edges: number;
   /** Files that could not be read or parsed as they should: reported, and the run goes on. */
@@ -58,7 +59,7 @@ export async function ingestCodebase(db: Database, options: IngestOptions): Prom
   const storedByPath = new Map(stored.map((s) => [s.path, s]));
   // Counted while the folder is scanned: what the report says when the run turns out to change nothing.
   const model = options.embedder?.model ?? '';
-  const countedBefore = countEdgesAndPending(db, codebase, model);
+  const countedBefore = countGraphAndPending(db, codebase, model);
   countedBefore.catch(() => {}); // awaited only when nothing changed
   const scan = await scanCodebase(options.root, {
     signal: options.signal,
@@ -126,9 +127,8 @@ export async function ingestCodebase(db: Database, options: IngestOptions): Prom
       const batch = await analyse(work.slice(i, i + size));
       await writing;
       const done = Math.min(i + size, work.length);
-      writing = writeFiles(db, codebase, batch).then((symbols) => {
+      writing = writeFiles(db, codebase, batch).then(() => {
         report.chunks.written += batch.reduce((n, b) => n + b.analysis.chunks.length, 0);
-        report.symbols += symbols;
         options.progress?.(`parsed ${done} of ${work.length} new or changed files`, done / work.length);
       });
       writing.catch(() => {}); // awaited above or below; not an unhandled rejection meanwhile
@@ -165,16 +165,17 @@ export async function ingestCodebase(db: Database, options: IngestOptions): Prom
     await db.query('analyze code_files, code_chunks, graph_nodes, graph_edges');
   }
   if (options.embedder) Object.assign(report.chunks, await embedPendingChunks(db, options.embedder, codebase, options));
-  const { edges, pending } = changed || report.chunks.embedded ? await countEdgesAndPending(db, codebase, model) : await countedBefore;
-  Object.assign(report, { edges });
+  const { symbols, edges, pending } = changed || report.chunks.embedded ? await countGraphAndPending(db, codebase, model) : await countedBefore;
+  Object.assign(report, { symbols, edges });
   report.chunks.pending = pending;
   return report;
 }
 
-/** The codebase's import and call edges, and its chunks without a vector of `model`. */
-async function countEdgesAndPending(db: Database, codebase: string, model: string): Promise<{ edges: number; pending: number }> {
-  const [counted] = await db.query<{ edges: number; pending: number }>(
-    `select (select count(*)::int from graph_edges e join graph_nodes s on s.id = e.source_id
+/** The codebase's symbols, its import and call edges, and its chunks without a vector of `model`. */
+async function countGraphAndPending(db: Database, codebase: string, model: string): Promise<{ symbols: number; edges: number; pending: number }> {
+  const [counted] = await db.query<{ symbols: number; edges: number; pending: number }>(
+    `select (select count(*)::int from graph_nodes where codebase = $1 and kind = 'symbol') as symbols,
+            (select count(*)::int from graph_edges e join graph_nodes s on s.id = e.source_id
              where s.codebase = $1 and e.kind in ('imports', 'calls')) as edges,
             (select count(*)::int from code_chunks c join code_files f on f.id = c.file_id
              where c.codebase = $1 and f.deleted_at is null and (c.embedding is null or c.embedding_model <> $2)) as pending`,
@@ -192,10 +193,10 @@ interface AnalysedFile {
 /**
  * One batch of files in one transaction, a statement per table for the whole batch: the files, their
  * chunks (old ones replaced), their graph nodes (the file, one node per symbol, and file-defines-symbol
- * edges; old ones replaced). Returns the number of symbols.
+ * edges; old ones replaced).
  */
-async function writeFiles(db: Database, codebase: string, batch: AnalysedFile[]): Promise<number> {
-  if (!batch.length) return 0;
+async function writeFiles(db: Database, codebase: string, batch: AnalysedFile[]): Promise<void> {
+  if (!batch.length) return;
   const paths = batch.map((b) => b.file.path);
   // One node per symbol: overloads and repeated definitions share theirs (the first, widened to all of them).
   const symbols = batch.flatMap(({ file, analysis }) => {
@@ -242,7 +243,6 @@ async function writeFiles(db: Database, codebase: string, batch: AnalysedFile[])
       [codebase, JSON.stringify(batch.map(({ file }) => ({ p: file.path, l: file.language }))), JSON.stringify(symbols)],
     );
   });
-  return symbols.length;
 }
 
 async function embedPendingChunks(db: Database, embedder: Embedder, codebase: string, options: IngestOptions) {

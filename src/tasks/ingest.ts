@@ -4,6 +4,9 @@ import { isEmbedder, loadEmbedder } from '../embed/transformers.js';
 import { ingestCodebase, type IngestReport } from '../ingest/ingest.js';
 import { defineTask } from './define.js';
 
+/** The run's result: ingest's report, and why chunks were left pending when they were. */
+export type IngestResult = IngestReport & { pendingBecause?: string };
+
 export default defineTask({
   name: 'ingest',
   summary: 'Ingest a codebase: tree-sitter parsing (33 languages), chunks, embeddings, the dependency graph; only what changed',
@@ -25,25 +28,29 @@ export default defineTask({
   }),
   timeoutMs: 6 * 60 * 60_000,
   concurrencyKey: (args) => `ingest:${args.id ?? resolve(args.path)}`,
-  async run({ args, db, config, signal, progress }) {
+  async run({ args, db, config, signal, progress }): Promise<IngestResult> {
     let embedder;
+    let pendingBecause: string | undefined = args.skipEmbedding ? '--skip-embedding' : undefined;
     if (!args.skipEmbedding) {
       progress(`loading the embedding model ${config.embedding.model}`);
       const loaded = await loadEmbedder(config.embedding);
       if (isEmbedder(loaded)) embedder = loaded;
+      else pendingBecause = `no embedding model: ${loaded.reason}`;
     }
     try {
-      return await ingestCodebase(db, { root: resolve(args.path), codebase: args.id, embedder, signal, progress });
+      const report = await ingestCodebase(db, { root: resolve(args.path), codebase: args.id, embedder, signal, progress });
+      return { ...report, ...(pendingBecause && { pendingBecause }) };
     } finally {
       await embedder?.dispose();
     }
   },
-  summarize: (r: IngestReport) => {
+  summarize: (r: IngestResult) => {
     const f = r.files;
     const skipped = Object.entries(r.skipped).map(([reason, n]) => `${n} ${reason}`).join(', ');
+    const pending = r.chunks.pending && r.pendingBecause ? ` (${r.pendingBecause})` : '';
     return `${r.codebase}: ${f.scanned} files (${f.added} new, ${f.changed} changed, ${f.deleted} deleted, ${f.unchanged} unchanged), ` +
       `${r.parsed} parsed; ${r.chunks.written} chunks written, ${r.chunks.embedded} embedded (${r.chunks.fromCache} from cache), ` +
-      `${r.chunks.pending} pending; ${r.symbols} symbols, ${r.edges} edges` + (skipped ? `; skipped: ${skipped}` : '') +
+      `${r.chunks.pending} pending${pending}; graph: ${r.symbols} symbols, ${r.edges} edges` + (skipped ? `; skipped: ${skipped}` : '') +
       (r.problems.length ? `\n${r.problems.map((p) => `  ${p.path}: ${p.reason}`).join('\n')}` : '');
   },
 });
