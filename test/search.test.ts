@@ -145,7 +145,11 @@ describe.each(backendNames)('search (%s)', (backendName) => {
     expect(r.stderr).toContain('lexical search only: no embedding model');
     expect(r.stdout).toMatch(/^app:src\/backup\/retention\.ts:1-4  pruneOldBackups, typescript  \d\.\d{4}$/m);
     const j = await runCli(['search', 'prune backups', '--json', '--codebase', 'other'], backend.env);
-    expect(JSON.parse(j.stdout).hits.map((h: { path: string }) => h.path)).toEqual(['cleanup.py']);
+    const { hits } = JSON.parse(j.stdout);
+    expect(hits.map((h: { path: string }) => h.path)).toEqual(['cleanup.py']);
+    // The fields the README documents, and no others.
+    expect(Object.keys(hits[0]).sort()).toEqual(
+      ['source', 'id', 'collection', 'path', 'startLine', 'endLine', 'symbol', 'language', 'score', 'lexicalRank', 'vectorRank', 'snippet'].sort());
     const empty = await runCli(['search', '  '], backend.env);
     expect(empty.code).toBe(2);
     expect(empty.stderr).toContain('the query is empty');

@@ -125,7 +125,7 @@ function missingFiles(root: string, model: string): string[] {
 }
 
 function offlineBecause(options: LoadEmbedderOptions): string | undefined {
-  if (options.allowDownload === false) return 'allowDownload is false';
+  if (options.allowDownload === false) return 'this command never downloads a model';
   for (const name of ['SINGULARITY_OFFLINE', 'HF_HUB_OFFLINE']) {
     const value = process.env[name];
     if (value && value !== '0' && value.toLowerCase() !== 'false') return `${name}=${value}`;

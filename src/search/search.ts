@@ -73,7 +73,7 @@ export async function search(db: Database, query: string, options: SearchOptions
   const hits = fused
     .sort((a, b) => b.score - a.score || a.id - b.id)
     .slice(0, options.limit)
-    .map(({ content, pagerank: _pagerank, rank: _rank, ...hit }) => ({ ...hit, snippet: snippet(content, query) }));
+    .map(({ content, pagerank: _pagerank, rank: _rank, level: _level, ...hit }) => ({ ...hit, snippet: snippet(content, query) }));
   return { query, hits, mode: lexicalOnlyBecause ? 'lexical' : 'hybrid', ...(lexicalOnlyBecause && { lexicalOnlyBecause }) };
 }
 
