@@ -198,6 +198,9 @@ describe('setup-rag', () => {
       ['migrate-knowledge', 'load-templates', 'ingest', 'populate-graph', 'rank-graph'].map((t) => `${t} completed`),
     );
     expect(run.result.smokeTest).toMatchObject({ hits: expect.any(Number), first: expect.stringContaining('app:') });
+    // The tests run without a model: no index, and the run says why.
+    expect(run.result.vectorIndexes).toEqual([]);
+    expect(run.result.noVectorIndexBecause).toMatch(/^no embedding model: model '.+' is not in the model cache/);
     // Each step a run of its own, with setup-rag's trigger, naming setup-rag's run.
     const steps = await db.query<{ task: string; trigger: string }>(`select task, trigger from task_runs where parent_run_id = $1 order by id`, [run.id]);
     expect(steps).toEqual(['migrate-knowledge', 'load-templates', 'ingest', 'populate-graph', 'rank-graph'].map((task) => ({ task, trigger: 'cli' })));

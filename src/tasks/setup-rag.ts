@@ -9,6 +9,8 @@ import { defineTask } from './define.js';
 export interface SetupRagResult {
   steps: Array<{ task: string; runId: number; state: string; summary: string | null }>;
   vectorIndexes: string[];
+  /** Why there is no vector index, when there is none. */
+  noVectorIndexBecause?: string;
   smokeTest: { query: string; hits: number; mode: string; first: string };
 }
 
@@ -58,12 +60,14 @@ export default defineTask({
           });
         }
       }
-      if (isEmbedder(embedder) && (await vectorSupport(db, { create: true })).pgvector) {
+      const support = isEmbedder(embedder) ? await vectorSupport(db, { create: true }) : { pgvector: false, reason: `no embedding model: ${embedder.reason}` };
+      if (isEmbedder(embedder) && support.pgvector) {
         for (const table of ['knowledge_artifacts', 'code_chunks'] as const) {
           const made = await ensureVectorIndex(db, table, embedder.model, embedder.dimension);
           if (made.index) result.vectorIndexes.push(made.index);
         }
       }
+      if (!result.vectorIndexes.length) result.noVectorIndexBecause = support.reason ?? 'nothing is embedded yet';
       const found = await search(db, args.query, { limit: 5, embedder: isEmbedder(embedder) ? embedder : undefined });
       const first = found.hits[0];
       result.smokeTest = { query: args.query, hits: found.hits.length, mode: found.mode, first: first ? `${first.collection}:${first.path ?? first.symbol}` : '' };
@@ -79,6 +83,6 @@ export default defineTask({
   },
   summarize: (r: SetupRagResult) =>
     `${r.steps.map((s) => `${s.task} ${s.state} (run ${s.runId})`).join(', ')}; ` +
-    `${r.vectorIndexes.length ? `vector indexes ${r.vectorIndexes.join(', ')}` : 'no vector index'}; ` +
+    `${r.vectorIndexes.length ? `vector indexes ${r.vectorIndexes.join(', ')}` : `no vector index (${r.noVectorIndexBecause})`}; ` +
     `search '${r.smokeTest.query}' (${r.smokeTest.mode}): ${r.smokeTest.hits} hits, first ${r.smokeTest.first}`,
 });
