@@ -11,7 +11,7 @@ import { until } from './support/clock.js';
 import { loadStandInEmbedder } from './support/stand-in-embedder.js';
 import type { Database } from '../src/core/db.js';
 import type { Embedder } from '../src/embed/embedder.js';
-import { progressBar } from '../src/cli/output.js';
+import { fitLine, progressBar } from '../src/cli/output.js';
 import { ingestCodebase } from '../src/ingest/ingest.js';
 import { search } from '../src/search/search.js';
 
@@ -159,9 +159,22 @@ describe.each(backendNames)('ingest (%s)', (backendName) => {
     expect(reported).toEqual([
       ['parsed 2 of 4 new or changed files', 0.5],
       ['parsed 4 of 4 new or changed files', 1],
+      ["resolving the graph's imports and calls", undefined],
       ['embedded 4 of 4 chunks', 1],
     ]);
     expect(progressBar(0.5, 10)).toBe('█████░░░░░  50%');
+  });
+
+  it('on a pseudo-terminal that reports no width it shows no spinner, rather than clear lines for ever', async () => {
+    write(join(dir, 'pty'), APP);
+    const { execFile } = await import('node:child_process');
+    // script(1) runs the command on a new pseudo-terminal, which has no size.
+    const command = `'${process.execPath}' '${BIN}' ingest '${join(dir, 'pty')}' --skip-embedding`;
+    const out = await new Promise<string>((resolve, reject) => execFile('script', ['-qec', command, '/dev/null'],
+      { env: cleanEnv(backend.env), timeout: 60_000, maxBuffer: 1 << 20 }, (error, stdout) => (error ? reject(error) : resolve(stdout))));
+    expect(out).toContain('ingest completed in');
+    expect(out.length).toBeLessThan(4000);
+    expect(fitLine('x'.repeat(100), 40)).toBe(`${'x'.repeat(36)}…`);
   });
 
   it('the command: a path that does not exist is exit 2; without a model it says why chunks are pending', async () => {

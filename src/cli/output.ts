@@ -71,3 +71,21 @@ export function progressBar(share: number, width = 20): string {
   const full = Math.floor(clamped * width);
   return `${'█'.repeat(full)}${'░'.repeat(width - full)} ${String(Math.floor(clamped * 100)).padStart(3)}%`;
 }
+
+/**
+ * A spinner on stderr, or none where one cannot work: not a terminal (a pipe, a log), or a terminal
+ * that reports no width (a pseudo-terminal opened without a size), where the spinner would count the
+ * lines to clear as infinite and never stop clearing them.
+ */
+export async function terminalSpinner(text?: string): Promise<import('ora').Ora | undefined> {
+  const stream = process.stderr;
+  if (!stream.isTTY || !(stream.columns > 0)) return undefined;
+  return (await import('ora')).default({ stream, ...(text !== undefined && { text: fitLine(text) }) });
+}
+
+/** One line of the terminal: a longer text is cut, so that a spinner always redraws a single line. */
+export function fitLine(text: string, columns = process.stderr.columns): string {
+  const room = Math.max(10, (columns > 0 ? columns : 80) - 3); // the spinner's glyph and a space
+  const line = text.split('\n', 1)[0]!;
+  return [...line].length > room ? `${[...line].slice(0, room - 1).join('')}…` : line;
+}

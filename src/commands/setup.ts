@@ -3,7 +3,7 @@
 import type { GlobalOptions } from '../cli.js';
 import { loadConfig } from '../core/config.js';
 import type { SetupResult, SetupStepResult } from '../core/setup.js';
-import { formatDuration, paint, printJson, write } from '../cli/output.js';
+import { fitLine, formatDuration, paint, printJson, progressBar, terminalSpinner, write } from '../cli/output.js';
 import { runOutcome } from '../cli/render-run.js';
 import { withInterruptibleDatabase } from './task.js';
 
@@ -16,7 +16,8 @@ export async function setupCommand(opts: { force?: boolean; json?: boolean }, gl
   const tasks = await loadTasks(config);
   const width = Math.max(0, ...setupTasks(tasks).map((t) => t.name.length));
   return withInterruptibleDatabase(config, async (db, signal) => {
-    const spinner = !json && process.stderr.isTTY ? (await import('ora')).default({ stream: process.stderr }) : undefined;
+    const spinner = json ? undefined : await terminalSpinner();
+    let head = '';
     try {
       const result = await runSetup({
         db,
@@ -25,13 +26,17 @@ export async function setupCommand(opts: { force?: boolean; json?: boolean }, gl
         force: opts.force,
         // Ctrl-C or SIGTERM cancels the current step's run (recorded cancelled) and stops the flow.
         signal,
+        // What the executing step says it is doing, beside its line (ingest: a bar of the files parsed).
+        onProgress: (message, share) => {
+          if (spinner && head) spinner.text = fitLine(`${head}${share === undefined ? '' : `${progressBar(share)} `}${message}`);
+        },
         onStep: ({ step, phase, total }) => {
           if (json) return;
-          const head = `[${step.order}/${total}] ${step.task.padEnd(width)}  `;
-          if (phase === 'start') return void spinner?.start(head.trimEnd());
+          head = `[${step.order}/${total}] ${step.task.padEnd(width)}  `;
+          if (phase === 'start') return void spinner?.start(fitLine(head.trimEnd()));
           if (phase === 'wait') {
             // Say why nothing moves: another process has this step, and it may take a while.
-            if (spinner) spinner.text = `${head}waiting: ${step.reason}`;
+            if (spinner) spinner.text = fitLine(`${head}waiting: ${step.reason}`);
             else write(process.stderr, `${head}waiting: ${step.reason}`);
             return;
           }

@@ -7,7 +7,7 @@ import { RUN_TRIGGERS, type RunTrigger } from '../core/run-states.js';
 import type { Run } from '../core/runs.js';
 import type { RunRequest } from '../core/runner.js';
 import type { TaskDefinition } from '../tasks/define.js';
-import { err, formatDuration, printJson, progressBar, write } from '../cli/output.js';
+import { err, fitLine, formatDuration, printJson, progressBar, terminalSpinner, write } from '../cli/output.js';
 import { renderRunLine } from '../cli/render-run.js';
 
 export function triggerFromEnv(env = process.env): RunTrigger {
@@ -68,17 +68,17 @@ export async function withTaskRun(
 ): Promise<number> {
   const config = await loadConfig(globals);
   return withInterruptibleDatabase(config, async (db, signal) => {
-    const spinner = !globals.json && process.stderr.isTTY ? (await import('ora')).default({ text: task.name, stream: process.stderr }).start() : undefined;
+    const spinner = globals.json ? undefined : (await terminalSpinner(task.name))?.start();
     try {
       const { runTask } = await import('../core/runner.js');
       const execute: Execute = (request) =>
         runTask({ db, config }, task, {
           ...request,
           signal,
-          onProgress: (message, share) => spinner && (spinner.text = `${task.name}: ${share === undefined ? '' : `${progressBar(share)} `}${message}`),
+          onProgress: (message, share) => spinner && (spinner.text = fitLine(`${task.name}: ${share === undefined ? '' : `${progressBar(share)} `}${message}`)),
           onRetry: (failed, delay) => {
             const line = `${task.name} attempt ${failed.attempt}/${failed.maxAttempts} failed: ${failed.error?.message}; retrying in ${formatDuration(delay)}`;
-            if (spinner) spinner.warn(line).start(task.name);
+            if (spinner) spinner.warn(line).start(fitLine(task.name));
             else if (!globals.json) err(line);
           },
         });

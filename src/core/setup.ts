@@ -12,7 +12,7 @@ import * as runs from './runs.js';
 import type { Run } from './runs.js';
 import { formatTime } from '../cli/output.js';
 import { describeArgs, parseArgs } from '../tasks/args.js';
-import type { TaskDefinition } from '../tasks/define.js';
+import type { Progress, TaskDefinition } from '../tasks/define.js';
 import type { TaskSet } from '../tasks/load.js';
 
 export interface SetupStepResult {
@@ -52,6 +52,8 @@ export interface SetupOptions {
   /** Aborting it cancels the current step's run and stops the flow. */
   signal?: AbortSignal;
   runStep?: RunStep;
+  /** The executing step's progress (the default runStep's; a custom one reports its own). */
+  onProgress?: Progress;
   /** 'wait': the step waits for another process's run of it (the step's `run`) to end. */
   onStep?: (event: { step: SetupStepResult; phase: 'start' | 'wait' | 'end'; total: number }) => void;
 }
@@ -66,7 +68,7 @@ export function setupTasks(tasks: TaskSet): TaskDefinition[] {
 export async function runSetup(options: SetupOptions): Promise<SetupResult> {
   const { db, config, signal, onStep } = options;
   const runStep: RunStep =
-    options.runStep ?? ((task, args, request) => runTask({ db, config }, task, { trigger: 'setup', args, ...request }));
+    options.runStep ?? ((task, args, request) => runTask({ db, config }, task, { trigger: 'setup', args, ...request, onProgress: options.onProgress }));
   const tasks = setupTasks(options.tasks);
   const total = tasks.length;
   // Forced, a step counts as done only if another flow completed it after this one started.

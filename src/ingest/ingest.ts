@@ -159,6 +159,7 @@ export async function ingestCodebase(db: Database, options: IngestOptions): Prom
 
   const changed = work.length > 0 || gone.length > 0 || restoredUnchanged.length > 0;
   if (changed) {
+    options.progress?.("resolving the graph's imports and calls");
     await resolveEdges(db, codebase);
     // Fresh statistics, or the planner takes a new codebase's tables for empty and search crawls (the
     // embedded database never analyzes on its own).
