@@ -66,6 +66,10 @@ describe.each(backendNames)('ingest (%s)', (backendName) => {
     expect(first.files.added).toBeGreaterThanOrEqual(10);
     expect(first.chunks.pending).toBe(0);
     expect(first.chunks.embedded).toBe(first.chunks.written);
+    // Each distinct text computed once; the vectors are stored with the chunks only.
+    const [{ distinct }] = await db.query<{ distinct: number }>(`select count(distinct content_hash)::int as distinct from code_chunks where codebase = 'repo'`);
+    expect(first.chunks.computed).toBe(distinct);
+    expect(await db.query('select 1 from embedding_cache')).toEqual([]);
 
     const second = await ingestCodebase(db, { root, codebase: 'repo', embedder });
     expect([second.parsed, second.chunks.written, second.chunks.embedded]).toEqual([0, 0, 0]);
@@ -80,8 +84,8 @@ describe.each(backendNames)('ingest (%s)', (backendName) => {
     writeFileSync(join(root, target!.path), text.replace(target!.content, target!.content.replace(/\n/, '\n    # edited\n')));
     const third = await ingestCodebase(db, { root, codebase: 'repo', embedder });
     expect(third.files.changed).toBe(1);
-    // The file's other chunks come back from the cache; only the edited function is computed.
-    expect(third.chunks.embedded - third.chunks.fromCache).toBe(1);
+    // The file's other chunks keep their vectors; only the edited function is embedded again.
+    expect([third.chunks.embedded, third.chunks.computed]).toEqual([1, 1]);
   });
 
   it('a deleted file: its chunks leave search, its nodes and edges are gone', async () => {
@@ -184,7 +188,7 @@ describe.each(backendNames)('ingest (%s)', (backendName) => {
     write(join(dir, 'cli'), APP);
     const ok = await runCli(['ingest', join(dir, 'cli')], backend.env);
     expect(ok.code, ok.stderr).toBe(0);
-    expect(ok.stdout).toMatch(/cli: 3 files \(3 new, .*; 5 chunks written, 0 embedded \(0 from cache\), 5 pending \(no embedding model: model '.+' is not in the model cache .+, and downloads are off \(SINGULARITY_OFFLINE/);
+    expect(ok.stdout).toMatch(/cli: 3 files \(3 new, .*; 5 chunks written, 0 embedded \(0 computed by the model\), 5 pending \(no embedding model: model '.+' is not in the model cache .+, and downloads are off \(SINGULARITY_OFFLINE/);
     expect(ok.stdout).toContain('graph: 4 symbols, 3 edges');
   });
 });

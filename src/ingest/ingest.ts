@@ -3,7 +3,6 @@
 // mark what vanished, resolve the graph's edges, then embed the chunks still without a vector.
 import { basename } from 'node:path';
 import type { Database } from '../core/db.js';
-import { embedWithCache } from '../embed/cache.js';
 import type { Embedder } from '../embed/embedder.js';
 import type { Progress } from '../tasks/define.js';
 import { dropUnusedVectorIndexes, ensureVectorIndex } from '../embed/vectors.js';
@@ -31,7 +30,8 @@ export interface IngestReport {
   files: { scanned: number; added: number; changed: number; unchanged: number; touched: number; restored: number; deleted: number };
   skipped: Partial<Record<SkipReason, number>>;
   parsed: number;
-  chunks: { written: number; embedded: number; fromCache: number; pending: number };
+  /** embedded: chunks given a vector; computed: texts the model embedded for them (others had a vector in the codebase). */
+  chunks: { written: number; embedded: number; computed: number; pending: number };
   /** The codebase's graph after the run: its symbols, and its import and call edges. */
   symbols: number;
   edges: number;
@@ -73,7 +73,7 @@ export async function ingestCodebase(db: Database, options: IngestOptions): Prom
     codebase, root: scan.root,
     files: { scanned: scan.files.length, added: 0, changed: 0, unchanged: 0, touched: 0, restored: 0, deleted: 0 },
     skipped: Object.fromEntries(Object.entries(scan.skipped).filter(([, n]) => n > 0)),
-    parsed: 0, chunks: { written: 0, embedded: 0, fromCache: 0, pending: 0 }, symbols: 0, edges: 0, problems: [],
+    parsed: 0, chunks: { written: 0, embedded: 0, computed: 0, pending: 0 }, symbols: 0, edges: 0, problems: [],
   };
   const files = scan.files.map((f) => ({ ...f, mtimeMs: toMicros(f.mtimeMs) }));
   const plan = planIngest(files, stored);
@@ -222,12 +222,20 @@ async function writeFiles(db: Database, codebase: string, batch: AnalysedFile[])
       )
     ).rows;
     const idOf = new Map(ids.map((r) => [r.path, r.id]));
-    await client.query('delete from code_chunks where file_id = any($1::bigint[])', [ids.map((r) => r.id)]);
+    // A changed file's chunks are replaced; a new chunk whose text an old one of its file had keeps
+    // that one's vector, so that editing one function leaves the file's other chunks embedded.
     await client.query(
-      `insert into code_chunks (file_id, codebase, start_line, end_line, kind, symbol, content, content_hash)
-       select x.f, $1, x.s, x.e, x.k, x.y, x.c, x.h from jsonb_to_recordset($2::jsonb) as x(f bigint, s int, e int, k text, y text, c text, h text)`,
+      `with old as (
+         delete from code_chunks where file_id = any($3::bigint[])
+         returning file_id, content_hash, embedding, embedding_model, embedding_dim),
+       kept as (select distinct on (file_id, content_hash) * from old where embedding is not null)
+       insert into code_chunks (file_id, codebase, start_line, end_line, kind, symbol, content, content_hash, embedding, embedding_model, embedding_dim)
+       select x.f, $1, x.s, x.e, x.k, x.y, x.c, x.h, kept.embedding, kept.embedding_model, kept.embedding_dim
+       from jsonb_to_recordset($2::jsonb) as x(f bigint, s int, e int, k text, y text, c text, h text)
+       left join kept on kept.file_id = x.f and kept.content_hash = x.h`,
       [codebase, JSON.stringify(batch.flatMap(({ file, analysis }) => analysis.chunks.map((c) => (
-        { f: idOf.get(file.path), s: c.startLine, e: c.endLine, k: c.kind, y: c.symbol, c: c.content, h: c.contentHash }))))],
+        { f: idOf.get(file.path), s: c.startLine, e: c.endLine, k: c.kind, y: c.symbol, c: c.content, h: c.contentHash })))),
+      ids.map((r) => r.id)],
     );
     await client.query('delete from graph_nodes where codebase = $1 and path = any($2::text[])', [codebase, paths]);
     await client.query(
@@ -251,13 +259,12 @@ async function embedPendingChunks(db: Database, embedder: Embedder, codebase: st
     where c.codebase = $1 and f.deleted_at is null and (c.embedding is null or c.embedding_model <> $2)`;
   const [{ total }] = (await db.query<{ total: number }>(`select count(*)::int as total ${pending}`, [codebase, embedder.model])) as [{ total: number }];
   let embedded = 0;
-  let fromCache = 0;
+  let computed = 0;
   // In id order, each batch after the last one's id: every pending chunk is read once, however many
-  // there are. The next batch is read, and the last one's vectors written, while the model works.
-  const read = (after: number) => db.query<{ id: number; content: string }>(
-    `select c.id, c.content ${pending} and c.id > $3 order by c.id limit 256`, [codebase, embedder.model, after]);
+  // there are. The next batch is read while the model works.
+  const read = (after: number) => db.query<{ id: number; content: string; hash: string }>(
+    `select c.id, c.content, c.content_hash as hash ${pending} and c.id > $3 order by c.id limit 256`, [codebase, embedder.model, after]);
   let next = read(0);
-  let writing: Promise<unknown> = Promise.resolve();
   try {
     for (;;) {
       const rows = await next;
@@ -265,29 +272,43 @@ async function embedPendingChunks(db: Database, embedder: Embedder, codebase: st
       next = read(rows.at(-1)!.id);
       next.catch(() => {}); // awaited above; not an unhandled rejection meanwhile
       options.signal?.throwIfAborted();
-      const texts = rows.map((r) => r.content);
-      // The cache has this batch's vectors before the next batch looks there: no text is computed twice.
-      const result = await embedWithCache(db, embedder, texts, options.signal);
-      await writing;
-      // Each chunk takes its text's vector from the cache (not sent twice).
-      writing = db.query(
-        `update code_chunks c set embedding = k.embedding, embedding_model = k.model, embedding_dim = k.dimension
-         from jsonb_to_recordset($2::jsonb) as x(id bigint, h text) join embedding_cache k on k.model = $1 and k.text_hash = x.h
-         where c.id = x.id`,
-        [embedder.model, JSON.stringify(rows.map((r, i) => ({ id: r.id, h: result.hashes[i] })))],
-      );
-      writing.catch(() => {});
+      // A text the codebase already has a vector of (a repeated block, a file moved) is not embedded
+      // again: the chunk takes that vector. The model embeds each other text once.
+      const known = new Set((await db.query<{ hash: string }>(
+        `select distinct content_hash as hash from code_chunks
+         where codebase = $1 and content_hash = any($2::text[]) and embedding_model = $3`,
+        [codebase, [...new Set(rows.map((r) => r.hash))], embedder.model])).map((r) => r.hash));
+      const first = new Map<string, { id: number; content: string }>();
+      for (const row of rows) if (!known.has(row.hash) && !first.has(row.hash)) first.set(row.hash, row);
+      const toEmbed = [...first.entries()];
+      const { vectors } = toEmbed.length ? await embedder.embed(toEmbed.map(([, row]) => row.content), { signal: options.signal }) : { vectors: [] };
+      await db.transaction(async (client) => {
+        if (toEmbed.length) {
+          await client.query(
+            `update code_chunks c set embedding = x.e, embedding_model = $1, embedding_dim = $2
+             from jsonb_to_recordset($3::jsonb) as x(id bigint, e real[]) where c.id = x.id`,
+            [embedder.model, embedder.dimension, JSON.stringify(toEmbed.map(([, row], i) => ({ id: row.id, e: Array.from(vectors[i]!) })))],
+          );
+        }
+        // Every other chunk of the batch takes the vector of a chunk with its text.
+        await client.query(
+          `update code_chunks c set embedding = s.embedding, embedding_model = s.embedding_model, embedding_dim = s.embedding_dim
+           from (select distinct on (content_hash) content_hash, embedding, embedding_model, embedding_dim from code_chunks
+                 where codebase = $1 and content_hash = any($3::text[]) and embedding_model = $2) s
+           where c.id = any($4::bigint[]) and c.content_hash = s.content_hash and (c.embedding is null or c.embedding_model <> $2)`,
+          [codebase, embedder.model, [...new Set(rows.map((r) => r.hash))], rows.map((r) => r.id)],
+        );
+      });
       embedded += rows.length;
-      fromCache += rows.length - result.computed;
+      computed += toEmbed.length;
       options.progress?.(`embedded ${embedded} of ${total} chunks`, Math.min(1, embedded / total));
     }
   } finally {
-    await Promise.all([next.catch(() => {}), writing.catch(() => {})]);
+    await next.catch(() => {});
   }
-  await writing;
   if (embedded) {
     await ensureVectorIndex(db, 'code_chunks', embedder.model, embedder.dimension);
     await dropUnusedVectorIndexes(db, 'code_chunks');
   }
-  return { embedded, fromCache };
+  return { embedded, computed };
 }

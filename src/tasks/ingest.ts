@@ -49,7 +49,7 @@ export default defineTask({
     const skipped = Object.entries(r.skipped).map(([reason, n]) => `${n} ${reason}`).join(', ');
     const pending = r.chunks.pending && r.pendingBecause ? ` (${r.pendingBecause})` : '';
     return `${r.codebase}: ${f.scanned} files (${f.added} new, ${f.changed} changed, ${f.deleted} deleted, ${f.unchanged} unchanged), ` +
-      `${r.parsed} parsed; ${r.chunks.written} chunks written, ${r.chunks.embedded} embedded (${r.chunks.fromCache} from cache), ` +
+      `${r.parsed} parsed; ${r.chunks.written} chunks written, ${r.chunks.embedded} embedded (${r.chunks.computed} computed by the model), ` +
       `${r.chunks.pending} pending${pending}; graph: ${r.symbols} symbols, ${r.edges} edges` + (skipped ? `; skipped: ${skipped}` : '') +
       (r.problems.length ? `\n${r.problems.map((p) => `  ${p.path}: ${p.reason}`).join('\n')}` : '');
   },
