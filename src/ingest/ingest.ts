@@ -223,7 +223,8 @@ async function writeFiles(db: Database, codebase: string, batch: AnalysedFile[])
     ).rows;
     const idOf = new Map(ids.map((r) => [r.path, r.id]));
     // A changed file's chunks are replaced; a new chunk whose text an old one of its file had keeps
-    // that one's vector, so that editing one function leaves the file's other chunks embedded.
+    // that one's vector, so that editing one function leaves the file's other chunks embedded. Ids
+    // follow the files' order, whatever order the join produces rows in.
     await client.query(
       `with old as (
          delete from code_chunks where file_id = any($3::bigint[])
@@ -231,10 +232,11 @@ async function writeFiles(db: Database, codebase: string, batch: AnalysedFile[])
        kept as (select distinct on (file_id, content_hash) * from old where embedding is not null)
        insert into code_chunks (file_id, codebase, start_line, end_line, kind, symbol, content, content_hash, embedding, embedding_model, embedding_dim)
        select x.f, $1, x.s, x.e, x.k, x.y, x.c, x.h, kept.embedding, kept.embedding_model, kept.embedding_dim
-       from jsonb_to_recordset($2::jsonb) as x(f bigint, s int, e int, k text, y text, c text, h text)
-       left join kept on kept.file_id = x.f and kept.content_hash = x.h`,
+       from jsonb_to_recordset($2::jsonb) as x(f bigint, s int, e int, k text, y text, c text, h text, n int)
+       left join kept on kept.file_id = x.f and kept.content_hash = x.h
+       order by x.n`,
       [codebase, JSON.stringify(batch.flatMap(({ file, analysis }) => analysis.chunks.map((c) => (
-        { f: idOf.get(file.path), s: c.startLine, e: c.endLine, k: c.kind, y: c.symbol, c: c.content, h: c.contentHash })))),
+        { f: idOf.get(file.path), s: c.startLine, e: c.endLine, k: c.kind, y: c.symbol, c: c.content, h: c.contentHash }))).map((x, n) => ({ ...x, n }))),
       ids.map((r) => r.id)],
     );
     await client.query('delete from graph_nodes where codebase = $1 and path = any($2::text[])', [codebase, paths]);
