@@ -41,7 +41,7 @@ import { parseAndChunk } from '../dist/ingest/parse.js';
 import { DENIED, scanCodebase } from '../dist/ingest/scan.js';
 import { search } from '../dist/search/search.js';
 import { buildStandInModel } from '../test/support/stand-in-model.mjs';
-import { benchDatabaseConfig, embeddedBenchConfig } from './support.mjs';
+import { benchDatabaseConfig, embeddedBenchConfig, stopEmbeddedServer } from './support.mjs';
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => Number(args[args.indexOf(`--${name}`) + 1] || fallback) || fallback;
@@ -351,7 +351,10 @@ try {
 } finally {
   clearInterval(sampler);
   for (const embedder of embedders) await embedder.dispose();
-  if (searchDb && searchDb !== db) await searchDb.close();
+  if (searchDb && searchDb !== db) {
+    await searchDb.close();
+    await stopEmbeddedServer(searchDb.config);
+  }
   await db.close();
   await drop();
   rmSync(temp, { recursive: true, force: true });

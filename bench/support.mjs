@@ -2,16 +2,35 @@
 // server), a database of its own there, dropped afterwards; otherwise the embedded database in a home
 // folder under `temp`.
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../dist/core/config.js';
 import { openDatabase } from '../dist/core/db.js';
+import { liveLockOwner } from '../dist/core/embedded/lock.js';
+import { embeddedPaths } from '../dist/core/embedded/paths.js';
 
-/** The embedded database's configuration in a home under `temp` (its server idles out soon after). */
-export const embeddedBenchConfig = (temp) => loadConfig({}, { SINGULARITY_HOME: join(temp, 'home'), SINGULARITY_EMBEDDED_IDLE_MS: '1000' });
+/**
+ * The embedded database's configuration in a home under `temp`. Its server never idles out during a
+ * benchmark (a restart, after a pause in which the model ran alone, would be measured as the
+ * database's time); stopEmbeddedServer() stops it at the end.
+ */
+export const embeddedBenchConfig = (temp) => loadConfig({}, { SINGULARITY_HOME: join(temp, 'home'), SINGULARITY_EMBEDDED_IDLE_MS: '3600000' });
 
-/** The configuration to measure on, and `drop()`, which removes the server database it made (if any). */
+/** Stop the embedded server of a home (SIGTERM: it shuts down cleanly), before its folder is removed. */
+export async function stopEmbeddedServer(config) {
+  const lockFile = embeddedPaths(config.home).lockFile;
+  const owner = liveLockOwner(lockFile);
+  if (!owner) return;
+  process.kill(owner.pid, 'SIGTERM');
+  for (let i = 0; i < 200 && liveLockOwner(lockFile); i++) await sleep(50);
+}
+
+/** The configuration to measure on, and `drop()`, which removes the server database it made, or stops the embedded server. */
 export async function benchDatabaseConfig(label, temp) {
   const url = process.env.BENCH_DATABASE_URL;
-  if (!url) return { config: await embeddedBenchConfig(temp), drop: async () => {} };
+  if (!url) {
+    const config = await embeddedBenchConfig(temp);
+    return { config, drop: () => stopEmbeddedServer(config) };
+  }
   const admin = await openDatabase(await loadConfig({}, { DATABASE_URL: url }), { migrate: false, max: 1 });
   const name = `sg_bench_${label}_${process.pid}`;
   await admin.query(`create database ${name}`);

@@ -160,10 +160,11 @@ export async function ingestCodebase(db: Database, options: IngestOptions): Prom
   const changed = work.length > 0 || gone.length > 0 || restoredUnchanged.length > 0;
   if (changed) {
     options.progress?.("resolving the graph's imports and calls");
-    await resolveEdges(db, codebase);
     // Fresh statistics, or the planner takes a new codebase's tables for empty and search crawls (the
-    // embedded database never analyzes on its own).
-    await db.query('analyze code_files, code_chunks, graph_nodes, graph_edges');
+    // embedded database never analyzes on its own). The tables that are written already are analyzed
+    // on a connection of their own while the edges are resolved.
+    await Promise.all([resolveEdges(db, codebase), db.query('analyze code_files, code_chunks, graph_nodes')]);
+    await db.query('analyze graph_edges');
   }
   if (options.embedder) Object.assign(report.chunks, await embedPendingChunks(db, options.embedder, codebase, options));
   const { symbols, edges, pending } = changed || report.chunks.embedded ? await countGraphAndPending(db, codebase, model) : await countedBefore;
