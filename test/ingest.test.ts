@@ -1,7 +1,7 @@
 // Ingest into each backend: only what changed is parsed and embedded, deletions reach chunks, nodes and
 // edges, the graph of a small codebase is exactly its imports and calls, and search finds the code.
 import { spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -167,6 +167,24 @@ describe.each(backendNames)('ingest (%s)', (backendName) => {
       ['embedded 4 of 4 chunks', 1],
     ]);
     expect(progressBar(0.5, 10)).toBe('█████░░░░░  50%');
+  });
+
+  it('a second folder of the same name is refused, not merged into the first codebase; --id gives it its own', async () => {
+    const first = join(dir, 'one', 'same');
+    const second = join(dir, 'two', 'same');
+    write(first, { 'a.py': 'def a():\n    return 1\n' });
+    write(second, { 'b.py': 'def b():\n    return 2\n' });
+    await ingestCodebase(db, { root: first });
+    await expect(ingestCodebase(db, { root: second })).rejects.toThrow(`codebase 'same' was ingested from ${realpathSync(first)}, not ${realpathSync(second)}`);
+    const r = await runCli(['ingest', second], backend.env);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--id same-2');
+    // Nothing of the first was marked deleted.
+    expect(await db.query(`select path, deleted_at is null as live from code_files where codebase = 'same'`)).toEqual([{ path: 'a.py', live: true }]);
+    expect((await ingestCodebase(db, { root: second, codebase: 'same-2' })).files.added).toBe(1);
+    // An explicit id moves a codebase to another folder (a repository cloned anew elsewhere).
+    const moved = await ingestCodebase(db, { root: second, codebase: 'same' });
+    expect([moved.files.added, moved.files.deleted]).toEqual([1, 1]);
   });
 
   it('on a pseudo-terminal that reports no width it shows no spinner, rather than clear lines for ever', async () => {

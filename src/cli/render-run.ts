@@ -27,6 +27,6 @@ export function renderRunLine(run: Run, stream: NodeJS.WriteStream): string {
   const attempts = run.maxAttempts > 1 ? `, attempt ${run.attempt}/${run.maxAttempts}` : '';
   const when = run.state === 'retryable' && run.runAfter ? `, next attempt at ${formatTime(run.runAfter)}` : '';
   const head = `${mark} ${run.task} ${stateLabel(stream, run.state)} in ${formatDuration(run.durationMs ?? 0)} (run ${run.id}${attempts}${when})`;
-  const outcome = runOutcome(run);
+  const outcome = runOutcome(run) + (run.error?.hint ? `\n  ${run.error.hint}` : '');
   return outcome ? `${head}\n  ${outcome}` : head;
 }

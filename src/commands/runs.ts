@@ -96,6 +96,7 @@ function describeRun(run: Run): string {
   const body = lines.map(([k, v]) => `${k.padEnd(width)}  ${v.replace(/\n/g, '\n' + ' '.repeat(width + 2))}`);
   for (const e of run.errors) {
     body.push('', `attempt ${e.attempt ?? '?'} failed${e.at ? ' at ' + formatTime(new Date(e.at)) : ''}: ${e.name}: ${e.message}`);
+    if (e.hint) body.push(e.hint);
     if (e.stack) body.push(e.stack.split('\n').slice(1, 6).join('\n'));
   }
   return body.join('\n');

@@ -74,7 +74,11 @@ export function backoffDelay(policy: RetryPolicy, attempt: number): number {
 function toRunError(error: unknown): RunError {
   const e = error instanceof Error ? error : new Error(String(error));
   const usage = exitCodeOf(e) === EXIT.usage;
-  return { name: e.name, message: redact(e.message), stack: e.stack ? redact(e.stack) : undefined, ...(usage && { exitCode: EXIT.usage }) };
+  const hint = (e as { hint?: unknown }).hint;
+  return {
+    name: e.name, message: redact(e.message), stack: e.stack ? redact(e.stack) : undefined, ...(usage && { exitCode: EXIT.usage }),
+    ...(typeof hint === 'string' && { hint: redact(hint) }),
+  };
 }
 
 /** The task's one-line summary of its result; a summarize() that throws must not fail a finished run. */

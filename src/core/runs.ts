@@ -14,6 +14,8 @@ export interface RunError {
   at?: string;
   /** Set when the error was bad usage or configuration (2), so the command exits as if it had failed to start. */
   exitCode?: number;
+  /** What to do about it, when the task said. */
+  hint?: string;
 }
 
 export interface Run {

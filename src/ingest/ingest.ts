@@ -3,6 +3,7 @@
 // mark what vanished, resolve the graph's edges, then embed the chunks still without a vector.
 import { basename } from 'node:path';
 import type { Database } from '../core/db.js';
+import { UsageError } from '../core/errors.js';
 import type { Embedder } from '../embed/embedder.js';
 import type { Progress } from '../tasks/define.js';
 import { dropUnusedVectorIndexes, ensureVectorIndex } from '../embed/vectors.js';
@@ -39,6 +40,26 @@ export interface IngestReport {
   problems: Array<{ path: string; reason: string }>;
 }
 
+/**
+ * Record the codebase's folder, or check it: a codebase id named after its folder (no --id) must not
+ * take in another folder of the same name, whose ingest would mark the first one's files deleted. An
+ * id given explicitly moves the codebase to the folder (a repository moved or cloned anew).
+ */
+async function claimCodebase(db: Database, codebase: string, root: string, explicitId: boolean): Promise<void> {
+  const [known] = await db.query<{ root: string }>(
+    `insert into codebases (id, root) values ($1, $2)
+     on conflict (id) do update set last_ingested_at = now(),
+       root = case when codebases.root = '' or $3 then excluded.root else codebases.root end
+     returning root`,
+    [codebase, root, explicitId],
+  );
+  if (known!.root !== root) {
+    throw new UsageError(`codebase '${codebase}' was ingested from ${known!.root}, not ${root}`, {
+      hint: `Give this folder an id of its own (--id ${codebase}-2, say), or --id ${codebase} if ${root} is now where '${codebase}' lives.`,
+    });
+  }
+}
+
 /** Milliseconds rounded to microseconds, as timestamptz keeps them: a stored mtime compares equal to the file's. */
 const toMicros = (ms: number) => Math.round(ms * 1000) / 1000;
 
@@ -47,7 +68,9 @@ const roughTokens = (text: string) => Math.ceil(text.length / 4);
 const DEFAULT_MAX_TOKENS = 256;
 
 export async function ingestCodebase(db: Database, options: IngestOptions): Promise<IngestReport> {
-  const codebase = options.codebase ?? basename(realRoot(options.root));
+  const root = realRoot(options.root);
+  const codebase = options.codebase ?? basename(root);
+  await claimCodebase(db, codebase, root, options.codebase !== undefined);
   const stored = (
     await db.query<StoredFile & { mtimeMs: string }>(
       `select path, size_bytes as size, (extract(epoch from mtime) * 1000)::float8 as "mtimeMs", content_hash as "contentHash",

@@ -25,8 +25,8 @@ export interface ChildExecutor {
 }
 
 /** An error that crossed the process boundary, rebuilt with its name, stack and exit code. */
-function rebuild(error: { name: string; message: string; stack?: string; exitCode?: number }): Error {
-  const rebuilt = Object.assign(new Error(error.message), { exitCode: error.exitCode });
+function rebuild(error: { name: string; message: string; stack?: string; exitCode?: number; hint?: string }): Error {
+  const rebuilt = Object.assign(new Error(error.message), { exitCode: error.exitCode, hint: error.hint });
   rebuilt.name = error.name;
   if (error.stack) rebuilt.stack = error.stack;
   return rebuilt;

@@ -13,7 +13,7 @@ export interface StartMessage {
 export type ChildMessage =
   | { type: 'progress'; message: string; share?: number }
   | { type: 'done'; ok: true; result: unknown }
-  | { type: 'done'; ok: false; error: { name: string; message: string; stack?: string; exitCode?: number } };
+  | { type: 'done'; ok: false; error: { name: string; message: string; stack?: string; exitCode?: number; hint?: string } };
 
 function send(message: ChildMessage): Promise<void> {
   return new Promise((resolve) => {
@@ -56,9 +56,9 @@ process.once('message', (start: StartMessage) => {
     () => process.exit(0),
     async (error: unknown) => {
       const e = error instanceof Error ? error : new Error(String(error));
-      const exitCode = (e as { exitCode?: number }).exitCode;
+      const { exitCode, hint } = e as { exitCode?: number; hint?: string };
       const { redact } = await import('../core/redact.js');
-      await send({ type: 'done', ok: false, error: { name: e.name, message: redact(e.message), stack: e.stack && redact(e.stack), exitCode } });
+      await send({ type: 'done', ok: false, error: { name: e.name, message: redact(e.message), stack: e.stack && redact(e.stack), exitCode, hint: hint && redact(hint) } });
       process.exit(1);
     },
   );

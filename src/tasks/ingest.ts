@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { z } from 'zod';
 import { isEmbedder, loadEmbedder } from '../embed/transformers.js';
 import { ingestCodebase, type IngestReport } from '../ingest/ingest.js';
@@ -27,7 +27,8 @@ export default defineTask({
     skipEmbedding: z.boolean().default(false).describe('store chunks without embeddings (they stay pending)'),
   }),
   timeoutMs: 6 * 60 * 60_000,
-  concurrencyKey: (args) => `ingest:${args.id ?? resolve(args.path)}`,
+  // The codebase's id: two runs of one codebase never overlap, whatever path each was given.
+  concurrencyKey: (args) => `ingest:${args.id ?? basename(resolve(args.path))}`,
   async run({ args, db, config, signal, progress }): Promise<IngestResult> {
     let embedder;
     let pendingBecause: string | undefined = args.skipEmbedding ? '--skip-embedding' : undefined;
