@@ -41,7 +41,7 @@ import { parseAndChunk } from '../dist/ingest/parse.js';
 import { DENIED, scanCodebase } from '../dist/ingest/scan.js';
 import { search } from '../dist/search/search.js';
 import { buildStandInModel } from '../test/support/stand-in-model.mjs';
-import { benchDatabaseConfig, embeddedBenchConfig, stopEmbeddedServer } from './support.mjs';
+import { benchDatabaseConfig, embeddedBenchConfig, minilmShapedEmbedder, stopEmbeddedServer } from './support.mjs';
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => Number(args[args.indexOf(`--${name}`) + 1] || fallback) || fallback;
@@ -137,13 +137,7 @@ try {
   const [a, p, c] = [median(first), median(parse), median(again)];
 
   // ---------------------------------------------------------------------------------------- (b), (d)
-  let settings = config.embedding;
-  if (!settings.modelDir) {
-    const standIn = buildStandInModel(join(temp, 'models'), { modelId: 'singularity-test/minilm-shaped', layers: 6, hidden: 384, heads: 12, intermediate: 1536, maxPositions: 256 });
-    settings = { ...settings, model: standIn.modelId, modelDir: standIn.modelDir };
-  }
-  const embedder = await loadEmbedder(settings, { allowDownload: false });
-  if (!isEmbedder(embedder)) throw new Error(embedder.reason);
+  const embedder = await minilmShapedEmbedder(config, temp);
   embedders.push(embedder);
   const rootB = join(temp, 'embed');
   copyPackages(EMBED_PACKAGES, rootB);

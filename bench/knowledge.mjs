@@ -17,11 +17,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDatabase } from '../dist/core/db.js';
 import { runTask } from '../dist/core/runner.js';
-import { isEmbedder, loadEmbedder } from '../dist/embed/transformers.js';
 import { artifactText, embedPendingArtifacts } from '../dist/knowledge/embed.js';
 import { findTask } from '../dist/tasks/index.js';
-import { buildStandInModel } from '../test/support/stand-in-model.mjs';
-import { benchDatabaseConfig } from './support.mjs';
+import { benchDatabaseConfig, minilmShapedEmbedder } from './support.mjs';
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => Number(args[args.indexOf(`--${name}`) + 1] || fallback) || fallback;
@@ -107,13 +105,7 @@ try {
   }
 
   // (c) embedding, on the first embedCount artifacts.
-  let settings = config.embedding;
-  if (!settings.modelDir) {
-    const standIn = buildStandInModel(join(temp, 'models'), { modelId: 'singularity-test/minilm-shaped', layers: 6, hidden: 384, heads: 12, intermediate: 1536, maxPositions: 256 });
-    settings = { ...settings, model: standIn.modelId, modelDir: standIn.modelDir };
-  }
-  const embedder = await loadEmbedder(settings, { allowDownload: false });
-  if (!isEmbedder(embedder)) throw new Error(embedder.reason);
+  const embedder = await minilmShapedEmbedder(config, temp);
   await db.query(`delete from knowledge_artifacts where id not in (select id from knowledge_artifacts order by id limit ${embedCount})`);
   const texts = (await db.query('select artifact_type as type, artifact_id as id, raw, content from knowledge_artifacts order by id')).map(artifactText);
   // Alternating rounds, so that a busy moment of the machine does not fall on one side only.

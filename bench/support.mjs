@@ -7,6 +7,8 @@ import { loadConfig } from '../dist/core/config.js';
 import { openDatabase } from '../dist/core/db.js';
 import { liveLockOwner } from '../dist/core/embedded/lock.js';
 import { embeddedPaths } from '../dist/core/embedded/paths.js';
+import { isEmbedder, loadEmbedder } from '../dist/embed/transformers.js';
+import { buildStandInModel } from '../test/support/stand-in-model.mjs';
 
 /**
  * The embedded database's configuration in a home under `temp`. Its server never idles out during a
@@ -43,4 +45,20 @@ export async function benchDatabaseConfig(label, temp) {
       await admin.close();
     },
   };
+}
+
+/**
+ * The embedder to measure with: the real model when SINGULARITY_MODEL_DIR (embedding.modelDir) names a
+ * folder that holds it, otherwise a stand-in in all-MiniLM-L6-v2's shape (6 layers, 384 wide: its
+ * speed, not its meaning) built under `temp`. Never downloads.
+ */
+export async function minilmShapedEmbedder(config, temp) {
+  let settings = config.embedding;
+  if (!settings.modelDir) {
+    const standIn = buildStandInModel(join(temp, 'models'), { modelId: 'singularity-test/minilm-shaped', layers: 6, hidden: 384, heads: 12, intermediate: 1536, maxPositions: 256 });
+    settings = { ...settings, model: standIn.modelId, modelDir: standIn.modelDir };
+  }
+  const embedder = await loadEmbedder(settings, { allowDownload: false });
+  if (!isEmbedder(embedder)) throw new Error(embedder.reason);
+  return embedder;
 }

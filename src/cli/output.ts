@@ -65,6 +65,11 @@ export function truncate(text: string, max: number): string {
   return oneLine.length > max ? oneLine.slice(0, max - 1) + '…' : oneLine;
 }
 
+/** What a task reports doing, behind a bar when it says how much is done. */
+export function progressLine(message: string, share?: number): string {
+  return share === undefined ? message : `${progressBar(share)} ${message}`;
+}
+
 /** A bar of `width` cells with `share` (0 to 1) of them full, and the percentage: `████░░░░░░  40%`. */
 export function progressBar(share: number, width = 20): string {
   const clamped = Math.min(1, Math.max(0, share));

@@ -3,7 +3,7 @@
 import type { GlobalOptions } from '../cli.js';
 import { loadConfig } from '../core/config.js';
 import type { SetupResult, SetupStepResult } from '../core/setup.js';
-import { fitLine, formatDuration, paint, printJson, progressBar, terminalSpinner, write } from '../cli/output.js';
+import { fitLine, formatDuration, paint, printJson, progressLine, terminalSpinner, write } from '../cli/output.js';
 import { runOutcome } from '../cli/render-run.js';
 import { withInterruptibleDatabase } from './task.js';
 
@@ -28,7 +28,7 @@ export async function setupCommand(opts: { force?: boolean; json?: boolean }, gl
         signal,
         // What the executing step says it is doing, beside its line (ingest: a bar of the files parsed).
         onProgress: (message, share) => {
-          if (spinner && head) spinner.text = fitLine(`${head}${share === undefined ? '' : `${progressBar(share)} `}${message}`);
+          if (spinner && head) spinner.text = fitLine(head + progressLine(message, share));
         },
         onStep: ({ step, phase, total }) => {
           if (json) return;

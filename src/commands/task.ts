@@ -7,7 +7,7 @@ import { RUN_TRIGGERS, type RunTrigger } from '../core/run-states.js';
 import type { Run } from '../core/runs.js';
 import type { RunRequest } from '../core/runner.js';
 import type { TaskDefinition } from '../tasks/define.js';
-import { err, fitLine, formatDuration, printJson, progressBar, terminalSpinner, write } from '../cli/output.js';
+import { err, fitLine, formatDuration, printJson, progressLine, terminalSpinner, write } from '../cli/output.js';
 import { renderRunLine } from '../cli/render-run.js';
 
 export function triggerFromEnv(env = process.env): RunTrigger {
@@ -75,7 +75,7 @@ export async function withTaskRun(
         runTask({ db, config }, task, {
           ...request,
           signal,
-          onProgress: (message, share) => spinner && (spinner.text = fitLine(`${task.name}: ${share === undefined ? '' : `${progressBar(share)} `}${message}`)),
+          onProgress: (message, share) => spinner && (spinner.text = fitLine(`${task.name}: ${progressLine(message, share)}`)),
           onRetry: (failed, delay) => {
             const line = `${task.name} attempt ${failed.attempt}/${failed.maxAttempts} failed: ${failed.error?.message}; retrying in ${formatDuration(delay)}`;
             if (spinner) spinner.warn(line).start(fitLine(task.name));
