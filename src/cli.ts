@@ -7,12 +7,7 @@ import { RUN_STATES } from './core/run-states.js';
 import { err, paint, printJson } from './cli/output.js';
 import { describeSchedules } from './tasks/define.js';
 import { loadManifest, type TaskManifestEntry } from './tasks/manifest.js';
-
-export interface GlobalOptions {
-  config?: string;
-  home?: string;
-  json?: boolean;
-}
+import type { GlobalOptions } from './commands/context.js';
 
 /** A task's command: summary, help and one flag per argument. Shared by the CLI and the crontab parser. */
 export function buildTaskCommand(entry: Pick<TaskManifestEntry, 'name' | 'summary' | 'options'> & Partial<TaskManifestEntry>): Command {

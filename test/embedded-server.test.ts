@@ -1,6 +1,10 @@
 // The embedded server multiplexes many PostgreSQL clients onto PGlite's single session. Clients must
 // never see each other's statements, transactions or failures.
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { serialize } from 'pg-protocol';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -8,6 +12,7 @@ import type { Database } from '../src/core/db.js';
 import { embeddedPaths, SOCKET_PORT } from '../src/core/embedded/paths.js';
 import { lastReadyStatus, withoutReadyAfterError } from '../src/core/embedded/server.js';
 import { createBackend, type Backend } from './support/backends.js';
+import { BIN, cleanEnv, runCli } from './support/cli.js';
 
 describe('lastReadyStatus', () => {
   const ready = (status: string) => Buffer.from([0x5a, 0, 0, 0, 5, status.charCodeAt(0)]);
@@ -138,6 +143,38 @@ describe('the embedded server with many clients', () => {
       expect(await exchange(serialize.query('rollback'))).toEqual(['C', 'ZI']);
     } finally {
       socket.destroy();
+    }
+  });
+});
+
+describe('starting the embedded database from the CLI', () => {
+  // The first command on a new home waits seconds for the server to create its data directory.
+  it('says so on a terminal, first that it creates the database, then that it starts it; piped, it says nothing', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'sg-start-'));
+    const env = cleanEnv({ SINGULARITY_HOME: home, SINGULARITY_EMBEDDED_IDLE_MS: '300' });
+    // script(1) runs the command on a pseudo-terminal; stderr and stdout both arrive in its output.
+    const onTerminal = () => new Promise<string>((resolve, reject) =>
+      execFile('script', ['-qec', `'${process.execPath}' '${BIN}' migrate`, '/dev/null'], { env, timeout: 60_000 },
+        (error, stdout) => (error ? reject(error) : resolve(stdout))));
+    // The server stops on its own once idle; the next command then has to start it again.
+    const stopped = async () => {
+      while (existsSync(embeddedPaths(home).socketPath)) await new Promise((r) => setTimeout(r, 100));
+    };
+    try {
+      const first = await onTerminal();
+      expect(first).toContain(`creating the embedded database in ${home}`);
+      expect(first).toContain('schema is up to date');
+      await stopped();
+      const second = await onTerminal();
+      expect(second).toContain(`starting the embedded database in ${home}...`);
+      expect(second).not.toContain('creating');
+      await stopped();
+      const piped = await runCli(['migrate'], { SINGULARITY_HOME: home, SINGULARITY_EMBEDDED_IDLE_MS: '300' });
+      expect(piped.code).toBe(0);
+      expect(piped.stderr).not.toContain('embedded database');
+      await stopped();
+    } finally {
+      rmSync(home, { recursive: true, force: true });
     }
   });
 });

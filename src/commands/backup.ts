@@ -1,15 +1,15 @@
 // `singularity backup list | verify | restore`: the backups the `backup` task made. (`singularity backup
 // --type T` itself is the task, run like every task.)
-import type { GlobalOptions } from '../cli.js';
+import type { GlobalOptions } from './context.js';
 import { formatTime, out, paint, printJson, table } from '../cli/output.js';
 import { loadConfig } from '../core/config.js';
 import { formatBytes } from '../doctor/types.js';
-import { withInterruptibleDatabase } from './task.js';
+import { withDatabase } from './context.js';
 import type { BackupRecord } from '../backup/records.js';
 
 export async function backupList(opts: { type?: string; database?: string }, globals: GlobalOptions): Promise<number> {
   const { listBackups } = await import('../backup/records.js');
-  const list = await withInterruptibleDatabase(await loadConfig(globals), (db) => listBackups(db, opts));
+  const list = await withDatabase(await loadConfig(globals), (db) => listBackups(db, opts));
   if (globals.json) {
     printJson(list);
     return 0;
@@ -42,7 +42,7 @@ function verified(b: BackupRecord): string {
 export async function backupVerify(id: string, opts: { full?: boolean }, globals: GlobalOptions): Promise<number> {
   const [{ parseBackupId }, { verifyBackup }] = await Promise.all([import('../backup/records.js'), import('../backup/verify.js')]);
   const backupId = parseBackupId(id);
-  const verification = await withInterruptibleDatabase(await loadConfig(globals), (db, signal) =>
+  const verification = await withDatabase(await loadConfig(globals), (db, signal) =>
     verifyBackup(db, backupId, opts.full ? 'full' : 'list', signal));
   if (globals.json) printJson(verification);
   else if (verification.ok) {
@@ -56,7 +56,7 @@ export async function backupVerify(id: string, opts: { full?: boolean }, globals
 export async function backupRestore(id: string, opts: { to: string; force?: boolean }, globals: GlobalOptions): Promise<number> {
   const [{ parseBackupId }, { restoreBackup }] = await Promise.all([import('../backup/records.js'), import('../backup/restore.js')]);
   const backupId = parseBackupId(id);
-  const result = await withInterruptibleDatabase(await loadConfig(globals), (db, signal) =>
+  const result = await withDatabase(await loadConfig(globals), (db, signal) =>
     restoreBackup(db, backupId, { to: opts.to, force: !!opts.force, signal }));
   if (globals.json) printJson(result);
   else {

@@ -1,5 +1,5 @@
 // `singularity crontab`: print the default crontab, check a crontab file, preview its next runs. No database.
-import type { GlobalOptions } from '../cli.js';
+import type { GlobalOptions } from './context.js';
 import { err, out, printJson, table } from '../cli/output.js';
 import { loadConfig } from '../core/config.js';
 import { EXIT, UsageError } from '../core/errors.js';

@@ -1,6 +1,6 @@
 // `singularity doctor [--json]`: thin; the checks are in src/doctor/. Exit 0 when no check fails
 // (warnings allowed), 1 when any fails.
-import type { GlobalOptions } from '../cli.js';
+import { announceEmbeddedStart, type GlobalOptions } from './context.js';
 import { loadConfig } from '../core/config.js';
 import { EXIT } from '../core/errors.js';
 import { out, paint, printJson } from '../cli/output.js';
@@ -11,7 +11,7 @@ const LABEL: Record<Verdict, [string, 'green' | 'yellow' | 'red']> = { ok: ['ok 
 export async function doctorCommand(opts: { json?: boolean }, globals: GlobalOptions): Promise<number> {
   const config = await loadConfig(globals);
   const { runDoctor } = await import('../doctor/index.js');
-  const report = await runDoctor(config);
+  const report = await runDoctor(config, { onEmbeddedStart: announceEmbeddedStart });
   if (opts.json || globals.json) printJson(report);
   else {
     const width = Math.max(...report.checks.map((c) => c.title.length));

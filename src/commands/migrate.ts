@@ -1,12 +1,11 @@
 // `singularity migrate`: apply pending schema migrations, or show where the schema stands.
-import type { GlobalOptions } from '../cli.js';
+import { openCommandDatabase, type GlobalOptions } from './context.js';
 import { loadConfig } from '../core/config.js';
-import { openDatabase } from '../core/db.js';
 import { migrate, migrationStatus } from '../core/migrate.js';
 import { out, printJson } from '../cli/output.js';
 
 export async function migrateCommand(opts: { status?: boolean; json?: boolean }, globals: GlobalOptions): Promise<number> {
-  const db = await openDatabase(await loadConfig(globals), { migrate: false });
+  const db = await openCommandDatabase(await loadConfig(globals), { migrate: false });
   try {
     const applied = opts.status ? [] : await migrate(db);
     const status = await migrationStatus(db);

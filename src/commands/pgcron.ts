@@ -1,8 +1,8 @@
 // `singularity pgcron install | uninstall | status`: thin; the work is in src/pgcron/pgcron.ts.
 import { resolve } from 'node:path';
-import type { GlobalOptions } from '../cli.js';
+import { openCommandDatabase, type GlobalOptions } from './context.js';
 import { loadConfig } from '../core/config.js';
-import { openDatabase, type Database } from '../core/db.js';
+import type { Database } from '../core/db.js';
 import { UsageError } from '../core/errors.js';
 import { out, err, formatTime, printJson, table, truncate } from '../cli/output.js';
 
@@ -16,7 +16,7 @@ interface Opened {
 
 async function open(globals: GlobalOptions): Promise<Opened> {
   const config = await loadConfig(globals);
-  const db = await openDatabase(config);
+  const db = await openCommandDatabase(config);
   try {
     const lib = await import('../pgcron/pgcron.js');
     const site = await lib.locatePgCron(db);

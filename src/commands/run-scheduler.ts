@@ -2,9 +2,8 @@
 // line per event (text or JSON lines); SIGTERM/SIGINT stop it gracefully (twice: at once), SIGHUP reloads.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { GlobalOptions } from '../cli.js';
+import { openCommandDatabase, type GlobalOptions } from './context.js';
 import { loadConfig } from '../core/config.js';
-import { openDatabase } from '../core/db.js';
 import { redact } from '../core/redact.js';
 import type { Log } from '../schedule/scheduler.js';
 
@@ -33,7 +32,7 @@ export async function runSchedulerCommand(opts: { crontab?: string; log: 'text' 
   const path = opts.crontab ? resolve(opts.crontab) : config.scheduler.crontab;
   const load = () => (path ? readCrontab(path, tasks) : Promise.resolve(defaultCrontab(tasks)));
   const crontab = await load(); // a crontab with problems stops here, exit 2, before anything runs
-  const db = await openDatabase(config, { max: 8 });
+  const db = await openCommandDatabase(config, { max: 8 });
   const log = logger(opts.log);
   const scheduler = new Scheduler({ db, config, tasks, crontab, version: VERSION, log, reloadCrontab: path ? load : undefined });
   const onTerm = () => scheduler.stop('SIGTERM');

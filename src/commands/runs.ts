@@ -1,8 +1,7 @@
 // `singularity runs list | show | retry | cancel`: the run history.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { GlobalOptions } from '../cli.js';
+import { withDatabase, type GlobalOptions } from './context.js';
 import { loadConfig } from '../core/config.js';
-import { openDatabase, type Database } from '../core/db.js';
 import { parseDuration } from '../core/duration.js';
 import { UsageError } from '../core/errors.js';
 import * as runs from '../core/runs.js';
@@ -11,15 +10,6 @@ import type { RunState } from '../core/run-states.js';
 import { formatDuration, formatTime, out, printJson, table, truncate } from '../cli/output.js';
 import { runOutcome, stateLabel } from '../cli/render-run.js';
 import { withTaskRun } from './task.js';
-
-async function withDatabase<T>(globals: GlobalOptions, fn: (db: Database) => Promise<T>): Promise<T> {
-  const db = await openDatabase(await loadConfig(globals));
-  try {
-    return await fn(db);
-  } finally {
-    await db.close();
-  }
-}
 
 function parseRunId(id: string): number {
   if (!/^\d+$/.test(id) || !Number.isSafeInteger(Number(id))) {
@@ -40,7 +30,7 @@ export async function runsList(
   }
   const limit = Number(opts.limit);
   if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit: '${opts.limit}' is not a positive whole number`);
-  const list = await withDatabase(globals, async (db) => {
+  const list = await withDatabase(await loadConfig(globals), async (db) => {
     // Whoever looks at the history first marks runs whose process died, so the list never shows them executing.
     await runs.reapStaleRuns(db, db.config.runs);
     return runs.listRuns(db, { task: opts.task, state: opts.state, since, limit });
@@ -104,7 +94,7 @@ function describeRun(run: Run): string {
 
 export async function runsShow(id: string, opts: { json?: boolean }, globals: GlobalOptions): Promise<number> {
   const runId = parseRunId(id);
-  const run = await withDatabase(globals, async (db) => {
+  const run = await withDatabase(await loadConfig(globals), async (db) => {
     await runs.reapStaleRuns(db, db.config.runs);
     return runs.getRun(db, runId);
   });
@@ -115,7 +105,7 @@ export async function runsShow(id: string, opts: { json?: boolean }, globals: Gl
 
 export async function runsRetry(id: string, opts: { json?: boolean }, globals: GlobalOptions): Promise<number> {
   const runId = parseRunId(id);
-  const original = await withDatabase(globals, (db) => runs.getRun(db, runId));
+  const original = await withDatabase(await loadConfig(globals), (db) => runs.getRun(db, runId));
   const { findTask } = await import('../tasks/index.js');
   const task = findTask(original.task);
   if (!task) throw new UsageError(`run ${runId} is of task '${original.task}', which this version of singularity does not have`);
@@ -135,8 +125,7 @@ export async function runsRetry(id: string, opts: { json?: boolean }, globals: G
 export async function runsCancel(id: string, opts: { json?: boolean }, globals: GlobalOptions): Promise<number> {
   const runId = parseRunId(id);
   const config = await loadConfig(globals);
-  const db = await openDatabase(config);
-  try {
+  return withDatabase(config, async (db) => {
     let run = await runs.requestCancel(db, runId);
     // An executing run notices at its next heartbeat and has the stop grace to wind down.
     const deadline = Date.now() + config.runs.heartbeatMs * 2 + config.runs.stopGraceMs + 1_000;
@@ -148,7 +137,5 @@ export async function runsCancel(id: string, opts: { json?: boolean }, globals: 
     else if (run.state === 'executing') out(`run ${runId} was asked to stop and is still executing; it stops at its next heartbeat`);
     else out(`run ${runId} is ${run.state}`);
     return run.state === 'executing' || run.state === 'cancelled' ? 0 : 1;
-  } finally {
-    await db.close();
-  }
+  });
 }

@@ -1,7 +1,6 @@
 // `singularity search QUERY`: thin; the search is in src/search/. Lexical when no model is available.
-import type { GlobalOptions } from '../cli.js';
+import { openCommandDatabase, type GlobalOptions } from './context.js';
 import { loadConfig } from '../core/config.js';
-import { openDatabase } from '../core/db.js';
 import { UsageError } from '../core/errors.js';
 import { err, out, paint, printJson } from '../cli/output.js';
 
@@ -17,7 +16,7 @@ export async function searchCommand(
   const { isEmbedder, loadEmbedder } = await import('../embed/transformers.js');
   const loaded = await loadEmbedder(config.embedding, { allowDownload: false });
   const embedder = isEmbedder(loaded) ? loaded : undefined;
-  const db = await openDatabase(config);
+  const db = await openCommandDatabase(config);
   try {
     const { search } = await import('../search/search.js');
     const result = await search(db, query, { limit, codebase: opts.codebase, language: opts.language, embedder });

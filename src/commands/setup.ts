@@ -1,11 +1,11 @@
 // `singularity setup [--force]`: run the set-up flow (src/core/setup.ts), one line per step as it ends,
 // then a closing line. Exit 0 when every step completed or was already done, 1 when a step failed.
-import type { GlobalOptions } from '../cli.js';
+import type { GlobalOptions } from './context.js';
 import { loadConfig } from '../core/config.js';
 import type { SetupResult, SetupStepResult } from '../core/setup.js';
 import { fitLine, formatDuration, paint, printJson, progressLine, terminalSpinner, write } from '../cli/output.js';
 import { runOutcome } from '../cli/render-run.js';
-import { withInterruptibleDatabase } from './task.js';
+import { withDatabase } from './context.js';
 
 export async function setupCommand(opts: { force?: boolean; json?: boolean }, globals: GlobalOptions): Promise<number> {
   const json = Boolean(opts.json ?? globals.json);
@@ -15,7 +15,7 @@ export async function setupCommand(opts: { force?: boolean; json?: boolean }, gl
   const { runSetup, setupTasks } = await import('../core/setup.js');
   const tasks = await loadTasks(config);
   const width = Math.max(0, ...setupTasks(tasks).map((t) => t.name.length));
-  return withInterruptibleDatabase(config, async (db, signal) => {
+  return withDatabase(config, async (db, signal) => {
     const spinner = json ? undefined : await terminalSpinner();
     let head = '';
     try {

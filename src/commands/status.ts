@@ -1,9 +1,9 @@
 // `singularity status`: health for operators and monitors. Exit 0 healthy, 1 degraded, 2 down (no database).
 import { renameSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { GlobalOptions } from '../cli.js';
+import { openCommandDatabase, type GlobalOptions } from './context.js';
 import { loadConfig, type Config } from '../core/config.js';
-import { openDatabase, type Database } from '../core/db.js';
+import type { Database } from '../core/db.js';
 import { DatabaseUnavailableError, UsageError } from '../core/errors.js';
 import { describeUrl } from '../core/redact.js';
 import { out, paint, printJson, table, truncate, formatDuration } from '../cli/output.js';
@@ -29,7 +29,7 @@ async function loader(config: Config): Promise<{ load: () => Promise<StatusRepor
   let db: Database | undefined;
   const load = async (): Promise<StatusReport> => {
     try {
-      db ??= await openDatabase(config);
+      db ??= await openCommandDatabase(config);
       return await collectStatus(db, config, { tasks, crontab });
     } catch (error) {
       if (!(error instanceof DatabaseUnavailableError) && db) {

@@ -1,8 +1,8 @@
 // `singularity <task> [--flags]`: validate the flags, run the task, show the run, exit 0 only if it completed.
-import type { GlobalOptions } from '../cli.js';
+import { withDatabase, type GlobalOptions } from './context.js';
 import { loadConfig, type Config } from '../core/config.js';
-import { openDatabase, type Database } from '../core/db.js';
-import { HardStopError, UsageError } from '../core/errors.js';
+import type { Database } from '../core/db.js';
+import { UsageError } from '../core/errors.js';
 import { RUN_TRIGGERS, type RunTrigger } from '../core/run-states.js';
 import type { Run } from '../core/runs.js';
 import type { RunRequest } from '../core/runner.js';
@@ -34,30 +34,6 @@ export async function runTaskCommand(name: string, raw: Record<string, unknown>,
 type Execute = (request: Pick<RunRequest, 'trigger' | 'args' | 'retryOf'>) => Promise<Run>;
 
 /**
- * Run `work` with the database open and Ctrl-C or a process manager's SIGTERM turned into `signal`, which
- * cancels the run in progress (recorded as cancelled). After a hard stop the task may still hold a
- * connection: the database is then left for the process's exit to close.
- */
-export async function withInterruptibleDatabase<T>(config: Config, work: (db: Database, signal: AbortSignal) => Promise<T>): Promise<T> {
-  const db = await openDatabase(config);
-  const interrupt = new AbortController();
-  const onSignal = () => interrupt.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  let hardStop = false;
-  try {
-    return await work(db, interrupt.signal);
-  } catch (error) {
-    hardStop = error instanceof HardStopError;
-    throw error;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    if (!hardStop) await db.close();
-  }
-}
-
-/**
  * Open the database, give the run a spinner (on a terminal) and Ctrl-C handling, print the outcome.
  * `start` receives the function that runs the task and returns the run it produced.
  */
@@ -67,7 +43,7 @@ export async function withTaskRun(
   start: (execute: Execute, db: Database, config: Config) => Promise<Run | undefined>,
 ): Promise<number> {
   const config = await loadConfig(globals);
-  return withInterruptibleDatabase(config, async (db, signal) => {
+  return withDatabase(config, async (db, signal) => {
     const spinner = globals.json ? undefined : (await terminalSpinner(task.name))?.start();
     try {
       const { runTask } = await import('../core/runner.js');

@@ -30,6 +30,8 @@ export interface OpenOptions {
   migrate?: boolean;
   /** Pool size (default 4). */
   max?: number;
+  /** Told when the embedded server has to be started (it takes seconds, more when it is created). */
+  onEmbeddedStart?: import('./embedded/client.js').EmbeddedStartListener;
 }
 
 export async function openDatabase(config: Config, options: OpenOptions = {}): Promise<Database> {
@@ -52,7 +54,7 @@ export async function openDatabase(config: Config, options: OpenOptions = {}): P
   } else {
     kind = 'embedded';
     const { embeddedPoolConfig } = await import('./embedded/client.js');
-    const poolConfig = embeddedPoolConfig(config, pg.Client);
+    const poolConfig = embeddedPoolConfig(config, pg.Client, options.onEmbeddedStart);
     target = `embedded database in ${config.home}`;
     pool = new pg.Pool({ ...poolConfig, max: options.max ?? 4 });
   }

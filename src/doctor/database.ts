@@ -1,13 +1,13 @@
 // The database: can it be reached, which server is it, is its schema current.
 import type { Config } from '../core/config.js';
-import { openDatabase, type Database } from '../core/db.js';
+import { openDatabase, type Database, type OpenOptions } from '../core/db.js';
 import type { MigrationStatus } from '../core/migrate.js';
 import { fail, ok, warn, type Check } from './types.js';
 
 /** Open the database without migrating it (doctor changes nothing); a failure is the check's verdict. */
-export async function checkReachable(config: Config): Promise<{ check: Check; db?: Database }> {
+export async function checkReachable(config: Config, open: Pick<OpenOptions, 'onEmbeddedStart'> = {}): Promise<{ check: Check; db?: Database }> {
   try {
-    const db = await openDatabase(config, { migrate: false, max: 2 });
+    const db = await openDatabase(config, { ...open, migrate: false, max: 2 });
     return { db, check: ok('database', 'database', `reachable: ${db.target}`) };
   } catch (error) {
     const e = error as Error & { hint?: string };

@@ -4,7 +4,7 @@ import { toolVersion } from '../backup/pg-tools.js';
 import { defaultKeep } from '../backup/retention.js';
 import { backupTargets } from '../backup/targets.js';
 import type { Config } from '../core/config.js';
-import type { Database } from '../core/db.js';
+import type { Database, OpenOptions } from '../core/db.js';
 import { DAY_MS, parseDuration } from '../core/duration.js';
 import { migrationStatus, type MigrationStatus } from '../core/migrate.js';
 import { redact } from '../core/redact.js';
@@ -20,9 +20,9 @@ import { fail, guarded, ok, type Check, type DoctorReport } from './types.js';
 
 export type { Check, DoctorReport, Verdict } from './types.js';
 
-export async function runDoctor(config: Config): Promise<DoctorReport> {
+export async function runDoctor(config: Config, open: Pick<OpenOptions, 'onEmbeddedStart'> = {}): Promise<DoctorReport> {
   const local = await checkCrontab(config);
-  const { check: reachable, db } = await checkReachable(config);
+  const { check: reachable, db } = await checkReachable(config, open);
   const checks: Check[] = [reachable];
   let server: ServerVersion | undefined;
   let databaseBytes = 0;

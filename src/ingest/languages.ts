@@ -78,7 +78,7 @@ export const LANGUAGES: readonly LanguageSpec[] = [
   { id: 'ocaml-interface', extensions: ['.mli'], grammar: own('tree-sitter-ocaml', 'tree-sitter-ocaml_interface.wasm'),
     tags: { query: TAG_QUERIES.ocaml, packaged: packagedTags('tree-sitter-ocaml') } },
   { id: 'zig', extensions: ['.zig'], grammar: own('@tree-sitter-grammars/tree-sitter-zig', 'tree-sitter-zig.wasm'), tags: { query: TAG_QUERIES.zig } },
-  { id: 'dart', extensions: ['.dart'], grammar: own('tree-sitter-dart', 'tree-sitter-dart.wasm'), tags: { query: TAG_QUERIES.dart } },
+  { id: 'dart', extensions: ['.dart'], grammar: bundled('dart'), tags: { query: TAG_QUERIES.dart } },
   { id: 'julia', extensions: ['.jl'], grammar: own('tree-sitter-julia', 'tree-sitter-julia.wasm'), tags: { query: TAG_QUERIES.julia } },
   { id: 'objc', extensions: ['.m'], grammar: own('tree-sitter-objc', 'tree-sitter-objc.wasm'), tags: { query: TAG_QUERIES.objc } },
   { id: 'solidity', extensions: ['.sol'], grammar: bundled('solidity'), tags: { query: TAG_QUERIES.solidity } },

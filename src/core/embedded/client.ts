@@ -37,8 +37,11 @@ function startDaemon(config: Config, paths: EmbeddedPaths): ReturnType<typeof sp
   }
 }
 
+/** Told when this process starts the embedded server; `creating` when its data directory does not exist yet. */
+export type EmbeddedStartListener = (event: { home: string; creating: boolean }) => void;
+
 /** Resolve once the embedded server accepts connections, starting it if needed. */
-export async function ensureEmbeddedServer(config: Config): Promise<EmbeddedPaths> {
+export async function ensureEmbeddedServer(config: Config, onStart?: EmbeddedStartListener): Promise<EmbeddedPaths> {
   const paths = embeddedPaths(config.home);
   if (await socketAccepts(paths.socketPath)) return paths;
 
@@ -47,6 +50,8 @@ export async function ensureEmbeddedServer(config: Config): Promise<EmbeddedPath
   let exited: number | null = null;
   while (Date.now() < deadline) {
     if (!daemon && !liveLockOwner(paths.lockFile)) {
+      onStart?.({ home: paths.home, creating: !existsSync(paths.dataDir) });
+      onStart = undefined;
       daemon = startDaemon(config, paths);
       daemon.once('exit', (code) => (exited = code ?? 1));
     }
@@ -72,12 +77,12 @@ export async function ensureEmbeddedServer(config: Config): Promise<EmbeddedPath
 }
 
 /** Pool settings whose clients start the embedded server on demand, so a pool outlives any one server. */
-export function embeddedPoolConfig(config: Config, Client: typeof PgClient): PoolConfig {
+export function embeddedPoolConfig(config: Config, Client: typeof PgClient, onStart?: EmbeddedStartListener): PoolConfig {
   const paths = embeddedPaths(config.home);
   class EmbeddedClient extends Client {
     // pg.Pool connects with a callback; plain callers use the promise.
     override connect(callback?: any): any {
-      const ready = ensureEmbeddedServer(config).then(() => super.connect());
+      const ready = ensureEmbeddedServer(config, onStart).then(() => super.connect());
       if (!callback) return ready;
       ready.then(
         () => callback(null, this),
