@@ -35,7 +35,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openDatabase } from '../dist/core/db.js';
 import { isEmbedder, loadEmbedder } from '../dist/embed/transformers.js';
-import { dropUnusedVectorIndexes, ensureVectorIndex, vectorIndexName } from '../dist/embed/vectors.js';
+import { dropUnusedVectorIndexes, ensureVectorIndex, vectorIndexName } from '../dist/vectors/vectors.js';
 import { ingestCodebase } from '../dist/ingest/ingest.js';
 import { parseAndChunk } from '../dist/ingest/parse.js';
 import { DENIED, scanCodebase } from '../dist/ingest/scan.js';

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { openDatabase } from '../dist/core/db.js';
 import { runTask } from '../dist/core/runner.js';
 import { artifactText, embedPendingArtifacts } from '../dist/knowledge/embed.js';
-import { findTask } from '../dist/tasks/index.js';
+import migrateKnowledge from '../dist/tasks/migrate-knowledge.js';
 import { benchDatabaseConfig, minilmShapedEmbedder } from './support.mjs';
 
 const args = process.argv.slice(2);
@@ -83,7 +83,7 @@ try {
     return performance.now() - t0;
   };
 
-  const task = findTask('migrate-knowledge');
+  const task = migrateKnowledge;
   const migrate = async () => {
     const t0 = performance.now();
     const run = await runTask({ db, config }, task, { trigger: 'cli', args: { path: kb, dryRun: false, allowInvalid: false, skipEmbedding: true } });

@@ -20,8 +20,8 @@ import { loadConfig } from '../dist/core/config.js';
 import { openDatabase } from '../dist/core/db.js';
 import { carryRun, claimRun } from '../dist/core/runner.js';
 import { parseCrontab } from '../dist/schedule/crontab.js';
-import { Scheduler } from '../dist/schedule/scheduler.js';
-import { loadTasks } from '../dist/tasks/load.js';
+import { Scheduler } from '../dist/scheduler/scheduler.js';
+import { loadTasks } from '../dist/tasks/index.js';
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => {
@@ -42,7 +42,7 @@ const work = mkdtempSync(join(tmpdir(), 'sg-bench-scheduler-'));
 const taskModule = join(work, 'bench-tasks.mjs');
 writeFileSync(
   taskModule,
-  `import { defineTask } from ${JSON.stringify(new URL('../dist/tasks/define.js', import.meta.url).href)};
+  `import { defineTask } from ${JSON.stringify(new URL('../dist/core/task/define.js', import.meta.url).href)};
 import { z } from 'zod';
 export default [
   defineTask({ name: 'bench-noop', summary: 'does nothing', engine: 'node', args: z.object({}), timeoutMs: 60000, overlap: 'allow',

@@ -9,7 +9,7 @@ import { loadConfig } from '../dist/core/config.js';
 import { openDatabase } from '../dist/core/db.js';
 import { defaultCrontab } from '../dist/schedule/crontab.js';
 import { collectStatus, tasksQuery } from '../dist/status/status.js';
-import { loadTasks } from '../dist/tasks/load.js';
+import { loadTasks } from '../dist/tasks/index.js';
 
 const url = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL;
 if (!url) {

@@ -5,7 +5,7 @@ import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { backendNames, onBackend, type Backend } from './support/backends.js';
 import type { Database } from '../src/core/db.js';
 import { runTask } from '../src/core/runner.js';
-import type { TaskDefinition } from '../src/tasks/define.js';
+import type { TaskDefinition } from '../src/core/task/define.js';
 import assignTasks from '../src/tasks/assign-tasks.js';
 import cleanupCache from '../src/tasks/cleanup-cache.js';
 import learnPatterns from '../src/tasks/learn-patterns.js';

@@ -7,7 +7,7 @@ import { backendNames, onBackend, type Backend } from './support/backends.js';
 import type { Database } from '../src/core/db.js';
 import { UsageError } from '../src/core/errors.js';
 import { runTask } from '../src/core/runner.js';
-import { parseArgs } from '../src/tasks/args.js';
+import { parseArgs } from '../src/core/task/args.js';
 import archiveBackups from '../src/tasks/archive-backups.js';
 
 describe('the archive-backups task definition', () => {

@@ -10,7 +10,7 @@ import {
   kebab,
   parseArgs,
   type OptionSpec,
-} from '../src/tasks/args.js';
+} from '../src/core/task/args.js';
 import { UsageError } from '../src/core/errors.js';
 import { tasks } from '../src/tasks/index.js';
 import pruneRuns from '../src/tasks/prune-runs.js';

@@ -8,8 +8,8 @@ import { backendNames, createBackend, type Backend } from './support/backends.js
 import { runCli, type CliResult } from './support/cli.js';
 import type { Database } from '../src/core/db.js';
 import { journal } from '../src/core/migrate.js';
-import { defaultSchedules, describeSchedules } from '../src/tasks/define.js';
-import { describeArgs } from '../src/tasks/args.js';
+import { defaultSchedules, describeSchedules } from '../src/core/task/define.js';
+import { describeArgs } from '../src/core/task/args.js';
 import { tasks } from '../src/tasks/index.js';
 
 // Every CLI call runs in an empty folder, so that no singularity.config.json around it is picked up.

@@ -16,9 +16,9 @@ import {
   upcomingRuns,
   type CrontabProblem,
 } from '../src/schedule/crontab.js';
-import { defaultSchedules, defineTask } from '../src/tasks/define.js';
+import { defaultSchedules, defineTask } from '../src/core/task/define.js';
 import { tasks as builtIn } from '../src/tasks/index.js';
-import type { TaskSet } from '../src/tasks/load.js';
+import type { TaskSet } from '../src/core/task/registry.js';
 
 // A task with every kind of flag, beside the built-in ones.
 const copyFiles = defineTask({

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { backendNames, onBackend, type Backend } from './support/backends.js';
 import type { Database } from '../src/core/db.js';
 import { runTask } from '../src/core/runner.js';
-import { parseArgs } from '../src/tasks/args.js';
+import { parseArgs } from '../src/core/task/args.js';
 import populateGraph, { type PopulateGraphResult } from '../src/tasks/populate-graph.js';
 import rankGraph, { type RankGraphResult } from '../src/tasks/rank-graph.js';
 

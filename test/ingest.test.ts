@@ -11,7 +11,7 @@ import { until } from './support/clock.js';
 import { loadStandInEmbedder } from './support/stand-in-embedder.js';
 import type { Database } from '../src/core/db.js';
 import type { Embedder } from '../src/embed/embedder.js';
-import { fitLine, progressBar } from '../src/cli/output.js';
+import { fitLine, progressBar } from '../src/commands/output.js';
 import { ingestCodebase } from '../src/ingest/ingest.js';
 import { search } from '../src/search/search.js';
 

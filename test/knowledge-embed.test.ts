@@ -12,7 +12,7 @@ import type { Config } from '../src/core/config.js';
 import type { Database } from '../src/core/db.js';
 import type { Embedder } from '../src/embed/embedder.js';
 import { isEmbedder, loadEmbedder } from '../src/embed/transformers.js';
-import { nearest, vectorIndexName } from '../src/embed/vectors.js';
+import { nearest, vectorIndexName } from '../src/vectors/vectors.js';
 import { artifactText, embedPendingArtifacts } from '../src/knowledge/embed.js';
 import { runKnowledgeLoad } from '../src/knowledge/run.js';
 

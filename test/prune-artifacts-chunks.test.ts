@@ -4,8 +4,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { backendNames, onBackend, type Backend } from './support/backends.js';
 import type { Database } from '../src/core/db.js';
 import { runTask } from '../src/core/runner.js';
-import { describeArgs, parseArgs } from '../src/tasks/args.js';
-import type { TaskDefinition } from '../src/tasks/define.js';
+import { describeArgs, parseArgs } from '../src/core/task/args.js';
+import type { TaskDefinition } from '../src/core/task/define.js';
 import pruneArtifacts from '../src/tasks/prune-artifacts.js';
 import pruneChunks from '../src/tasks/prune-chunks.js';
 

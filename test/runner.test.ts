@@ -5,7 +5,7 @@ import type { Database } from '../src/core/db.js';
 import { HardStopError } from '../src/core/errors.js';
 import { runTask } from '../src/core/runner.js';
 import * as runs from '../src/core/runs.js';
-import { defineTask } from '../src/tasks/define.js';
+import { defineTask } from '../src/core/task/define.js';
 import { backendNames, createBackend, type Backend } from './support/backends.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

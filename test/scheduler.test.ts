@@ -9,8 +9,8 @@ import type { Config } from '../src/core/config.js';
 import type { Database } from '../src/core/db.js';
 import type { Run } from '../src/core/runs.js';
 import { parseCrontab, readCrontab } from '../src/schedule/crontab.js';
-import { Scheduler } from '../src/schedule/scheduler.js';
-import { loadTasks } from '../src/tasks/load.js';
+import { Scheduler } from '../src/scheduler/scheduler.js';
+import { loadTasks } from '../src/tasks/index.js';
 import { backendNames, createBackend, type Backend } from './support/backends.js';
 import { FakeClock, until } from './support/clock.js';
 

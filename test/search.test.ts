@@ -9,7 +9,6 @@ import { backendNames, onBackend, type Backend } from './support/backends.js';
 import { runCli } from './support/cli.js';
 import { loadStandInEmbedder } from './support/stand-in-embedder.js';
 import type { Database } from '../src/core/db.js';
-import { embedWithCache } from '../src/embed/cache.js';
 import type { Embedder } from '../src/embed/embedder.js';
 import { search } from '../src/search/search.js';
 
@@ -127,9 +126,9 @@ describe.each(backendNames)('search (%s)', (backendName) => {
 
   it('with embeddings of the query\'s model, fuses the vector half: a chunk\'s own text finds it first', async () => {
     const rows = await db.query<{ id: number; content: string }>('select id, content from code_chunks order by id');
-    const { vectors } = await embedWithCache(db, embedder, rows.map((r) => r.content));
+    const { vectors } = await embedder.embed(rows.map((r) => r.content));
     for (const [i, row] of rows.entries()) {
-      await db.query('update code_chunks set embedding = $2, embedding_model = $3, embedding_dim = $4 where id = $1', [row.id, vectors[i], embedder.model, embedder.dimension]);
+      await db.query('update code_chunks set embedding = $2, embedding_model = $3, embedding_dim = $4 where id = $1', [row.id, Array.from(vectors[i]!), embedder.model, embedder.dimension]);
     }
     const target = rows.find((r) => r.content.includes('startServer'))!;
     const result = await search(db, target.content, { limit: 5, embedder });

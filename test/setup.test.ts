@@ -18,8 +18,10 @@ import { BIN, cleanEnv, runCli, type CliResult } from './support/cli.js';
 const FIXTURE = fileURLToPath(new URL('./fixtures/setup-tasks.mjs', import.meta.url));
 // Steps of equal order run by name: migrate-knowledge before setup-one, load-templates before setup-two.
 const STEPS = ['migrate-knowledge', 'setup-one', 'load-templates', 'setup-two', 'seed-plan', 'ingest', 'setup-four', 'populate-graph', 'setup-rag'];
-// setup-rag's own steps: runs of their own, each naming setup-rag's run as its parent.
-const RAG_STEPS = ['migrate-knowledge', 'load-templates', 'ingest', 'populate-graph', 'rank-graph'];
+// setup-rag's own steps: those the flow already did are not run again; the rest are runs of their own,
+// each naming setup-rag's run as its parent.
+const RAG_DONE = ['migrate-knowledge', 'load-templates', 'ingest', 'populate-graph'];
+const RAG_STEPS = ['rank-graph'];
 // What the fixture steps log when each executes once and succeeds (the built-in tasks log nothing).
 const FULL_LOG = ['start setup-one', 'end setup-one', 'start setup-two', 'end setup-two', 'start setup-four', 'end setup-four'];
 
@@ -110,8 +112,8 @@ describe.each(backendNames)('singularity setup on %s', (backendName) => {
     // Step 7 sees the work plan that step 5 seeded.
     expect(lines[6]).toMatch(/^\[7\/9\] setup-four {2,}completed in .+: saw [1-9]\d* themes \(run \d+\)$/);
     expect(lines[7]).toMatch(/^\[8\/9\] populate-graph {2,}completed in .+ \(run \d+\)$/);
-    // Step 9 runs its own steps again (each cheap now), then a search that finds the knowledge base.
-    expect(lines[8]).toMatch(/^\[9\/9\] setup-rag {2,}completed in .+: migrate-knowledge completed \(run \d+\), .*rank-graph completed \(run \d+\); .*: [1-9]\d* hits/);
+    // Step 9 runs those of its own steps the flow has not done, then a search that finds the knowledge base.
+    expect(lines[8]).toMatch(/^\[9\/9\] setup-rag {2,}completed in .+: migrate-knowledge skipped \(run \d+\), load-templates skipped \(run \d+\), ingest skipped \(run \d+\), populate-graph skipped \(run \d+\), rank-graph completed \(run \d+\); .*: [1-9]\d* hits/);
     expect(lines[9]).toBe('setup complete: 9 ran, 0 skipped');
 
     const recorded = await setupRuns();
@@ -123,6 +125,12 @@ describe.each(backendNames)('singularity setup on %s', (backendName) => {
     const ragSteps = await db.query<{ task: string; state: string; trigger: string }>(
       'select task, state, trigger from task_runs where parent_run_id = $1 order by id', [rag.id]);
     expect(ragSteps).toEqual(RAG_STEPS.map((task) => ({ task, state: 'completed', trigger: 'setup' })));
+    // The steps it skipped name the flow's own runs of them: every task ran once in all.
+    const [ragRun] = await db.query<{ result: { steps: Array<{ task: string; state: string; runId: number }> } }>('select result from task_runs where id = $1', [rag.id]);
+    expect(ragRun!.result.steps.filter((s) => s.state === 'skipped').map((s) => [s.task, s.runId])).toEqual(
+      RAG_DONE.map((task) => [task, recorded.find((x) => x.task === task)!.id]));
+    const counts = await db.query<{ task: string; n: number }>('select task, count(*)::int as n from task_runs group by task order by task');
+    expect(counts).toEqual([...STEPS, ...RAG_STEPS].sort().map((task) => ({ task, n: 1 })));
   });
 
   it('a second setup runs nothing: every step is skipped, naming the run that completed it', async () => {

@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { backendNames, onBackend, type Backend } from './support/backends.js';
 import type { Database } from '../src/core/db.js';
 import { runTask } from '../src/core/runner.js';
-import { durationInterval, durationMs } from '../src/tasks/args.js';
-import { deriveManifest } from '../src/tasks/manifest.js';
+import { durationInterval, durationMs } from '../src/core/task/args.js';
+import { builtInManifest } from '../src/tasks/manifest.js';
 import analyzeStats from '../src/tasks/analyze-stats.js';
 import pruneRuns from '../src/tasks/prune-runs.js';
 import seedPlan from '../src/tasks/seed-plan.js';
@@ -31,7 +31,7 @@ describe('the built task manifest', () => {
   it('equals what the registry derives (a stale build is caught)', async () => {
     const built = JSON.parse(readFileSync(new URL('../dist/tasks/manifest.json', import.meta.url), 'utf8'));
     // JSON drops undefined fields, as the build's JSON.stringify does.
-    const derived = JSON.parse(JSON.stringify(await deriveManifest()));
+    const derived = JSON.parse(JSON.stringify(await builtInManifest()));
     expect(built).toEqual(derived);
     expect(built.map((t: { name: string }) => t.name)).toEqual(
       expect.arrayContaining(['seed-plan', 'vacuum-analyze', 'analyze-stats', 'prune-runs']),

@@ -11,7 +11,7 @@ import { render } from 'ink-testing-library';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   Dashboard, WatchApp, fitRows, formatAgo, formatIn, formatSpan, plainBlock, recentFailures, sortTasks, taskState, watchStatus,
-} from '../src/status/watch.js';
+} from '../src/commands/status-watch.js';
 import type { StatusReport, TaskStatus } from '../src/status/types.js';
 
 const NOW = new Date('2026-05-09T12:00:00Z');

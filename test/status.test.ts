@@ -8,7 +8,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Database } from '../src/core/db.js';
 import { defaultCrontab } from '../src/schedule/crontab.js';
 import { collectStatus, graceMs, tasksQuery } from '../src/status/status.js';
-import { loadTasks, type TaskSet } from '../src/tasks/load.js';
+import { loadTasks } from '../src/tasks/index.js';
+import type { TaskSet } from '../src/core/task/registry.js';
 import { backendNames, createBackend, type Backend } from './support/backends.js';
 import { runCli } from './support/cli.js';
 

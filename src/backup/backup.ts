@@ -18,7 +18,7 @@ import {
 } from './files.js';
 import { recordsLeftRunning, recordFailed, recordSucceeded, startRecord } from './records.js';
 import { defaultKeep, prune, type Pruned } from './retention.js';
-import { totalRows } from './row-counts.js';
+import { totalRows } from '../core/row-counts.js';
 import { backupTargets, type BackupTarget } from './targets.js';
 import { verifyFile } from './verify.js';
 

@@ -4,7 +4,7 @@
 import { BackupError } from './errors.js';
 import { withServerClient } from './load.js';
 import { parseVersion, runTool, toolVersion } from './pg-tools.js';
-import { countRows, type RowCounts } from './row-counts.js';
+import { countRows, type RowCounts } from '../core/row-counts.js';
 
 export interface Dumped {
   serverVersion: string;

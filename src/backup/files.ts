@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { chmod, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
-import type { RowCounts } from './row-counts.js';
+import type { RowCounts } from '../core/row-counts.js';
 
 export type BackupFormat = 'custom' | 'plain';
 

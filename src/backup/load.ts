@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { runTool } from './pg-tools.js';
-import { countRows, type Query, type RowCounts } from './row-counts.js';
+import { countRows, type Query, type RowCounts } from '../core/row-counts.js';
 
 export const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
 

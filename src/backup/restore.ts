@@ -16,7 +16,7 @@ import { readSidecar } from './files.js';
 import { countRowsAt, loadPlainDump, quoteIdent, restoreArchive, withServerClient } from './load.js';
 import { databaseNameOf, withDatabaseName } from './pg-tools.js';
 import { getBackup, replaceRecords, snapshotRecords } from './records.js';
-import { countDifferences, countRows, totalRows, type RowCounts } from './row-counts.js';
+import { countDifferences, countRows, totalRows, type RowCounts } from '../core/row-counts.js';
 import { serverOf } from './targets.js';
 import { expectChecksum, notRestorable } from './verify.js';
 

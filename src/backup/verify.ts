@@ -14,7 +14,7 @@ import { hashFile, readSidecar } from './files.js';
 import { countRowsAt, countRowsInScratchPglite, quoteIdent, restoreArchive, withServerClient } from './load.js';
 import { runTool, withDatabaseName } from './pg-tools.js';
 import { getBackup, recordVerification, type BackupRecord, type VerifiedHow } from './records.js';
-import { countDifferences, totalRows, type RowCounts } from './row-counts.js';
+import { countDifferences, totalRows, type RowCounts } from '../core/row-counts.js';
 import { serverOf } from './targets.js';
 
 export type VerifyLevel = 'list' | 'full';

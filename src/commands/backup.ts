@@ -1,11 +1,11 @@
 // `singularity backup list | verify | restore`: the backups the `backup` task made. (`singularity backup
 // --type T` itself is the task, run like every task.)
 import type { GlobalOptions } from './context.js';
-import { formatTime, out, paint, printJson, table } from '../cli/output.js';
+import { out, paint, printJson, table } from './output.js';
 import { loadConfig } from '../core/config.js';
-import { formatBytes } from '../doctor/types.js';
 import { withDatabase } from './context.js';
 import type { BackupRecord } from '../backup/records.js';
+import { formatBytes, formatTime } from '../core/format.js';
 
 export async function backupList(opts: { type?: string; database?: string }, globals: GlobalOptions): Promise<number> {
   const { listBackups } = await import('../backup/records.js');

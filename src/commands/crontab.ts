@@ -1,6 +1,6 @@
 // `singularity crontab`: print the default crontab, check a crontab file, preview its next runs. No database.
 import type { GlobalOptions } from './context.js';
-import { err, out, printJson, table } from '../cli/output.js';
+import { err, out, printJson, table } from './output.js';
 import { loadConfig } from '../core/config.js';
 import { EXIT, UsageError } from '../core/errors.js';
 import {
@@ -12,7 +12,7 @@ import {
   upcomingRuns,
   type CrontabEntry,
 } from '../schedule/crontab.js';
-import { loadTasks } from '../tasks/load.js';
+import { loadTasks } from '../tasks/index.js';
 
 const MAX_HOURS = 8784; // a leap year
 

@@ -3,15 +3,15 @@
 import { announceEmbeddedStart, type GlobalOptions } from './context.js';
 import { loadConfig } from '../core/config.js';
 import { EXIT } from '../core/errors.js';
-import { out, paint, printJson } from '../cli/output.js';
+import { out, paint, printJson } from './output.js';
 import type { Verdict } from '../doctor/index.js';
 
 const LABEL: Record<Verdict, [string, 'green' | 'yellow' | 'red']> = { ok: ['ok  ', 'green'], warn: ['warn', 'yellow'], fail: ['FAIL', 'red'] };
 
 export async function doctorCommand(opts: { json?: boolean }, globals: GlobalOptions): Promise<number> {
   const config = await loadConfig(globals);
-  const { runDoctor } = await import('../doctor/index.js');
-  const report = await runDoctor(config, { onEmbeddedStart: announceEmbeddedStart });
+  const [{ runDoctor }, { loadTasks }] = await Promise.all([import('../doctor/index.js'), import('../tasks/index.js')]);
+  const report = await runDoctor(config, { onEmbeddedStart: announceEmbeddedStart, loadTasks: () => loadTasks(config) });
   if (opts.json || globals.json) printJson(report);
   else {
     const width = Math.max(...report.checks.map((c) => c.title.length));

@@ -2,7 +2,7 @@
 import { openCommandDatabase, type GlobalOptions } from './context.js';
 import { loadConfig } from '../core/config.js';
 import { migrate, migrationStatus } from '../core/migrate.js';
-import { out, printJson } from '../cli/output.js';
+import { out, printJson } from './output.js';
 
 export async function migrateCommand(opts: { status?: boolean; json?: boolean }, globals: GlobalOptions): Promise<number> {
   const db = await openCommandDatabase(await loadConfig(globals), { migrate: false });

@@ -4,7 +4,8 @@ import { openCommandDatabase, type GlobalOptions } from './context.js';
 import { loadConfig } from '../core/config.js';
 import type { Database } from '../core/db.js';
 import { UsageError } from '../core/errors.js';
-import { out, err, formatTime, printJson, table, truncate } from '../cli/output.js';
+import { out, err, printJson, table, truncate } from './output.js';
+import { formatTime } from '../core/format.js';
 
 interface Opened {
   db: Database;
@@ -33,7 +34,7 @@ const where = (site: Opened['site']) =>
 
 export async function pgcronInstall(opts: { dryRun?: boolean; crontab?: string; json?: boolean }, globals: GlobalOptions): Promise<number> {
   const config = await loadConfig(globals);
-  const [{ loadTasks }, { readCrontab, defaultCrontab }] = await Promise.all([import('../tasks/load.js'), import('../schedule/crontab.js')]);
+  const [{ loadTasks }, { readCrontab, defaultCrontab }] = await Promise.all([import('../tasks/index.js'), import('../schedule/crontab.js')]);
   const tasks = await loadTasks(config);
   const crontab = opts.crontab ? await readCrontab(resolve(opts.crontab), tasks) : defaultCrontab(tasks);
   const { db, cronDb, site, lib, close } = await open(globals);
@@ -85,7 +86,7 @@ export async function pgcronUninstall(opts: { dryRun?: boolean; json?: boolean }
 }
 
 export async function pgcronStatus(opts: { json?: boolean }, globals: GlobalOptions): Promise<number> {
-  const { loadTasks } = await import('../tasks/load.js');
+  const { loadTasks } = await import('../tasks/index.js');
   const tasks = await loadTasks(await loadConfig(globals));
   const { cronDb, site, lib, close } = await open(globals);
   try {

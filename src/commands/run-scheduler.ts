@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { openCommandDatabase, type GlobalOptions } from './context.js';
 import { loadConfig } from '../core/config.js';
 import { redact } from '../core/redact.js';
-import type { Log } from '../schedule/scheduler.js';
+import type { Log } from '../scheduler/scheduler.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -24,9 +24,9 @@ function logger(format: 'text' | 'json'): Log {
 export async function runSchedulerCommand(opts: { crontab?: string; log: 'text' | 'json' }, globals: GlobalOptions): Promise<number> {
   const config = await loadConfig(globals);
   const [{ loadTasks }, { readCrontab, defaultCrontab }, { Scheduler }] = await Promise.all([
-    import('../tasks/load.js'),
+    import('../tasks/index.js'),
     import('../schedule/crontab.js'),
-    import('../schedule/scheduler.js'),
+    import('../scheduler/scheduler.js'),
   ]);
   const tasks = await loadTasks(config);
   const path = opts.crontab ? resolve(opts.crontab) : config.scheduler.crontab;

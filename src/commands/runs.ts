@@ -7,9 +7,10 @@ import { UsageError } from '../core/errors.js';
 import * as runs from '../core/runs.js';
 import type { Run } from '../core/runs.js';
 import type { RunState } from '../core/run-states.js';
-import { formatDuration, formatTime, out, printJson, table, truncate } from '../cli/output.js';
-import { runOutcome, stateLabel } from '../cli/render-run.js';
+import { out, printJson, table, truncate } from './output.js';
+import { runOutcome, stateLabel } from './render-run.js';
 import { withTaskRun } from './task.js';
+import { formatDuration, formatTime } from '../core/format.js';
 
 function parseRunId(id: string): number {
   if (!/^\d+$/.test(id) || !Number.isSafeInteger(Number(id))) {
@@ -105,16 +106,20 @@ export async function runsShow(id: string, opts: { json?: boolean }, globals: Gl
 
 export async function runsRetry(id: string, opts: { json?: boolean }, globals: GlobalOptions): Promise<number> {
   const runId = parseRunId(id);
-  const original = await withDatabase(await loadConfig(globals), (db) => runs.getRun(db, runId));
-  const { findTask } = await import('../tasks/index.js');
-  const task = findTask(original.task);
-  if (!task) throw new UsageError(`run ${runId} is of task '${original.task}', which this version of singularity does not have`);
+  const config = await loadConfig(globals);
+  const original = await withDatabase(config, (db) => runs.getRun(db, runId));
+  const { loadTasks } = await import('../tasks/index.js');
+  const tasks = await loadTasks(config);
+  const task = tasks.find(original.task);
+  if (!task) {
+    throw new UsageError(`run ${runId} is of task '${original.task}', which neither this version of singularity nor its task modules have`);
+  }
   if (original.state === 'executing') throw new UsageError(`run ${runId} is executing now; wait for it, or cancel it first`);
   if (original.state === 'completed') throw new UsageError(`run ${runId} completed; run '${original.task}' again instead of retrying it`);
-  return withTaskRun(task, { ...globals, json: opts.json || globals.json }, async (execute, db, config) => {
+  return withTaskRun(task, { config, tasks }, { ...globals, json: opts.json || globals.json }, async (execute, db) => {
     if (original.state === 'retryable') {
       const { resumeRun } = await import('../core/runner.js');
-      const resumed = await resumeRun({ db, config }, task, runId, {});
+      const resumed = await resumeRun({ db, config, tasks }, task, runId, {});
       if (resumed) return resumed;
       throw new UsageError(`run ${runId} could not be resumed: it is no longer retryable, or another run of '${task.name}' is executing`);
     }

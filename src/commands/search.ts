@@ -1,8 +1,8 @@
 // `singularity search QUERY`: thin; the search is in src/search/. Lexical when no model is available.
-import { openCommandDatabase, type GlobalOptions } from './context.js';
+import { withDatabase, type GlobalOptions } from './context.js';
 import { loadConfig } from '../core/config.js';
 import { UsageError } from '../core/errors.js';
-import { err, out, paint, printJson } from '../cli/output.js';
+import { err, out, paint, printJson } from './output.js';
 
 export async function searchCommand(
   query: string,
@@ -13,31 +13,27 @@ export async function searchCommand(
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError(`--limit must be a whole number from 1 to 1000, not '${opts.limit}'`);
   if (!query.trim()) throw new UsageError('the query is empty', { hint: 'Say what you look for: singularity search "where are backups pruned"' });
   const config = await loadConfig(globals);
-  const { isEmbedder, loadEmbedder } = await import('../embed/transformers.js');
-  const loaded = await loadEmbedder(config.embedding, { allowDownload: false });
-  const embedder = isEmbedder(loaded) ? loaded : undefined;
-  const db = await openCommandDatabase(config);
-  try {
-    const { search } = await import('../search/search.js');
-    const result = await search(db, query, { limit, codebase: opts.codebase, language: opts.language, embedder });
-    if (!embedder) result.lexicalOnlyBecause = `no embedding model (${(loaded as { reason: string }).reason})`;
-    if (opts.json || globals.json) {
-      printJson(result);
-      return 0;
-    }
-    if (result.mode === 'lexical') err(`lexical search only: ${result.lexicalOnlyBecause}`);
-    if (!result.hits.length) out('no hits');
-    for (const hit of result.hits) {
-      const where = hit.source === 'code'
-        ? `${hit.collection}:${hit.path}:${hit.startLine}-${hit.endLine}`
-        : `knowledge ${hit.collection}/${hit.symbol}${hit.path ? ` (${hit.path})` : ''}`;
-      const what = [hit.source === 'code' ? hit.symbol : null, hit.language].filter(Boolean).join(', ');
-      out(`${paint(process.stdout, 'bold', where)}${what ? `  ${what}` : ''}  ${hit.score.toFixed(4)}`);
-      out(hit.snippet.replace(/^/gm, '    '));
-    }
+  const { withEmbedder } = await import('../embed/transformers.js');
+  const { search } = await import('../search/search.js');
+  const result = await withEmbedder(config.embedding, { allowDownload: false }, ({ embedder, missing }) =>
+    withDatabase(config, async (db) => {
+      const found = await search(db, query, { limit, codebase: opts.codebase, language: opts.language, embedder });
+      if (missing) found.lexicalOnlyBecause = `no embedding model (${missing.reason})`;
+      return found;
+    }));
+  if (opts.json || globals.json) {
+    printJson(result);
     return 0;
-  } finally {
-    await embedder?.dispose();
-    await db.close();
   }
+  if (result.mode === 'lexical') err(`lexical search only: ${result.lexicalOnlyBecause}`);
+  if (!result.hits.length) out('no hits');
+  for (const hit of result.hits) {
+    const where = hit.source === 'code'
+      ? `${hit.collection}:${hit.path}:${hit.startLine}-${hit.endLine}`
+      : `knowledge ${hit.collection}/${hit.symbol}${hit.path ? ` (${hit.path})` : ''}`;
+    const what = [hit.source === 'code' ? hit.symbol : null, hit.language].filter(Boolean).join(', ');
+    out(`${paint(process.stdout, 'bold', where)}${what ? `  ${what}` : ''}  ${hit.score.toFixed(4)}`);
+    out(hit.snippet.replace(/^/gm, '    '));
+  }
+  return 0;
 }

@@ -3,15 +3,16 @@
 import type { GlobalOptions } from './context.js';
 import { loadConfig } from '../core/config.js';
 import type { SetupResult, SetupStepResult } from '../core/setup.js';
-import { fitLine, formatDuration, paint, printJson, progressLine, terminalSpinner, write } from '../cli/output.js';
-import { runOutcome } from '../cli/render-run.js';
+import { fitLine, paint, printJson, progressLine, terminalSpinner, write } from './output.js';
+import { runOutcome } from './render-run.js';
 import { withDatabase } from './context.js';
+import { formatDuration } from '../core/format.js';
 
 export async function setupCommand(opts: { force?: boolean; json?: boolean }, globals: GlobalOptions): Promise<number> {
   const json = Boolean(opts.json ?? globals.json);
   const config = await loadConfig(globals);
   // Tasks before the database: a bad task module is a configuration error that needs no database.
-  const { loadTasks } = await import('../tasks/load.js');
+  const { loadTasks } = await import('../tasks/index.js');
   const { runSetup, setupTasks } = await import('../core/setup.js');
   const tasks = await loadTasks(config);
   const width = Math.max(0, ...setupTasks(tasks).map((t) => t.name.length));

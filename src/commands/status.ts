@@ -6,8 +6,9 @@ import { loadConfig, type Config } from '../core/config.js';
 import type { Database } from '../core/db.js';
 import { DatabaseUnavailableError, UsageError } from '../core/errors.js';
 import { describeUrl } from '../core/redact.js';
-import { out, paint, printJson, table, truncate, formatDuration } from '../cli/output.js';
+import { out, paint, printJson, table, truncate } from './output.js';
 import type { StatusReport, TaskStatus } from '../status/types.js';
+import { formatDuration } from '../core/format.js';
 
 const EXIT_FOR = { healthy: 0, degraded: 1, down: 2 } as const;
 
@@ -21,7 +22,7 @@ interface StatusOptions {
 async function loader(config: Config): Promise<{ load: () => Promise<StatusReport>; close: () => Promise<void> }> {
   const [{ collectStatus }, { loadTasks }, { readCrontab, defaultCrontab }] = await Promise.all([
     import('../status/status.js'),
-    import('../tasks/load.js'),
+    import('../tasks/index.js'),
     import('../schedule/crontab.js'),
   ]);
   const tasks = await loadTasks(config);
@@ -107,7 +108,7 @@ export async function statusCommand(opts: StatusOptions, globals: GlobalOptions)
   const { load, close } = await loader(config);
   try {
     if (opts.watch) {
-      const { watchStatus } = await import('../status/watch.js');
+      const { watchStatus } = await import('./status-watch.js');
       const stop = new AbortController();
       const onSignal = () => stop.abort();
       process.once('SIGINT', onSignal);

@@ -6,9 +6,11 @@ import { UsageError } from '../core/errors.js';
 import { RUN_TRIGGERS, type RunTrigger } from '../core/run-states.js';
 import type { Run } from '../core/runs.js';
 import type { RunRequest } from '../core/runner.js';
-import type { TaskDefinition } from '../tasks/define.js';
-import { err, fitLine, formatDuration, printJson, progressLine, terminalSpinner, write } from '../cli/output.js';
-import { renderRunLine } from '../cli/render-run.js';
+import type { TaskDefinition } from '../core/task/define.js';
+import type { TaskSet } from '../core/task/registry.js';
+import { err, fitLine, printJson, progressLine, terminalSpinner, write } from './output.js';
+import { renderRunLine } from './render-run.js';
+import { formatDuration } from '../core/format.js';
 
 export function triggerFromEnv(env = process.env): RunTrigger {
   const named = env.SINGULARITY_TRIGGER;
@@ -22,13 +24,14 @@ export function triggerFromEnv(env = process.env): RunTrigger {
 }
 
 export async function runTaskCommand(name: string, raw: Record<string, unknown>, globals: GlobalOptions): Promise<number> {
-  const { findTask } = await import('../tasks/index.js');
-  const { parseArgs } = await import('../tasks/args.js');
-  const task = findTask(name);
+  const config = await loadConfig(globals);
+  const [{ loadTasks }, { parseArgs }] = await Promise.all([import('../tasks/index.js'), import('../core/task/args.js')]);
+  const tasks = await loadTasks(config);
+  const task = tasks.find(name);
   if (!task) throw new UsageError(`unknown task '${name}'`);
   const args = parseArgs(task.args, raw, name);
   const trigger = triggerFromEnv();
-  return withTaskRun(task, globals, (execute) => execute({ trigger, args }));
+  return withTaskRun(task, { config, tasks }, globals, (execute) => execute({ trigger, args }));
 }
 
 type Execute = (request: Pick<RunRequest, 'trigger' | 'args' | 'retryOf'>) => Promise<Run>;
@@ -39,16 +42,16 @@ type Execute = (request: Pick<RunRequest, 'trigger' | 'args' | 'retryOf'>) => Pr
  */
 export async function withTaskRun(
   task: TaskDefinition,
+  { config, tasks }: { config: Config; tasks: TaskSet },
   globals: GlobalOptions,
-  start: (execute: Execute, db: Database, config: Config) => Promise<Run | undefined>,
+  start: (execute: Execute, db: Database) => Promise<Run | undefined>,
 ): Promise<number> {
-  const config = await loadConfig(globals);
   return withDatabase(config, async (db, signal) => {
     const spinner = globals.json ? undefined : (await terminalSpinner(task.name))?.start();
     try {
       const { runTask } = await import('../core/runner.js');
       const execute: Execute = (request) =>
-        runTask({ db, config }, task, {
+        runTask({ db, config, tasks }, task, {
           ...request,
           signal,
           onProgress: (message, share) => spinner && (spinner.text = fitLine(`${task.name}: ${progressLine(message, share)}`)),
@@ -58,7 +61,7 @@ export async function withTaskRun(
             else if (!globals.json) err(line);
           },
         });
-      const run = await start(execute, db, config);
+      const run = await start(execute, db);
       spinner?.stop();
       if (!run) return 1;
       if (globals.json) printJson(run);

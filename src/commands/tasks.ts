@@ -1,7 +1,7 @@
 // `singularity tasks`: the task table, derived from the registry.
-import { out, printJson, table } from '../cli/output.js';
-import { describeSchedules } from '../tasks/define.js';
-import type { TaskManifestEntry } from '../tasks/manifest.js';
+import { out, printJson, table } from './output.js';
+import { describeSchedules } from '../core/task/define.js';
+import type { TaskManifestEntry } from '../core/task/manifest.js';
 
 export function tasksCommand(manifest: TaskManifestEntry[], opts: { json?: boolean }): number {
   if (opts.json) {

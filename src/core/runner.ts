@@ -3,12 +3,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from './config.js';
 import type { Database } from './db.js';
-import { EXIT, HardStopError, isSingularityError } from './errors.js';
+import { EXIT, HardStopError, isSingularityError, SingularityError, UsageError } from './errors.js';
 import { redact } from './redact.js';
 import * as runs from './runs.js';
 import type { Run, RunError } from './runs.js';
 import type { RunTrigger } from './run-states.js';
-import { concurrencyKeyOf, type Progress, type RetryPolicy, type TaskDefinition } from '../tasks/define.js';
+import { parseArgs } from './task/args.js';
+import { concurrencyKeyOf, type FlowDone, type NodeTask, type Progress, type RetryPolicy, type TaskDefinition } from './task/define.js';
+import type { TaskSet } from './task/registry.js';
+import { runFlow, type FlowStep, type StepHistory } from './flow.js';
 
 export interface RunRequest {
   trigger: RunTrigger;
@@ -21,6 +24,8 @@ export interface RunRequest {
   entry?: string;
   /** The run this one is a step of. */
   parentRunId?: number;
+  /** The steps the flow around this run has done (a flow task skips those of its own steps). */
+  flowDone?: FlowDone[];
   /** Overrides the task's own timeout (a crontab entry's `timeout=`). */
   timeoutMs?: number;
   /** Overrides the task's overlap rule (a crontab entry's `overlap=`). */
@@ -37,10 +42,12 @@ export interface RunnerOptions {
   config: Config;
   /** Where an attempt executes: in this process by default; the scheduler uses child processes. */
   executor?: Executor;
+  /** The tasks a flow task's steps are found in (the built-in ones and the task modules'). */
+  tasks?: TaskSet;
 }
 
 /** What an attempt needs to know of its run. */
-export type AttemptRun = Pick<Run, 'id' | 'args' | 'attempt' | 'trigger'>;
+export type AttemptRun = Pick<Run, 'id' | 'args' | 'attempt' | 'trigger'> & { flowDone?: FlowDone[] };
 
 export interface AttemptHandle {
   /** Resolves with the task's result, rejects with its error. */
@@ -210,7 +217,8 @@ async function attempt(options: RunnerOptions, task: TaskDefinition, run: Run, r
     );
   }, config.runs.heartbeatMs);
 
-  const handle = (options.executor ?? inProcess)(options, task, run, controller.signal, request.onProgress);
+  const attemptRun: AttemptRun = { id: run.id, args: run.args, attempt: run.attempt, trigger: run.trigger, flowDone: request.flowDone };
+  const handle = (options.executor ?? inProcess)(options, task, attemptRun, controller.signal, request.onProgress);
   const work = handle.done.then(
     (result): Outcome => ({ ok: true, result }),
     (error): Outcome => ({ ok: false, error: error instanceof Error ? error : new Error(String(error)) }),
@@ -254,9 +262,9 @@ const inProcess: Executor = (options, task, run, signal, onProgress) => ({
   done: executeTask(options, task, run, signal, onProgress),
 });
 
-/** The task's own work, in this process. */
+/** The task's own work, in this process (a flow task's steps first). */
 export async function executeTask(
-  options: Pick<RunnerOptions, 'db' | 'config'>,
+  options: Pick<RunnerOptions, 'db' | 'config' | 'tasks'>,
   task: TaskDefinition,
   run: AttemptRun,
   signal: AbortSignal,
@@ -264,6 +272,8 @@ export async function executeTask(
 ): Promise<unknown> {
   const { db, config } = options;
   if (task.engine === 'node') {
+    const progress: Progress = (message, share) => onProgress?.(message, share);
+    const steps = task.steps ? await executeSteps(options, task, run, signal, progress) : undefined;
     return task.run({
       args: run.args as never,
       db,
@@ -272,11 +282,57 @@ export async function executeTask(
       runId: run.id,
       attempt: run.attempt,
       trigger: run.trigger,
-      progress: (message, share) => onProgress?.(message, share),
+      progress,
+      ...(steps && { steps }),
     });
   }
   if (task.expands) return executeExpanding(db, task.sql(run.args as never), signal);
   return executeSql(db, task.sql(run.args as never), task.transaction, signal);
+}
+
+/**
+ * A flow task's steps, each a run naming `run` as its parent, with its trigger. A step the flow around
+ * this run did is skipped; the first that fails fails the run.
+ */
+async function executeSteps(options: Pick<RunnerOptions, 'db' | 'config' | 'tasks'>, task: NodeTask, run: AttemptRun, signal: AbortSignal, progress: Progress) {
+  const { db, config, tasks } = options;
+  if (!tasks) throw new Error(`${task.name} runs steps: the runner needs the task set to find them`);
+  const planned = await task.steps!({ args: run.args as never, config });
+  const steps: FlowStep[] = planned.map((spec) => {
+    const step = tasks.find(spec.task);
+    if (!step) throw new UsageError(`${task.name}: its step '${spec.task}' is no task this configuration knows`);
+    try {
+      return { task: step, args: parseArgs(step.args, spec.args ?? {}, step.name) };
+    } catch (error) {
+      return { task: step, problem: (error as Error).message };
+    }
+  });
+  // Only what the flow around this run did counts as done: every other step runs (cheaply when nothing changed).
+  const history: StepHistory = {
+    completed: async () => undefined,
+    latest: async () => undefined,
+    counts: () => true,
+    dedupeKey: () => undefined,
+  };
+  const outcome = await runFlow({
+    db, config, steps, history, signal, flowDone: run.flowDone,
+    onStep: ({ step, phase }) => phase === 'start' && progress(step.task),
+    runStep: (stepTask, args, request) => runTask({ db, config, tasks }, stepTask, {
+      trigger: run.trigger, parentRunId: run.id, args, signal: request.signal, flowDone: request.flowDone,
+      onProgress: (message, share) => progress(`${stepTask.name}: ${message}`, share),
+    }),
+  });
+  const failed = outcome.failedStep;
+  if (failed) {
+    throw new SingularityError(`${task.name} stopped at step ${failed.order} (${failed.task}${failed.run ? `, run ${failed.run.id}` : ''}): ${failed.reason}`, {
+      hint: failed.run
+        ? `Look at 'singularity runs show ${failed.run.id}', fix the cause, and run ${task.name} again: the done steps cost little.`
+        : `Fix the cause and run ${task.name} again.`,
+    });
+  }
+  if (signal.aborted) throw signal.reason;
+  // Every step completed or was skipped as done.
+  return { steps: outcome.steps.map((s) => ({ order: s.order, task: s.task, state: s.status as 'completed' | 'skipped', runId: s.run?.id, reason: s.reason })) };
 }
 
 /** Run the statements a query chooses, one by one, each on its own; stop between them when aborted. */

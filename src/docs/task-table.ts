@@ -1,5 +1,5 @@
 // The README's task table, rendered from the task manifest (`npm run docs` writes it; a test checks it).
-import type { TaskManifestEntry } from '../tasks/manifest.js';
+import type { TaskManifestEntry } from '../core/task/manifest.js';
 
 export const README_URL = new URL('../../README.md', import.meta.url);
 const START = '<!-- tasks:start (npm run docs) -->';

@@ -4,7 +4,8 @@
 import { existsSync } from 'node:fs';
 import type { Database } from '../core/db.js';
 import { iso } from './pgcron-jobs.js';
-import { ok, plural, warn, type Check } from './types.js';
+import { ok, warn, type Check } from './types.js';
+import { plural } from '../core/format.js';
 
 interface BackupGroup {
   type: string;

@@ -2,8 +2,9 @@
 import type { Database } from '../core/db.js';
 import { locatePgCron, PgCronUnavailableError, wantedJobs, type PgCronSite } from '../pgcron/pgcron.js';
 import type { Crontab } from '../schedule/crontab.js';
-import type { TaskSet } from '../tasks/load.js';
-import { fail, ok, plural, warn, type Check } from './types.js';
+import type { TaskSet } from '../core/task/registry.js';
+import { fail, ok, warn, type Check } from './types.js';
+import { plural } from '../core/format.js';
 
 /** Where pg_cron is, or why it cannot be used (with the fix). */
 export async function findPgCron(db: Database): Promise<PgCronSite | PgCronUnavailableError> {

@@ -10,6 +10,7 @@ import { migrationStatus, type MigrationStatus } from '../core/migrate.js';
 import { redact } from '../core/redact.js';
 import { jobStatuses, openCronDatabase, PgCronUnavailableError, type PgCronSite } from '../pgcron/pgcron.js';
 import type { Crontab } from '../schedule/crontab.js';
+import type { TaskSet } from '../core/task/registry.js';
 import { checkBackups } from './backups.js';
 import { checkMigrations, checkReachable, checkServerVersion, serverVersion, type ServerVersion } from './database.js';
 import { checkPgCron, checkPgvector, checkPostgresFdw, findPgCron } from './extensions.js';
@@ -20,9 +21,14 @@ import { fail, guarded, ok, type Check, type DoctorReport } from './types.js';
 
 export type { Check, DoctorReport, Verdict } from './types.js';
 
-export async function runDoctor(config: Config, open: Pick<OpenOptions, 'onEmbeddedStart'> = {}): Promise<DoctorReport> {
-  const local = await checkCrontab(config);
-  const { check: reachable, db } = await checkReachable(config, open);
+export interface DoctorOptions extends Pick<OpenOptions, 'onEmbeddedStart'> {
+  /** The tasks this configuration knows (the built-in ones and its task modules'). */
+  loadTasks: () => Promise<TaskSet>;
+}
+
+export async function runDoctor(config: Config, options: DoctorOptions): Promise<DoctorReport> {
+  const local = await checkCrontab(config, options.loadTasks);
+  const { check: reachable, db } = await checkReachable(config, { onEmbeddedStart: options.onEmbeddedStart });
   const checks: Check[] = [reachable];
   let server: ServerVersion | undefined;
   let databaseBytes = 0;

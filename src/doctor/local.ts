@@ -7,17 +7,18 @@ import type { Config } from '../core/config.js';
 import { readLockOwner, liveLockOwner } from '../core/embedded/lock.js';
 import { embeddedPaths } from '../core/embedded/paths.js';
 import { defaultCrontab, inspectCrontab, type Crontab } from '../schedule/crontab.js';
-import { loadTasks, type TaskSet } from '../tasks/load.js';
-import { fail, formatBytes, ok, plural, warn, type Check } from './types.js';
+import type { TaskSet } from '../core/task/registry.js';
+import { fail, ok, warn, type Check } from './types.js';
+import { formatBytes, plural } from '../core/format.js';
 
 const hintOf = (error: unknown, otherwise: string) => (error as { hint?: string }).hint ?? otherwise;
 
 /** The crontab run-scheduler would run; also returns the tasks and the crontab (when valid) for other checks. */
-export async function checkCrontab(config: Config): Promise<{ check: Check; tasks?: TaskSet; crontab?: Crontab }> {
+export async function checkCrontab(config: Config, loadTasks: () => Promise<TaskSet>): Promise<{ check: Check; tasks?: TaskSet; crontab?: Crontab }> {
   const id = 'crontab';
   let tasks: TaskSet;
   try {
-    tasks = await loadTasks(config);
+    tasks = await loadTasks();
   } catch (error) {
     return { check: fail(id, 'crontab', (error as Error).message, hintOf(error, 'Check taskModules in the config file (or SINGULARITY_TASK_MODULES).')) };
   }
@@ -92,17 +93,11 @@ export async function checkBackupDir(config: Config, databaseBytes = 0): Promise
 /** The configured embedding model loads from where it is looked for (never downloaded here). */
 export async function checkEmbeddingModel(config: Config): Promise<Check> {
   const id = 'embedding-model';
-  const { isEmbedder, loadEmbedder } = await import('../embed/transformers.js');
-  const loaded = await loadEmbedder(config.embedding, { allowDownload: false });
-  if (!isEmbedder(loaded)) {
-    return warn(id, 'embedding model', `${loaded.model} is not available: ${loaded.reason}; knowledge and code load without ` +
-      'embeddings (they wait for embed-templates) and search is lexical only', loaded.hint);
-  }
-  try {
-    return ok(id, 'embedding model', `${loaded.model} loads: ${loaded.dimension} dimensions, up to ${loaded.maxTokens} tokens a text`);
-  } finally {
-    await loaded.dispose();
-  }
+  const { withEmbedder } = await import('../embed/transformers.js');
+  return withEmbedder(config.embedding, { allowDownload: false }, ({ embedder, missing }) => missing
+    ? warn(id, 'embedding model', `${missing.model} is not available: ${missing.reason}; knowledge and code load without ` +
+      'embeddings (they wait for embed-templates) and search is lexical only', missing.hint)
+    : ok(id, 'embedding model', `${embedder.model} loads: ${embedder.dimension} dimensions, up to ${embedder.maxTokens} tokens a text`));
 }
 
 /** The knowledge folder loads completely: every artifact valid, no duplicate ids (as migrate-knowledge reads it). */

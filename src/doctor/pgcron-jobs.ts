@@ -3,7 +3,8 @@ import type { Database } from '../core/db.js';
 import { managedJobPattern, type JobStatus, type PgCronSite } from '../pgcron/pgcron.js';
 import { lastTickAtOrBefore, periodMs } from '../schedule/ticks.js';
 import { graceMs } from '../status/status.js';
-import { fail, ok, plural, warn, type Check } from './types.js';
+import { fail, ok, warn, type Check } from './types.js';
+import { plural } from '../core/format.js';
 
 const MINUTE_MS = 60_000;
 export const iso = (date: Date) => date.toISOString().replace(/\.\d+Z$/, 'Z');

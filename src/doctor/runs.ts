@@ -1,7 +1,8 @@
 // The run history: recent failures, runs stuck in executing, its size and whether pruning keeps up.
 import type { Database } from '../core/db.js';
 import { iso } from './pgcron-jobs.js';
-import { fail, formatBytes, ok, plural, warn, type Check } from './types.js';
+import { fail, ok, warn, type Check } from './types.js';
+import { formatBytes, plural } from '../core/format.js';
 
 export async function checkRecentFailures(db: Database): Promise<Check> {
   const rows = await db.query<{ task: string; count: number; lastId: number }>(

@@ -29,16 +29,3 @@ export async function guarded(id: string, title: string, check: () => Promise<Ch
     return fail(id, title, `the check itself failed: ${(error as Error).message}`, 'Run the check again; if it keeps failing, report it with this message.');
   }
 }
-
-export const plural = (n: number, word: string, many = `${word}s`) => `${n} ${n === 1 ? word : many}`;
-
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
-}

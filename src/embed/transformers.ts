@@ -47,6 +47,24 @@ function loadLibrary(): Promise<{ lib: Transformers; defaultCacheDir: string }> 
   return library;
 }
 
+/**
+ * The one way to use the configured model: load it, hand it to `use` (or, when there is none, why not),
+ * and free it afterwards, whatever `use` does.
+ */
+export async function withEmbedder<T>(
+  settings: Config['embedding'],
+  options: LoadEmbedderOptions,
+  use: (loaded: { embedder: Embedder; missing?: undefined } | { embedder?: undefined; missing: NoEmbedder }) => Promise<T> | T,
+): Promise<T> {
+  const loaded = await loadEmbedder(settings, options);
+  if (!isEmbedder(loaded)) return use({ missing: loaded });
+  try {
+    return await use({ embedder: loaded });
+  } finally {
+    await loaded.dispose();
+  }
+}
+
 /** Loads run one at a time: each points transformers.js's global env at its own folder. */
 let loading: Promise<unknown> = Promise.resolve();
 

@@ -5,8 +5,9 @@ import { basename } from 'node:path';
 import type { Database } from '../core/db.js';
 import { UsageError } from '../core/errors.js';
 import type { Embedder } from '../embed/embedder.js';
-import type { Progress } from '../tasks/define.js';
-import { dropUnusedVectorIndexes, ensureVectorIndex } from '../embed/vectors.js';
+import type { Progress } from '../core/task/define.js';
+import { embedPending, type PendingRow, type PendingTarget } from '../vectors/pending.js';
+import { dropUnusedVectorIndexes, ensureVectorIndex } from '../vectors/vectors.js';
 import { resolveEdges } from './graph.js';
 import { parseAndChunk, type FileAnalysis } from './parse.js';
 import { confirmChanges, planIngest, type StoredFile } from './plan.js';
@@ -280,58 +281,29 @@ async function writeFiles(db: Database, codebase: string, batch: AnalysedFile[])
   });
 }
 
+/** The codebase's chunks without a vector of the model; a text the codebase has a vector of already
+ * (a repeated block, a moved file) takes that vector, so the model embeds each other text once. */
 async function embedPendingChunks(db: Database, embedder: Embedder, codebase: string, options: IngestOptions) {
   const pending = `from code_chunks c join code_files f on f.id = c.file_id
     where c.codebase = $1 and f.deleted_at is null and (c.embedding is null or c.embedding_model <> $2)`;
-  const [{ total }] = (await db.query<{ total: number }>(`select count(*)::int as total ${pending}`, [codebase, embedder.model])) as [{ total: number }];
-  let embedded = 0;
-  let computed = 0;
-  // In id order, each batch after the last one's id: every pending chunk is read once, however many
-  // there are. The next batch is read while the model works.
-  const read = (after: number) => db.query<{ id: number; content: string; hash: string }>(
-    `select c.id, c.content, c.content_hash as hash ${pending} and c.id > $3 order by c.id limit 256`, [codebase, embedder.model, after]);
-  let next = read(0);
-  try {
-    for (;;) {
-      const rows = await next;
-      if (!rows.length) break;
-      next = read(rows.at(-1)!.id);
-      next.catch(() => {}); // awaited above; not an unhandled rejection meanwhile
-      options.signal?.throwIfAborted();
-      // A text the codebase already has a vector of (a repeated block, a file moved) is not embedded
-      // again: the chunk takes that vector. The model embeds each other text once.
-      const known = new Set((await db.query<{ hash: string }>(
-        `select distinct content_hash as hash from code_chunks
-         where codebase = $1 and content_hash = any($2::text[]) and embedding_model = $3`,
-        [codebase, [...new Set(rows.map((r) => r.hash))], embedder.model])).map((r) => r.hash));
-      const first = new Map<string, { id: number; content: string }>();
-      for (const row of rows) if (!known.has(row.hash) && !first.has(row.hash)) first.set(row.hash, row);
-      const toEmbed = [...first.entries()];
-      const { vectors } = toEmbed.length ? await embedder.embed(toEmbed.map(([, row]) => row.content), { signal: options.signal }) : { vectors: [] };
-      await db.transaction(async (client) => {
-        if (toEmbed.length) {
-          await client.query(
-            `update code_chunks c set embedding = x.e, embedding_model = $1, embedding_dim = $2
-             from jsonb_to_recordset($3::jsonb) as x(id bigint, e real[]) where c.id = x.id`,
-            [embedder.model, embedder.dimension, JSON.stringify(toEmbed.map(([, row], i) => ({ id: row.id, e: Array.from(vectors[i]!) })))],
-          );
-        }
-        // Every other chunk of the batch takes the vector of a chunk with its text.
-        await client.query(
-          `update code_chunks c set embedding = s.embedding, embedding_model = s.embedding_model, embedding_dim = s.embedding_dim
-           from (select distinct on (content_hash) content_hash, embedding, embedding_model, embedding_dim from code_chunks
-                 where codebase = $1 and content_hash = any($3::text[]) and embedding_model = $2) s
-           where c.id = any($4::bigint[]) and c.content_hash = s.content_hash and (c.embedding is null or c.embedding_model <> $2)`,
-          [codebase, embedder.model, [...new Set(rows.map((r) => r.hash))], rows.map((r) => r.id)],
-        );
-      });
-      embedded += rows.length;
-      computed += toEmbed.length;
-      options.progress?.(`embedded ${embedded} of ${total} chunks`, Math.min(1, embedded / total));
-    }
-  } finally {
-    await next.catch(() => {});
-  }
+  const target: PendingTarget<PendingRow> = {
+    noun: 'chunks',
+    count: async (model) => (await db.query<{ n: number }>(`select count(*)::int as n ${pending}`, [codebase, model]))[0]!.n,
+    read: (model, afterId, limit) => db.query<PendingRow>(
+      `select c.id, c.content as text, c.content_hash as key ${pending} and c.id > $3 order by c.id limit ${limit}`, [codebase, model, afterId]),
+    known: async (model, keys) => new Map((await db.query<{ key: string; embedding: number[] }>(
+      `select distinct on (content_hash) content_hash as key, embedding from code_chunks
+       where codebase = $1 and content_hash = any($2::text[]) and embedding_model = $3`,
+      [codebase, keys, model])).map((r) => [r.key, r.embedding])),
+    store: async (model, dimension, rows) => {
+      await db.query(
+        `update code_chunks c set embedding = x.e, embedding_model = $1, embedding_dim = $2
+         from jsonb_to_recordset($3::jsonb) as x(id bigint, e real[]) where c.id = x.id`,
+        [model, dimension, JSON.stringify(rows.map((r) => ({ id: r.id, e: r.vector })))],
+      );
+    },
+  };
+  const { embedded, computed } = await embedPending(target, embedder, options);
   if (embedded) {
     await ensureVectorIndex(db, 'code_chunks', embedder.model, embedder.dimension);
     await dropUnusedVectorIndexes(db, 'code_chunks');

@@ -1,10 +1,11 @@
 // Embedding the knowledge base: every artifact without a vector, with another model's, or whose text
 // changed since it was embedded. Vectors come through the cache, so unchanged text is never embedded twice.
 import type { Database } from '../core/db.js';
-import { embedWithCache } from '../embed/cache.js';
+import { cachedVectors, rememberVectors, textHash } from '../vectors/cache.js';
+import { embedPending, type PendingRow, type PendingTarget } from '../vectors/pending.js';
 import type { Embedder } from '../embed/embedder.js';
-import type { Progress } from '../tasks/define.js';
-import { dropUnusedVectorIndexes, ensureVectorIndex } from '../embed/vectors.js';
+import type { Progress } from '../core/task/define.js';
+import { dropUnusedVectorIndexes, ensureVectorIndex } from '../vectors/vectors.js';
 
 export interface EmbedReport {
   model: string;
@@ -18,8 +19,6 @@ export interface EmbedReport {
   index?: string;
   exactOnly?: string;
 }
-
-const BATCH = 256;
 
 /** What gets embedded of an artifact: its title and description first, then every other text it holds. */
 export function artifactText(row: { type: string; id: string; raw: string; content: unknown }): string {
@@ -49,40 +48,42 @@ export async function embedPendingArtifacts(
   embedder: Embedder,
   options: { all?: boolean; signal?: AbortSignal; progress?: Progress } = {},
 ): Promise<EmbedReport> {
-  const report: EmbedReport = { model: embedder.model, dimension: embedder.dimension, embedded: 0, computed: 0, truncated: 0 };
-  const total = options.all ? await countAll(db) : await countPending(db, embedder.model);
-  let afterId = 0;
-  for (;;) {
-    options.signal?.throwIfAborted();
-    const rows = await db.query<{ id: number; type: string; artifactId: string; raw: string; content: unknown; hash: string }>(
-      `select id, artifact_type as type, artifact_id as "artifactId", raw, content, content_hash as hash from knowledge_artifacts
-       where id > $2 and ($3 or ${PENDING}) order by id limit ${BATCH}`,
-      [embedder.model, afterId, Boolean(options.all)],
-    );
-    if (!rows.length) break;
-    afterId = rows.at(-1)!.id;
-    const result = await embedWithCache(db, embedder, rows.map((r) => artifactText({ ...r, id: r.artifactId })), options.signal);
-    // Each row takes its text's vector from the cache (not sent twice). The hash guard keeps a vector
-    // off a row whose text changed while it was being embedded.
-    await db.query(
-      `update knowledge_artifacts k set embedding = c.embedding, embedding_model = c.model, embedding_dim = c.dimension, embedded_hash = x.h
-       from jsonb_to_recordset($2::jsonb) as x(id bigint, h text, t text) join embedding_cache c on c.model = $1 and c.text_hash = x.t
-       where k.id = x.id and k.content_hash = x.h`,
-      [embedder.model, JSON.stringify(rows.map((r, i) => ({ id: r.id, h: r.hash, t: result.hashes[i] })))],
-    );
-    report.embedded += rows.length;
-    report.computed += result.computed;
-    report.truncated += result.truncated;
-    options.progress?.(`embedded ${report.embedded} of ${total} artifacts`, total ? Math.min(1, report.embedded / total) : undefined);
-  }
+  const all = Boolean(options.all);
+  const target: PendingTarget<PendingRow & { hash: string }> = {
+    noun: 'artifacts',
+    count: async (model) => {
+      const [row] = await db.query<{ n: number }>(`select count(*)::int as n from knowledge_artifacts where $2 or ${PENDING}`, [model, all]);
+      return row!.n;
+    },
+    read: async (model, afterId, limit) => {
+      const rows = await db.query<{ id: number; type: string; artifactId: string; raw: string; content: unknown; hash: string }>(
+        `select id, artifact_type as type, artifact_id as "artifactId", raw, content, content_hash as hash from knowledge_artifacts
+         where id > $2 and ($3 or ${PENDING}) order by id limit ${limit}`,
+        [model, afterId, all],
+      );
+      return rows.map((r) => {
+        const text = artifactText({ ...r, id: r.artifactId });
+        return { id: r.id, hash: r.hash, text, key: textHash(text) };
+      });
+    },
+    // The embedding cache: unchanged text is never embedded twice, even after --all or a reload.
+    known: (model, keys) => cachedVectors(db, model, keys),
+    remember: (model, dimension, computed) => rememberVectors(db, model, dimension, computed),
+    // The hash guard keeps a vector off a row whose text changed while it was being embedded.
+    store: async (model, dimension, rows) => {
+      await db.query(
+        `update knowledge_artifacts k set embedding = x.e, embedding_model = $1, embedding_dim = $2, embedded_hash = x.h
+         from jsonb_to_recordset($3::jsonb) as x(id bigint, h text, e real[])
+         where k.id = x.id and k.content_hash = x.h`,
+        [model, dimension, JSON.stringify(rows.map((r) => ({ id: r.id, h: r.hash, e: r.vector })))],
+      );
+    },
+  };
+  const embedded = await embedPending(target, embedder, options);
+  const report: EmbedReport = { model: embedder.model, dimension: embedder.dimension, ...embedded };
   const index = await ensureVectorIndex(db, 'knowledge_artifacts', embedder.model, embedder.dimension);
   await dropUnusedVectorIndexes(db, 'knowledge_artifacts');
   if (index.index) report.index = index.index;
   else report.exactOnly = index.reason;
   return report;
-}
-
-async function countAll(db: Database): Promise<number> {
-  const [row] = await db.query<{ n: number }>('select count(*)::int as n from knowledge_artifacts');
-  return row!.n;
 }

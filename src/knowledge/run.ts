@@ -3,7 +3,7 @@
 import type { Config } from '../core/config.js';
 import type { Database } from '../core/db.js';
 import { SingularityError } from '../core/errors.js';
-import { isEmbedder, loadEmbedder } from '../embed/transformers.js';
+import { withEmbedder } from '../embed/transformers.js';
 import { countPending, embedPendingArtifacts, type EmbedReport } from './embed.js';
 import { loadKnowledge, type LoadReport } from './load.js';
 import type { ArtifactProblem } from './scan.js';
@@ -77,11 +77,7 @@ async function embedIfPossible(ctx: { db: Database; config: Config; signal: Abor
   const pending = await countPending(ctx.db, ctx.config.embedding.model);
   if (!pending) return undefined;
   ctx.progress(`loading the embedding model ${ctx.config.embedding.model}`);
-  const embedder = await loadEmbedder(ctx.config.embedding);
-  if (!isEmbedder(embedder)) return { pending, reason: `no embedding model (${embedder.reason}); embed-templates embeds them later`, hint: embedder.hint };
-  try {
-    return await embedPendingArtifacts(ctx.db, embedder, { signal: ctx.signal, progress: ctx.progress });
-  } finally {
-    await embedder.dispose();
-  }
+  return withEmbedder<KnowledgeRunResult['embedding']>(ctx.config.embedding, {}, ({ embedder, missing }) => missing
+    ? { pending, reason: `no embedding model (${missing.reason}); embed-templates embeds them later`, hint: missing.hint }
+    : embedPendingArtifacts(ctx.db, embedder, { signal: ctx.signal, progress: ctx.progress }));
 }

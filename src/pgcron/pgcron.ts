@@ -4,9 +4,9 @@
 import type { Config } from '../core/config.js';
 import { openDatabase, type Database } from '../core/db.js';
 import { SingularityError, EXIT } from '../core/errors.js';
-import { durationInterval } from '../tasks/args.js';
-import { sqlLiteral, type TaskDefinition } from '../tasks/define.js';
-import type { TaskSet } from '../tasks/load.js';
+import { durationInterval } from '../core/task/args.js';
+import { sqlLiteral, type TaskDefinition } from '../core/task/define.js';
+import type { TaskSet } from '../core/task/registry.js';
 import type { Crontab, CrontabEntry } from '../schedule/crontab.js';
 import { PGCRON_JOB_PREFIX } from './placement.js';
 

@@ -25,12 +25,12 @@ import { isUtf8 } from 'node:buffer';
 import { readFile } from 'node:fs/promises';
 import { CommanderError } from 'commander';
 import { CronExpressionParser } from 'cron-parser';
-import { buildTaskCommand, taskCommandValues } from '../cli.js';
+import { buildTaskCommand, taskCommandValues } from '../core/task/flags.js';
 import { DAY_MS, parseDuration } from '../core/duration.js';
 import { CrontabError, UsageError } from '../core/errors.js';
-import { describeArgs, parseArgs } from '../tasks/args.js';
-import { defaultSchedules, type TaskDefinition } from '../tasks/define.js';
-import type { TaskSet } from '../tasks/load.js';
+import { describeArgs, parseArgs } from '../core/task/args.js';
+import { defaultSchedules, type TaskDefinition } from '../core/task/define.js';
+import type { TaskSet } from '../core/task/registry.js';
 import { periodMs, ticksBetween } from './ticks.js';
 
 export type MissedPolicy = 'skip' | 'once' | 'all';

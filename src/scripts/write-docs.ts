@@ -3,9 +3,9 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { renderJsonSchemas, SCHEMAS_URL } from '../docs/json-schemas.js';
 import { README_URL, renderTaskTable, withTaskTable } from '../docs/task-table.js';
-import { deriveManifest } from '../tasks/manifest.js';
+import { builtInManifest } from '../tasks/manifest.js';
 
 const readme = readFileSync(README_URL, 'utf8');
-writeFileSync(README_URL, withTaskTable(readme, renderTaskTable(await deriveManifest())));
+writeFileSync(README_URL, withTaskTable(readme, renderTaskTable(await builtInManifest())));
 mkdirSync(SCHEMAS_URL, { recursive: true });
 for (const [name, text] of renderJsonSchemas()) writeFileSync(new URL(name, SCHEMAS_URL), text);

@@ -1,5 +1,5 @@
-// Build step: write dist/tasks/manifest.json from the task registry.
+// Build step: write dist/tasks/manifest.json from the built-in tasks.
 import { writeFileSync } from 'node:fs';
-import { deriveManifest, MANIFEST_URL } from '../tasks/manifest.js';
+import { builtInManifest, MANIFEST_URL } from '../tasks/manifest.js';
 
-writeFileSync(MANIFEST_URL, JSON.stringify(await deriveManifest(), null, 2) + '\n');
+writeFileSync(MANIFEST_URL, JSON.stringify(await builtInManifest(), null, 2) + '\n');

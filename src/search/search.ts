@@ -3,7 +3,7 @@
 // its file's PageRank. Files marked deleted are never returned.
 import type { Database } from '../core/db.js';
 import type { Embedder } from '../embed/embedder.js';
-import { vectorSupport } from '../embed/vectors.js';
+import { vectorSupport } from '../vectors/vectors.js';
 
 export interface SearchOptions {
   limit: number;

@@ -4,8 +4,8 @@
 import type { Config } from '../core/config.js';
 import type { Database } from '../core/db.js';
 import { tasksInPgCron } from '../pgcron/placement.js';
-import { sqlLiteral } from '../tasks/define.js';
-import type { TaskSet } from '../tasks/load.js';
+import { sqlLiteral } from '../core/task/define.js';
+import type { TaskSet } from '../core/task/registry.js';
 import type { Crontab } from '../schedule/crontab.js';
 import { lastTickAtOrBefore, nextTick, periodMs } from '../schedule/ticks.js';
 import type { Health, RunRef, ScheduleSource, SchedulerStatus, StatusReport, TaskStatus } from './types.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineTask, sqlLiteral } from './define.js';
+import { defineTask, sqlLiteral } from '../core/task/define.js';
 
 export interface AssignResult {
   assigned: number;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { defineTask } from './define.js';
+import { defineTask } from '../core/task/define.js';
 import type { BackupRunResult } from '../backup/backup.js';
-import { formatBytes } from '../doctor/types.js';
+import { formatBytes } from '../core/format.js';
 
 // The same pattern the backups table checks: the type names a folder of the backup path.
 const TYPE = /^[a-z][a-z0-9_-]{0,62}$/;

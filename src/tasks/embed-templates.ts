@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { SingularityError } from '../core/errors.js';
-import { isEmbedder, loadEmbedder } from '../embed/transformers.js';
+import { withEmbedder } from '../embed/transformers.js';
 import { embedPendingArtifacts, type EmbedReport } from '../knowledge/embed.js';
-import { defineTask } from './define.js';
+import { defineTask } from '../core/task/define.js';
 
 export default defineTask({
   name: 'embed-templates',
@@ -19,14 +19,11 @@ export default defineTask({
   timeoutMs: 6 * 60 * 60_000,
   async run({ args, db, config, signal, progress }) {
     progress(`loading the embedding model ${config.embedding.model}`);
-    const embedder = await loadEmbedder(config.embedding);
-    // The run records the message only, so the way out goes into it too.
-    if (!isEmbedder(embedder)) throw new SingularityError(`no embedding model: ${embedder.reason}\n${embedder.hint}`, { hint: embedder.hint });
-    try {
-      return await embedPendingArtifacts(db, embedder, { all: args.all, signal, progress });
-    } finally {
-      await embedder.dispose();
-    }
+    return withEmbedder(config.embedding, {}, ({ embedder, missing }) => {
+      // The run records the message only, so the way out goes into it too.
+      if (missing) throw new SingularityError(`no embedding model: ${missing.reason}\n${missing.hint}`, { hint: missing.hint });
+      return embedPendingArtifacts(db, embedder, { all: args.all, signal, progress });
+    });
   },
   summarize: (r: EmbedReport) =>
     `embedded ${r.embedded} artifacts (${r.computed} computed, ${r.embedded - r.computed} from cache${r.truncated ? `, ${r.truncated} truncated to the model's limit` : ''}) ` +

@@ -1,5 +1,7 @@
-// The registry: the single list of tasks. A task is one file in this folder and one line here.
-import type { TaskDefinition } from './define.js';
+// The built-in tasks: one file each in this folder, and one line here.
+import type { Config } from '../core/config.js';
+import type { TaskDefinition } from '../core/task/define.js';
+import { loadTaskSet, type TaskSet } from '../core/task/registry.js';
 import analyzeStats from './analyze-stats.js';
 import archiveBackups from './archive-backups.js';
 import assignTasks from './assign-tasks.js';
@@ -56,6 +58,7 @@ export const tasks: readonly TaskDefinition[] = [
   embedTemplates,
 ];
 
-export function findTask(name: string): TaskDefinition | undefined {
-  return tasks.find((t) => t.name === name);
+/** Every task this configuration knows: the built-in ones and those of its task modules. */
+export function loadTasks(config: Pick<Config, 'taskModules'>): Promise<TaskSet> {
+  return loadTaskSet(tasks, config);
 }

@@ -1,8 +1,9 @@
 import { basename, resolve } from 'node:path';
 import { z } from 'zod';
-import { isEmbedder, loadEmbedder } from '../embed/transformers.js';
+import type { Embedder } from '../embed/embedder.js';
+import { withEmbedder } from '../embed/transformers.js';
 import { ingestCodebase, type IngestReport } from '../ingest/ingest.js';
-import { defineTask } from './define.js';
+import { defineTask } from '../core/task/define.js';
 
 /** The run's result: ingest's report, and why chunks were left pending when they were. */
 export type IngestResult = IngestReport & { pendingBecause?: string };
@@ -30,20 +31,14 @@ export default defineTask({
   // The codebase's id: two runs of one codebase never overlap, whatever path each was given.
   concurrencyKey: (args) => `ingest:${args.id ?? basename(resolve(args.path))}`,
   async run({ args, db, config, signal, progress }): Promise<IngestResult> {
-    let embedder;
-    let pendingBecause: string | undefined = args.skipEmbedding ? '--skip-embedding' : undefined;
-    if (!args.skipEmbedding) {
-      progress(`loading the embedding model ${config.embedding.model}`);
-      const loaded = await loadEmbedder(config.embedding);
-      if (isEmbedder(loaded)) embedder = loaded;
-      else pendingBecause = `no embedding model: ${loaded.reason}`;
-    }
-    try {
+    const ingest = async (embedder?: Embedder, pendingBecause?: string): Promise<IngestResult> => {
       const report = await ingestCodebase(db, { root: resolve(args.path), codebase: args.id, embedder, signal, progress });
       return { ...report, ...(pendingBecause && { pendingBecause }) };
-    } finally {
-      await embedder?.dispose();
-    }
+    };
+    if (args.skipEmbedding) return ingest(undefined, '--skip-embedding');
+    progress(`loading the embedding model ${config.embedding.model}`);
+    return withEmbedder(config.embedding, {}, ({ embedder, missing }) =>
+      ingest(embedder, missing && `no embedding model: ${missing.reason}`));
   },
   summarize: (r: IngestResult) => {
     const f = r.files;

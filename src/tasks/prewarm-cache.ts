@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { defineTask, sqlLiteral } from './define.js';
-import { duration, durationInterval } from './args.js';
+import { defineTask, sqlLiteral } from '../core/task/define.js';
+import { duration, durationInterval } from '../core/task/args.js';
 
 export interface PrewarmResult {
   renewed: number;

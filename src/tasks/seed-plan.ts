@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineTask } from './define.js';
+import { defineTask } from '../core/task/define.js';
 
 type Counts = Record<'themes' | 'epics' | 'capabilities' | 'features', { inserted: number; total: number }>;
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { runKnowledgeLoad, summarizeKnowledgeRun } from '../knowledge/run.js';
-import { defineTask } from './define.js';
+import { defineTask } from '../core/task/define.js';
 import { knowledgeArgs } from './knowledge-args.js';
 
 export default defineTask({

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineTask } from './define.js';
+import { defineTask } from '../core/task/define.js';
 
 export default defineTask({
   name: 'vector-stats',

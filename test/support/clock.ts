@@ -1,5 +1,5 @@
 // A clock the test moves by hand: the scheduler's sleeps end when the test moves time past them.
-import type { Clock } from '../../src/schedule/scheduler.js';
+import type { Clock } from '../../src/scheduler/scheduler.js';
 
 interface Waiter {
   at: number;

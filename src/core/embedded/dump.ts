@@ -6,7 +6,7 @@
 // (The pg_dump on PATH cannot do it over the socket: it refuses a server newer than itself, and PGlite
 // is PostgreSQL 18.)
 import type { PGlite } from '@electric-sql/pglite';
-import { countRows, type RowCounts } from '../../backup/row-counts.js';
+import { countRows, type RowCounts } from '../row-counts.js';
 
 /** The special code of the dump request: like PostgreSQL's own (1234.5678 cancels), never a protocol version. */
 export const DUMP_REQUEST_CODE = (1234 << 16) | 7391;

@@ -4,13 +4,26 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Executor } from '../core/runner.js';
-import type { ChildMessage, StartMessage } from './child.js';
+import type { Config } from '../core/config.js';
+import type { AttemptRun, Executor } from '../core/runner.js';
 
 // The compiled child beside this file; when running from source (the tests), the built one in dist/.
-const CHILD_SCRIPT = [new URL('./child.js', import.meta.url), new URL('../../dist/schedule/child.js', import.meta.url)]
+const CHILD_SCRIPT = [new URL('../task-process.js', import.meta.url), new URL('../../dist/task-process.js', import.meta.url)]
   .map((url) => fileURLToPath(url))
   .find((path) => existsSync(path))!;
+
+/** What the parent sends the child (src/task-process.ts), and what the child answers. */
+export interface StartMessage {
+  type: 'start';
+  config: Config;
+  task: string;
+  run: AttemptRun;
+}
+
+export type ChildMessage =
+  | { type: 'progress'; message: string; share?: number }
+  | { type: 'done'; ok: true; result: unknown }
+  | { type: 'done'; ok: false; error: { name: string; message: string; stack?: string; exitCode?: number; hint?: string } };
 
 export class ChildExitError extends Error {
   override name = 'ChildExitError';
@@ -49,7 +62,7 @@ export function childExecutor(): ChildExecutor {
       execArgv: memory ? [`--max-old-space-size=${memory}`] : [],
     });
     children.add(child);
-    const start: StartMessage = { type: 'start', config, task: task.name, run: { id: run.id, args: run.args, attempt: run.attempt, trigger: run.trigger } };
+    const start: StartMessage = { type: 'start', config, task: task.name, run: { id: run.id, args: run.args, attempt: run.attempt, trigger: run.trigger, flowDone: run.flowDone } };
     child.send(start);
     const stop = () => child.kill('SIGTERM');
     signal.addEventListener('abort', stop, { once: true });

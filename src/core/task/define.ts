@@ -1,9 +1,9 @@
 // A task is defined once, here in shape and in src/tasks/<name>.ts in substance. The CLI subcommand,
 // its flags and help, the crontab entry and the status row are all derived from the definition.
 import type { z } from 'zod';
-import type { Config } from '../core/config.js';
-import type { Database } from '../core/db.js';
-import type { RunTrigger } from '../core/run-states.js';
+import type { Config } from '../config.js';
+import type { Database } from '../db.js';
+import type { RunTrigger } from '../run-states.js';
 
 export type Engine = 'node' | 'sql';
 
@@ -44,10 +44,29 @@ export interface TaskContext<Args> {
   trigger: RunTrigger;
   /** Report what the task is doing now, and how much of it is done when it knows (a bar on a terminal). */
   progress: Progress;
+  /** A flow task's steps, run before its own work (every one completed or skipped). */
+  steps?: StepsOutcome;
 }
 
 /** What a task is doing now; `share`, from 0 to 1, says how much of it is done. */
 export type Progress = (message: string, share?: number) => void;
+
+/** A step of a flow task: a task by name, with its flags' values (defaults for the rest). */
+export interface StepSpec {
+  task: string;
+  args?: Record<string, unknown>;
+}
+
+/** A step a flow has done: the step (task and arguments, see core/flow.ts stepKey) and the run that did it. */
+export interface FlowDone {
+  key: string;
+  runId: number;
+}
+
+/** What a flow task's steps came to, for its own work after them. */
+export interface StepsOutcome {
+  steps: Array<{ order: number; task: string; state: 'completed' | 'skipped'; runId?: number; reason?: string }>;
+}
 
 interface TaskBase<Schema extends z.ZodObject> {
   name: string;
@@ -77,6 +96,13 @@ interface TaskBase<Schema extends z.ZodObject> {
 
 export interface NodeTask<Schema extends z.ZodObject = z.ZodObject> extends TaskBase<Schema> {
   engine: 'node';
+  /**
+   * A flow task: these steps run first, in order, each a run that names this run as its parent. A step
+   * that the enclosing flow (`singularity setup`) already did is not run again; the first that fails
+   * fails this run. Tasks are found by name in the task set, so a step may be
+   * a task of a task module.
+   */
+  steps?(ctx: { args: z.output<Schema>; config: Config }): Promise<readonly StepSpec[]> | readonly StepSpec[];
   run(ctx: TaskContext<z.output<Schema>>): Promise<unknown>;
 }
 

@@ -1,19 +1,6 @@
-// The process one attempt runs in (forked by child-executor.ts). It opens its own database connection,
+// The process one attempt runs in (forked by scheduler/child-executor.ts). It opens its own database connection,
 // runs the task and reports the result; the parent keeps the run's record and heartbeat.
-import type { Config } from '../core/config.js';
-import type { AttemptRun } from '../core/runner.js';
-
-export interface StartMessage {
-  type: 'start';
-  config: Config;
-  task: string;
-  run: AttemptRun;
-}
-
-export type ChildMessage =
-  | { type: 'progress'; message: string; share?: number }
-  | { type: 'done'; ok: true; result: unknown }
-  | { type: 'done'; ok: false; error: { name: string; message: string; stack?: string; exitCode?: number; hint?: string } };
+import type { ChildMessage, StartMessage } from './scheduler/child-executor.js';
 
 function send(message: ChildMessage): Promise<void> {
   return new Promise((resolve) => {
@@ -24,10 +11,10 @@ function send(message: ChildMessage): Promise<void> {
 
 async function main(start: StartMessage): Promise<void> {
   const [{ validateDatabaseUrl }, { openDatabase }, { executeTask }, { loadTasks }] = await Promise.all([
-    import('../core/config.js'),
-    import('../core/db.js'),
-    import('../core/runner.js'),
-    import('../tasks/load.js'),
+    import('./core/config.js'),
+    import('./core/db.js'),
+    import('./core/runner.js'),
+    import('./tasks/index.js'),
   ]);
   const { config } = start;
   if (config.databaseUrl) validateDatabaseUrl(config.databaseUrl); // registers the password: never printed
@@ -40,11 +27,12 @@ async function main(start: StartMessage): Promise<void> {
     setTimeout(() => process.exit(1), config.runs.stopGraceMs).unref();
   });
 
-  const task = (await loadTasks(config)).find(start.task);
+  const tasks = await loadTasks(config);
+  const task = tasks.find(start.task);
   if (!task) throw new Error(`unknown task '${start.task}'`);
   const db = await openDatabase(config, { migrate: false, max: 2 });
   try {
-    const result = await executeTask({ db, config }, task, start.run, controller.signal, (message, share) => void send({ type: 'progress', message, share }));
+    const result = await executeTask({ db, config, tasks }, task, start.run, controller.signal, (message, share) => void send({ type: 'progress', message, share }));
     await send({ type: 'done', ok: true, result });
   } finally {
     await db.close().catch(() => {});
@@ -57,7 +45,7 @@ process.once('message', (start: StartMessage) => {
     async (error: unknown) => {
       const e = error instanceof Error ? error : new Error(String(error));
       const { exitCode, hint } = e as { exitCode?: number; hint?: string };
-      const { redact } = await import('../core/redact.js');
+      const { redact } = await import('./core/redact.js');
       await send({ type: 'done', ok: false, error: { name: e.name, message: redact(e.message), stack: e.stack && redact(e.stack), exitCode, hint: hint && redact(hint) } });
       process.exit(1);
     },

@@ -1,8 +1,8 @@
 // A task's argument schema (zod) is the one source of its command-line flags, their help and their
 // validation; the crontab (same flags) and the manifest are derived from it too.
 import { z } from 'zod';
-import { DAY_MS, parseDuration, parseDurationInterval } from '../core/duration.js';
-import { UsageError } from '../core/errors.js';
+import { DAY_MS, parseDuration, parseDurationInterval } from '../duration.js';
+import { UsageError } from '../errors.js';
 
 export type OptionKind = 'string' | 'number' | 'boolean' | 'enum';
 

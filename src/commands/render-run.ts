@@ -1,6 +1,7 @@
 // How a run looks to a person: one status line, then the task's own summary or the error.
 import type { Run } from '../core/runs.js';
-import { formatDuration, formatTime, paint, truncate, type Style } from './output.js';
+import { paint, truncate, type Style } from './output.js';
+import { formatDuration, formatTime } from '../core/format.js';
 
 const STATE_STYLE: Record<string, Style> = {
   completed: 'green', executing: 'cyan', scheduled: 'blue', retryable: 'yellow', discarded: 'red',

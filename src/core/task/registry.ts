@@ -1,10 +1,10 @@
-// The tasks a scheduler, a crontab check or a set-up flow knows: the built-in registry plus the tasks of
-// the configured task modules (`taskModules`), so that an operator can schedule work of their own.
+// The one way to find a task: a task set, the built-in tasks (src/tasks/index.ts hands them in) plus the
+// tasks of the configured task modules (`taskModules`), so that an operator can run and schedule work of
+// their own like the built-in tasks.
 import { pathToFileURL } from 'node:url';
-import type { Config } from '../core/config.js';
-import { ConfigError } from '../core/errors.js';
+import type { Config } from '../config.js';
+import { ConfigError } from '../errors.js';
 import type { TaskDefinition } from './define.js';
-import { tasks as builtIn } from './index.js';
 
 export interface TaskSet {
   all: readonly TaskDefinition[];
@@ -16,7 +16,7 @@ function isTask(value: unknown): value is TaskDefinition {
   return !!t && typeof t.name === 'string' && (t.engine === 'node' || t.engine === 'sql') && typeof t.timeoutMs === 'number';
 }
 
-export async function loadTasks(config: Pick<Config, 'taskModules'>): Promise<TaskSet> {
+export async function loadTaskSet(builtIn: readonly TaskDefinition[], config: Pick<Config, 'taskModules'>): Promise<TaskSet> {
   const all = [...builtIn];
   for (const path of config.taskModules) {
     let module: { default?: unknown };

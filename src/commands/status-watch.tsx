@@ -4,9 +4,10 @@
 import { useEffect, useState } from 'react';
 import { Box, Text, render, useApp, useInput, useStdout } from 'ink';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { formatTime, paint, truncate, write, type Style } from '../cli/output.js';
+import { paint, truncate, write, type Style } from './output.js';
 import { redact } from '../core/redact.js';
-import type { Health, StatusReport, TaskStatus } from './types.js';
+import type { Health, StatusReport, TaskStatus } from '../status/types.js';
+import { formatTime } from '../core/format.js';
 
 export interface WatchOptions {
   load: () => Promise<StatusReport>;

@@ -10,12 +10,12 @@ import { carryRun, claimRun, runTask, type Executor, type RunRequest } from '../
 import * as runs from '../core/runs.js';
 import type { Run } from '../core/runs.js';
 import * as registry from '../core/schedulers.js';
-import type { TaskDefinition } from '../tasks/define.js';
-import type { TaskSet } from '../tasks/load.js';
+import type { TaskDefinition } from '../core/task/define.js';
+import type { TaskSet } from '../core/task/registry.js';
 import { tasksInPgCron } from '../pgcron/placement.js';
 import { childExecutor } from './child-executor.js';
-import type { Crontab, CrontabEntry } from './crontab.js';
-import { nextTick, periodMs, ticksBetween } from './ticks.js';
+import type { Crontab, CrontabEntry } from '../schedule/crontab.js';
+import { nextTick, periodMs, ticksBetween } from '../schedule/ticks.js';
 
 /** The scheduler's notion of time; tests inject one they can move. */
 export interface Clock {
@@ -236,7 +236,7 @@ export class Scheduler {
       config: this.config,
       tasks: this.options.tasks,
       signal: this.interrupt.signal,
-      runStep: (task, args, { dedupeKey }) => runTask(this.runner(), task, { trigger: 'setup', args, dedupeKey, signal: this.interrupt.signal }),
+      runStep: (task, args, { dedupeKey, flowDone }) => runTask(this.runner(), task, { trigger: 'setup', args, dedupeKey, flowDone, signal: this.interrupt.signal }),
     });
     for (const step of result.steps) this.log(step.status === 'failed' ? 'error' : 'info', `setup step ${step.order} ${step.task}: ${step.status}${step.reason ? ` (${step.reason})` : ''}`);
     if (!result.ok) this.log('error', 'setup did not finish; the scheduler carries on with its entries, and the next start resumes set-up at the failed step');
@@ -339,7 +339,7 @@ export class Scheduler {
   }
 
   private runner() {
-    return { db: this.db, config: this.config, executor: this.executor };
+    return { db: this.db, config: this.config, executor: this.executor, tasks: this.options.tasks };
   }
 
   private track<T>(promise: Promise<T>): Promise<T> {
