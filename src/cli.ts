@@ -80,7 +80,7 @@ function buildProgram(manifest: TaskManifestEntry[]): Command {
     .description('Every task: where it runs (pg_cron, scheduler, manual), last success, last failure, next due, overdue or\n' +
       'not, running runs; the live schedulers. Exit 0 healthy, 1 degraded (something overdue, failing or stuck),\n' +
       '2 down (the database cannot be reached).')
-    .option('--json', 'print JSON (the shape is documented in the README)')
+    .option('--json', 'print JSON (the shape is in docs/status-and-doctor.md)')
     .option('--prometheus <file>', 'also write the node-exporter textfile format to FILE')
     .option('--watch', 'a live dashboard that refreshes itself (q quits)')
     .option('--interval <duration>', 'how often --watch refreshes', '2s')

@@ -3,7 +3,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { backendNames, onBackend, type Backend } from './support/backends.js';
-import type { Database } from '../src/core/db.js';
+import type { Database } from '../src/core/database.js';
 import { runTask } from '../src/core/runner.js';
 import type { TaskDefinition } from '../src/core/task/define.js';
 import assignTasks from '../src/tasks/assign-tasks.js';

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { backendNames, onBackend, type Backend } from './support/backends.js';
-import type { Database } from '../src/core/db.js';
+import type { Database } from '../src/core/database.js';
 import { UsageError } from '../src/core/errors.js';
 import { runTask } from '../src/core/runner.js';
 import { parseArgs } from '../src/core/task/args.js';

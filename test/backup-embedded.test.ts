@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sidecar } from '../src/backup/files.js';
 import { backupFiles } from '../src/backup/files.js';
 import type { BackupRecord } from '../src/backup/records.js';
-import type { Database } from '../src/core/db.js';
+import type { Database } from '../src/core/database.js';
 import { createBackend, type Backend } from './support/backends.js';
 import { madeBackup } from './support/backup.js';
 import { runCli } from './support/cli.js';

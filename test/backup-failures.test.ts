@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:f
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BackupRecord } from '../src/backup/records.js';
-import type { Database } from '../src/core/db.js';
+import type { Database } from '../src/core/database.js';
 import { processAlive } from '../src/core/embedded/lock.js';
 import type { Run } from '../src/core/runs.js';
 import { hashFile } from '../src/backup/files.js';

@@ -6,7 +6,7 @@ import type { PoolClient } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backendNames, createBackend, type Backend } from './support/backends.js';
 import { runCli, type CliResult } from './support/cli.js';
-import type { Database } from '../src/core/db.js';
+import type { Database } from '../src/core/database.js';
 import { journal } from '../src/core/migrate.js';
 import { defaultSchedules, describeSchedules } from '../src/core/task/define.js';
 import { describeArgs } from '../src/core/task/args.js';

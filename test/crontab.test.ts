@@ -335,7 +335,7 @@ describe('the file', () => {
 describe('the default crontab', () => {
   it('has every task with a schedule, in registry order, the set-up flow on start, and no problems', () => {
     const text = defaultCrontabText(tasks);
-    expect(text).toContain('"The crontab" in the README');
+    expect(text).toContain('(see docs/crontab-and-scheduler.md)');
     expect(parse(text).problems).toEqual([]);
     const crontab = defaultCrontab(tasks);
     expect(crontab.source).toBe(DEFAULT_CRONTAB_SOURCE);

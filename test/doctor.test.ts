@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '../src/core/db.js';
+import type { Database } from '../src/core/database.js';
 import { defaultConfig } from '../src/core/config.js';
 import { checkSecrets, type Check, type DoctorReport } from '../src/doctor/index.js';
 import { checkTemplates } from '../src/doctor/local.js';

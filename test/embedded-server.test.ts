@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { serialize } from 'pg-protocol';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { Database } from '../src/core/db.js';
+import type { Database } from '../src/core/database.js';
 import { embeddedPaths, SOCKET_PORT } from '../src/core/embedded/paths.js';
 import { lastReadyStatus, withoutReadyAfterError } from '../src/core/embedded/server.js';
 import { createBackend, type Backend } from './support/backends.js';

@@ -4,7 +4,7 @@ import { MultiDirectedGraph } from 'graphology';
 import pagerank from 'graphology-metrics/centrality/pagerank.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { backendNames, onBackend, type Backend } from './support/backends.js';
-import type { Database } from '../src/core/db.js';
+import type { Database } from '../src/core/database.js';
 import { runTask } from '../src/core/runner.js';
 import { parseArgs } from '../src/core/task/args.js';
 import populateGraph, { type PopulateGraphResult } from '../src/tasks/populate-graph.js';

@@ -9,7 +9,7 @@ import { backendNames, onBackend, type Backend } from './support/backends.js';
 import { BIN, cleanEnv, runCli } from './support/cli.js';
 import { until } from './support/clock.js';
 import { loadStandInEmbedder } from './support/stand-in-embedder.js';
-import type { Database } from '../src/core/db.js';
+import type { Database } from '../src/core/database.js';
 import type { Embedder } from '../src/embed/embedder.js';
 import { fitLine, progressBar } from '../src/commands/output.js';
 import { ingestCodebase } from '../src/ingest/ingest.js';

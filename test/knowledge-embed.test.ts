@@ -9,7 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { backendNames, createBackend, type Backend } from './support/backends.js';
 import { buildStandInModel } from './support/stand-in-model.mjs';
 import type { Config } from '../src/core/config.js';
-import type { Database } from '../src/core/db.js';
+import type { Database } from '../src/core/database.js';
 import type { Embedder } from '../src/embed/embedder.js';
 import { isEmbedder, loadEmbedder } from '../src/embed/transformers.js';
 import { nearest, vectorIndexName } from '../src/vectors/vectors.js';

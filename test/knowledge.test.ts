@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { backendNames, createBackend, onBackend, type Backend } from './support/backends.js';
 import { runCli } from './support/cli.js';
-import type { Database } from '../src/core/db.js';
+import type { Database } from '../src/core/database.js';
 import { UsageError } from '../src/core/errors.js';
 import { loadKnowledge } from '../src/knowledge/load.js';
 import { planLoad, type StoredArtifact } from '../src/knowledge/plan.js';

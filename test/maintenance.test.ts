@@ -1,7 +1,7 @@
 // reindex and vector-stats on real databases: the bloated index is found and rebuilt concurrently,
 // the healthy one is left alone; vector statistics where pgvector exists, a plain answer where not.
 import { describe, expect, it } from 'vitest';
-import type { Database } from '../src/core/db.js';
+import type { Database } from '../src/core/database.js';
 import { runTask } from '../src/core/runner.js';
 import reindex from '../src/tasks/reindex.js';
 import vectorStats from '../src/tasks/vector-stats.js';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Database } from '../src/core/db.js';
+import type { Database } from '../src/core/database.js';
 import { diagnosePgCron, planJobs, PgCronUnavailableError, type CronJob, type InstalledJob, type PgCronFacts } from '../src/pgcron/pgcron.js';
 import { tasks } from '../src/tasks/index.js';
 

@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '../src/core/db.js';
+import type { Database } from '../src/core/database.js';
 import { embeddedPaths } from '../src/core/embedded/paths.js';
 import { liveLockOwner, processAlive } from '../src/core/embedded/lock.js';
 import type { Run } from '../src/core/runs.js';

@@ -2,7 +2,7 @@
 // just inside and just outside each bound: what they delete, what they keep, and what they report.
 import { beforeEach, describe, expect, it } from 'vitest';
 import { backendNames, onBackend, type Backend } from './support/backends.js';
-import type { Database } from '../src/core/db.js';
+import type { Database } from '../src/core/database.js';
 import { runTask } from '../src/core/runner.js';
 import { describeArgs, parseArgs } from '../src/core/task/args.js';
 import type { TaskDefinition } from '../src/core/task/define.js';

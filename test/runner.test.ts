@@ -1,7 +1,7 @@
 // The runner and the run history, on every backend: what a run leaves behind in task_runs.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import type { Database } from '../src/core/db.js';
+import type { Database } from '../src/core/database.js';
 import { HardStopError } from '../src/core/errors.js';
 import { runTask } from '../src/core/runner.js';
 import * as runs from '../src/core/runs.js';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import type { Config } from '../src/core/config.js';
-import type { Database } from '../src/core/db.js';
+import type { Database } from '../src/core/database.js';
 import type { Run } from '../src/core/runs.js';
 import { parseCrontab, readCrontab } from '../src/schedule/crontab.js';
 import { Scheduler } from '../src/scheduler/scheduler.js';

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backendNames, onBackend, type Backend } from './support/backends.js';
 import { runCli } from './support/cli.js';
 import { loadStandInEmbedder } from './support/stand-in-embedder.js';
-import type { Database } from '../src/core/db.js';
+import type { Database } from '../src/core/database.js';
 import type { Embedder } from '../src/embed/embedder.js';
 import { search } from '../src/search/search.js';
 
@@ -146,7 +146,7 @@ describe.each(backendNames)('search (%s)', (backendName) => {
     const j = await runCli(['search', 'prune backups', '--json', '--codebase', 'other'], backend.env);
     const { hits } = JSON.parse(j.stdout);
     expect(hits.map((h: { path: string }) => h.path)).toEqual(['cleanup.py']);
-    // The fields the README documents, and no others.
+    // The fields docs/ingest-and-search.md documents, and no others.
     expect(Object.keys(hits[0]).sort()).toEqual(
       ['source', 'id', 'collection', 'path', 'startLine', 'endLine', 'symbol', 'language', 'score', 'lexicalRank', 'vectorRank', 'snippet'].sort());
     const empty = await runCli(['search', '  '], backend.env);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PoolClient } from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Database } from '../src/core/db.js';
+import type { Database } from '../src/core/database.js';
 import type { Run } from '../src/core/runs.js';
 import type { SetupResult } from '../src/core/setup.js';
 import { backendNames, createBackend, type Backend } from './support/backends.js';

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { backendNames, onBackend, type Backend } from './support/backends.js';
-import type { Database } from '../src/core/db.js';
+import type { Database } from '../src/core/database.js';
 import { runTask } from '../src/core/runner.js';
 import { durationInterval, durationMs } from '../src/core/task/args.js';
 import { builtInManifest } from '../src/tasks/manifest.js';

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Database } from '../src/core/db.js';
+import type { Database } from '../src/core/database.js';
 import { defaultCrontab } from '../src/schedule/crontab.js';
 import { collectStatus, graceMs, tasksQuery } from '../src/status/status.js';
 import { loadTasks } from '../src/tasks/index.js';

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Config } from '../core/config.js';
-import type { Database } from '../core/db.js';
+import type { Database } from '../core/database.js';
 import { redact } from '../core/redact.js';
 import { dumpEmbedded } from './dump-embedded.js';
 import { dumpServer } from './dump-server.js';

@@ -2,7 +2,7 @@
 // agree: running (a .partial file may exist), succeeded (the file is in place and verified right after it
 // was written), failed (no file), pruned (retention removed the file).
 import type { PoolClient } from 'pg';
-import type { Database } from '../core/db.js';
+import type { Database } from '../core/database.js';
 import { NotFoundError, UsageError } from '../core/errors.js';
 import { backupPath, type BackupFormat } from './files.js';
 

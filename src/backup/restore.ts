@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
 import type { Config } from '../core/config.js';
-import type { Database } from '../core/db.js';
+import type { Database } from '../core/database.js';
 import { ensureEmbeddedServer } from '../core/embedded/client.js';
 import { embeddedPaths, SOCKET_PORT } from '../core/embedded/paths.js';
 import { UsageError } from '../core/errors.js';

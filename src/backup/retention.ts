@@ -3,7 +3,7 @@
 // after a new backup succeeded and verified, so a failing backup never costs an older one, and the newest
 // good backup is never removed (N is at least 1).
 import { rm } from 'node:fs/promises';
-import type { Database } from '../core/db.js';
+import type { Database } from '../core/database.js';
 import { backupFiles, removeBackupFiles } from './files.js';
 import { markPruned, retentionVictims } from './records.js';
 

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import type { Config } from '../core/config.js';
-import type { Database } from '../core/db.js';
+import type { Database } from '../core/database.js';
 import { UsageError } from '../core/errors.js';
 import { BackupError } from './errors.js';
 import { hashFile, readSidecar } from './files.js';

@@ -1,7 +1,8 @@
 // What every command shares: the global flags, and the one way a command opens the database (and
 // closes it, also when Ctrl-C or a process manager's SIGTERM interrupts the work).
 import type { Config } from '../core/config.js';
-import { openDatabase, type Database, type OpenOptions } from '../core/db.js';
+import { openDatabase, type OpenOptions } from '../core/db.js';
+import type { Database } from '../core/database.js';
 import { HardStopError } from '../core/errors.js';
 
 /** The flags every command takes (the launcher defines them). */

@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import { openCommandDatabase, type GlobalOptions } from './context.js';
 import { loadConfig } from '../core/config.js';
-import type { Database } from '../core/db.js';
+import type { Database } from '../core/database.js';
 import { UsageError } from '../core/errors.js';
 import { out, err, printJson, table, truncate } from './output.js';
 import { formatTime } from '../core/format.js';

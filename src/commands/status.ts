@@ -3,7 +3,7 @@ import { renameSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { openCommandDatabase, type GlobalOptions } from './context.js';
 import { loadConfig, type Config } from '../core/config.js';
-import type { Database } from '../core/db.js';
+import type { Database } from '../core/database.js';
 import { DatabaseUnavailableError, UsageError } from '../core/errors.js';
 import { describeUrl } from '../core/redact.js';
 import { out, paint, printJson, table, truncate } from './output.js';

@@ -1,7 +1,7 @@
 // `singularity <task> [--flags]`: validate the flags, run the task, show the run, exit 0 only if it completed.
 import { withDatabase, type GlobalOptions } from './context.js';
 import { loadConfig, type Config } from '../core/config.js';
-import type { Database } from '../core/db.js';
+import type { Database } from '../core/database.js';
 import { UsageError } from '../core/errors.js';
 import { RUN_TRIGGERS, type RunTrigger } from '../core/run-states.js';
 import type { Run } from '../core/runs.js';

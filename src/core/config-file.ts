@@ -71,7 +71,7 @@ export function readConfigFile(path: string, text: string): ConfigFile {
     // An unknown key is reported at the key itself, not at the object holding it.
     const at = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path;
     throw new ConfigError(`${path}: at ${jsonPointer(at)}: ${issue.message}`, {
-      hint: 'See "Configuration" in the README for the keys the file accepts.',
+      hint: 'See docs/configuration.md for the keys the file accepts.',
     });
   }
   return parsed.data;

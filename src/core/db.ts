@@ -1,29 +1,10 @@
 // One way to open either database: a node-postgres pool to DATABASE_URL, or to the embedded
 // PGlite server under SINGULARITY_HOME. Everything above this file speaks plain PostgreSQL.
-import type { Pool, PoolClient, QueryResultRow } from 'pg';
-import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
+import type { Pool, QueryResultRow } from 'pg';
 import type { Config } from './config.js';
 import { DatabaseUnavailableError } from './errors.js';
 import { describeUrl, redact } from './redact.js';
-import type * as schema from './schema.js';
-
-export type DatabaseKind = 'postgres' | 'embedded';
-
-export interface Database {
-  readonly kind: DatabaseKind;
-  readonly config: Config;
-  /** Where the database is, fit to print (no password). */
-  readonly target: string;
-  readonly pool: Pool;
-  query<T extends QueryResultRow = QueryResultRow>(text: string, params?: unknown[]): Promise<T[]>;
-  /** A dedicated connection for work that needs one session (locks, VACUUM, SET). */
-  withClient<T>(fn: (client: PoolClient) => Promise<T>): Promise<T>;
-  /** fn inside BEGIN ... COMMIT on one connection; rolled back if it throws. */
-  transaction<T>(fn: (client: PoolClient) => Promise<T>): Promise<T>;
-  /** drizzle over the same pool; loaded on first use so that hot paths need not load it. */
-  orm(): Promise<NodePgDatabase<typeof schema>>;
-  close(): Promise<void>;
-}
+import type { Database, DatabaseKind } from './database.js';
 
 export interface OpenOptions {
   /** Bring the schema up to date before returning (default true). */
@@ -61,7 +42,6 @@ export async function openDatabase(config: Config, options: OpenOptions = {}): P
   // An idle client that loses its server must not crash the process; the next query reports it.
   pool.on('error', () => {});
 
-  let orm: NodePgDatabase<typeof schema> | undefined;
   const database: Database = {
     kind,
     config,
@@ -91,16 +71,6 @@ export async function openDatabase(config: Config, options: OpenOptions = {}): P
           throw error;
         }
       });
-    },
-    async orm() {
-      if (!orm) {
-        const [{ drizzle }, schemaModule] = await Promise.all([
-          import('drizzle-orm/node-postgres'),
-          import('./schema.js'),
-        ]);
-        orm = drizzle(pool, { schema: schemaModule });
-      }
-      return orm;
     },
     close: () => pool.end(),
   };

@@ -7,7 +7,7 @@
 // executing run of a task, and the flow that was refused waits for the other's run instead of going on.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from './config.js';
-import type { Database } from './db.js';
+import type { Database } from './database.js';
 import * as runs from './runs.js';
 import type { Run } from './runs.js';
 import type { FlowDone, Progress, TaskDefinition } from './task/define.js';

@@ -1,8 +1,8 @@
-// Schema migrations: drizzle-kit's SQL files in drizzle/, applied by drizzle's migrator under an
+// Schema migrations: the SQL files in drizzle/ (listed in meta/_journal.json), applied by drizzle's migrator under an
 // advisory lock so that any number of processes may start (and migrate) at once.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Database } from './db.js';
+import type { Database } from './database.js';
 
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
 const MIGRATIONS_TABLE = 'drizzle.__drizzle_migrations';

@@ -2,7 +2,7 @@
 // the timeout (AbortSignal first, then a hard stop), retries with backoff, and the overlap rule.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from './config.js';
-import type { Database } from './db.js';
+import type { Database } from './database.js';
 import { EXIT, HardStopError, isSingularityError, SingularityError, UsageError } from './errors.js';
 import { redact } from './redact.js';
 import * as runs from './runs.js';

@@ -1,7 +1,7 @@
 // The run history: every query on task_runs, named. The database enforces the rules (one run per
 // dedupe key, one executing run per concurrency key); this file only asks it.
 import { hostname } from 'node:os';
-import type { Database } from './db.js';
+import type { Database } from './database.js';
 import { NotFoundError, UsageError } from './errors.js';
 import { processAlive } from './embedded/lock.js';
 import type { RunState, RunTrigger } from './run-states.js';

@@ -1,7 +1,7 @@
 // The registry of run-scheduler processes: each one registers, heartbeats and signs off, so that
 // `status` can say which schedulers are alive and which entries each serves.
 import { hostname } from 'node:os';
-import type { Database } from './db.js';
+import type { Database } from './database.js';
 
 export interface SchedulerEntrySummary {
   id: string;

@@ -3,7 +3,7 @@
 // task has completed; done steps are skipped (unless forced), so a flow that failed resumes at the failed
 // step. A flow task among the steps (setup-rag) skips those of its own steps that this flow did.
 import type { Config } from './config.js';
-import type { Database } from './db.js';
+import type { Database } from './database.js';
 import { dbNow, runFlow, type FlowResult, type FlowStep, type RunStep, type StepHistory, type StepResult } from './flow.js';
 import { runTask } from './runner.js';
 import * as runs from './runs.js';

@@ -2,7 +2,7 @@
 // good backup (succeeded, verified without error); whether retention holds (no more good backups than the
 // crontab's --keep for that type); and whether the file of every kept backup is there.
 import { existsSync } from 'node:fs';
-import type { Database } from '../core/db.js';
+import type { Database } from '../core/database.js';
 import { iso } from './pgcron-jobs.js';
 import { ok, warn, type Check } from './types.js';
 import { plural } from '../core/format.js';

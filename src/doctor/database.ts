@@ -1,6 +1,7 @@
 // The database: can it be reached, which server is it, is its schema current.
 import type { Config } from '../core/config.js';
-import { openDatabase, type Database, type OpenOptions } from '../core/db.js';
+import { openDatabase, type OpenOptions } from '../core/db.js';
+import type { Database } from '../core/database.js';
 import type { MigrationStatus } from '../core/migrate.js';
 import { fail, ok, warn, type Check } from './types.js';
 

@@ -1,5 +1,5 @@
 // Extensions: pg_cron (where, and whether the crontab's zones suit it), pgvector, postgres_fdw.
-import type { Database } from '../core/db.js';
+import type { Database } from '../core/database.js';
 import { locatePgCron, PgCronUnavailableError, wantedJobs, type PgCronSite } from '../pgcron/pgcron.js';
 import type { Crontab } from '../schedule/crontab.js';
 import type { TaskSet } from '../core/task/registry.js';
@@ -21,7 +21,7 @@ export async function checkPgCron(db: Database, located: PgCronSite | PgCronUnav
   if (db.kind === 'embedded') return ok('pg_cron', title, 'does not apply: the embedded database has no pg_cron; run-scheduler runs the sql tasks');
   if (!located || located instanceof PgCronUnavailableError) {
     if (!located) throw new Error('pg_cron was not looked for');
-    const fix = located.hint ?? 'See "Running against PostgreSQL (with pg_cron)" in the README.';
+    const fix = located.hint ?? 'See docs/postgresql.md.';
     // Jobs recorded by an earlier install: run-scheduler leaves their tasks to pg_cron, which cannot run them.
     const [{ recorded }] = (await db.query<{ recorded: number }>(
       `select case when to_regclass('pgcron_jobs') is null then 0 else (select count(*) from pgcron_jobs) end::int as recorded`,

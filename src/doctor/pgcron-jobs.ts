@@ -1,5 +1,5 @@
 // pg_cron's jobs for this database: their state and recent failures, and the ticks pg_cron let pass.
-import type { Database } from '../core/db.js';
+import type { Database } from '../core/database.js';
 import { managedJobPattern, type JobStatus, type PgCronSite } from '../pgcron/pgcron.js';
 import { lastTickAtOrBefore, periodMs } from '../schedule/ticks.js';
 import { graceMs } from '../status/status.js';
@@ -99,7 +99,7 @@ export async function checkPgCronMissed(db: Database, jobs: JobStatus[], site: P
     `${plural(missed.length, 'job')} did not run at ${missed.length === 1 ? 'its' : 'their'} latest tick:\n` +
       missed.map(({ job, tick }) => `${job.jobname} (${job.schedule} ${site.timezone}): no run since its tick at ${iso(tick)}`).join('\n'),
     "pg_cron did not start them: check that pg_cron's launcher runs (the server log), and that cron.use_background_workers = on " +
-      "or cron.host lets pg_cron connect (README, 'Running against PostgreSQL'); 'singularity pgcron status' shows each job's last run.");
+      "or cron.host lets pg_cron connect (see docs/postgresql.md); 'singularity pgcron status' shows each job's last run.");
 }
 
 /**

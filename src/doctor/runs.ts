@@ -1,5 +1,5 @@
 // The run history: recent failures, runs stuck in executing, its size and whether pruning keeps up.
-import type { Database } from '../core/db.js';
+import type { Database } from '../core/database.js';
 import { iso } from './pgcron-jobs.js';
 import { fail, ok, warn, type Check } from './types.js';
 import { formatBytes, plural } from '../core/format.js';

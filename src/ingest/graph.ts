@@ -1,7 +1,7 @@
 // The graph's edges between files and symbols, resolved from every file's references (imports, calls),
 // as a whole for a codebase: a file that changed can change what the others' references mean.
 import { dirname, posix } from 'node:path';
-import type { Database } from '../core/db.js';
+import type { Database } from '../core/database.js';
 import type { Reference } from './parse.js';
 
 /** A call whose name more definitions share is not linked: it says too little about which one it means. */

@@ -2,7 +2,7 @@
 // each batch of files in one transaction (a run killed half-way keeps what it committed and resumes),
 // mark what vanished, resolve the graph's edges, then embed the chunks still without a vector.
 import { basename } from 'node:path';
-import type { Database } from '../core/db.js';
+import type { Database } from '../core/database.js';
 import { UsageError } from '../core/errors.js';
 import type { Embedder } from '../embed/embedder.js';
 import type { Progress } from '../core/task/define.js';

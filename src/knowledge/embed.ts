@@ -1,6 +1,6 @@
 // Embedding the knowledge base: every artifact without a vector, with another model's, or whose text
 // changed since it was embedded. Vectors come through the cache, so unchanged text is never embedded twice.
-import type { Database } from '../core/db.js';
+import type { Database } from '../core/database.js';
 import { cachedVectors, rememberVectors, textHash } from '../vectors/cache.js';
 import { embedPending, type PendingRow, type PendingTarget } from '../vectors/pending.js';
 import type { Embedder } from '../embed/embedder.js';

@@ -1,6 +1,6 @@
 // Loading a knowledge folder into knowledge_artifacts: scan, plan against what is stored, then write the
 // plan in batches, each batch one transaction (a failure leaves no half-written batch behind).
-import type { Database } from '../core/db.js';
+import type { Database } from '../core/database.js';
 import { planLoad, type LoadPlan, type StoredArtifact } from './plan.js';
 import { scanKnowledgeFolder, type ArtifactProblem, type ScanOptions, type ScannedArtifact } from './scan.js';
 

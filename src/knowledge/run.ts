@@ -1,7 +1,7 @@
 // What the four knowledge tasks share: load a folder, then embed what is pending (when asked and a model
 // is there), and turn invalid files into a failed run unless they are allowed.
 import type { Config } from '../core/config.js';
-import type { Database } from '../core/db.js';
+import type { Database } from '../core/database.js';
 import { SingularityError } from '../core/errors.js';
 import { withEmbedder } from '../embed/transformers.js';
 import { countPending, embedPendingArtifacts, type EmbedReport } from './embed.js';

@@ -2,7 +2,8 @@
 // Jobs singularity manages are named `singularity:<task>[:<n>]@<database>` (pg_cron names are unique per
 // user, and one server may hold several singularity databases); no other job is ever touched.
 import type { Config } from '../core/config.js';
-import { openDatabase, type Database } from '../core/db.js';
+import { openDatabase } from '../core/db.js';
+import type { Database } from '../core/database.js';
 import { SingularityError, EXIT } from '../core/errors.js';
 import { durationInterval } from '../core/task/args.js';
 import { sqlLiteral, type TaskDefinition } from '../core/task/define.js';
@@ -70,7 +71,7 @@ export interface PgCronFacts {
 export function diagnosePgCron(facts: PgCronFacts): PgCronSite {
   if (facts.kind === 'embedded') {
     throw new PgCronUnavailableError('the embedded database (PGlite) has no pg_cron; its sql tasks run through run-scheduler', {
-      hint: 'To use pg_cron, point DATABASE_URL at a PostgreSQL server with pg_cron (see "Running against PostgreSQL" in the README).',
+      hint: 'To use pg_cron, point DATABASE_URL at a PostgreSQL server with pg_cron (see docs/postgresql.md).',
     });
   }
   if (!facts.preload.split(',').map((s) => s.trim().replace(/^"|"$/g, '')).includes('pg_cron')) {

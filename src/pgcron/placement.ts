@@ -1,6 +1,6 @@
 // Which sql tasks pg_cron runs. `pgcron install` names its jobs `singularity:<task>[:<n>]@<database>`;
 // a task with an active job is not run by run-scheduler as well.
-import type { Database } from '../core/db.js';
+import type { Database } from '../core/database.js';
 
 export const PGCRON_JOB_PREFIX = 'singularity:';
 

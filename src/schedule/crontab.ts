@@ -508,7 +508,7 @@ export async function readCrontab(path: string, tasks: TaskSet): Promise<Crontab
 /** The crontab of every task with a default schedule, and the set-up flow on start; `singularity crontab` prints it. */
 export function defaultCrontabText(tasks: TaskSet): string {
   const lines = [
-    '# The singularity crontab: what `singularity run-scheduler` runs, and when (see "The crontab" in the README).',
+    '# The singularity crontab: what `singularity run-scheduler` runs, and when (see docs/crontab-and-scheduler.md).',
     '# A line is: SCHEDULE [OPTIONS] TASK --FLAGS, where TASK --FLAGS is what you would type after `singularity`.',
     '# SCHEDULE: five cron fields (minute hour day-of-month month day-of-week), @hourly, @daily, @weekly,',
     '# @monthly, @yearly, or @setup (once each time a scheduler starts). OPTIONS, in one [...] group:',

@@ -1,9 +1,12 @@
 // When an entry's ticks fall. cron-parser does the calendar work (time zones, DST, names, steps);
 // this file only asks it for instants.
 import { CronExpressionParser } from 'cron-parser';
-import type { CrontabEntry } from './crontab.js';
 
-type Scheduled = Pick<CrontabEntry, 'expression' | 'timezone'>;
+/** What a tick needs of a crontab entry: its five-field expression (none for on-start entries) and zone. */
+interface Scheduled {
+  expression?: string;
+  timezone: string;
+}
 
 function iterate(entry: Scheduled, from: Date) {
   if (!entry.expression) throw new Error('an on-start entry has no ticks');

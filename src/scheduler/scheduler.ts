@@ -5,7 +5,7 @@
 import { statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../core/config.js';
-import type { Database } from '../core/db.js';
+import type { Database } from '../core/database.js';
 import { carryRun, claimRun, runTask, type Executor, type RunRequest } from '../core/runner.js';
 import * as runs from '../core/runs.js';
 import type { Run } from '../core/runs.js';

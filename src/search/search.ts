@@ -1,7 +1,7 @@
 // Hybrid search over ingested code and the knowledge base: PostgreSQL full-text search always, vector
 // similarity where there are vectors of the query's model, fused by reciprocal rank, and code boosted by
 // its file's PageRank. Files marked deleted are never returned.
-import type { Database } from '../core/db.js';
+import type { Database } from '../core/database.js';
 import type { Embedder } from '../embed/embedder.js';
 import { vectorSupport } from '../vectors/vectors.js';
 

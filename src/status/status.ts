@@ -2,7 +2,7 @@
 // run history, what last succeeded, what fails, what is running, what is due next, and what is overdue:
 // a tick that passed, plus a grace, with no run started since. A dead-man's switch for every task.
 import type { Config } from '../core/config.js';
-import type { Database } from '../core/db.js';
+import type { Database } from '../core/database.js';
 import { tasksInPgCron } from '../pgcron/placement.js';
 import { sqlLiteral } from '../core/task/define.js';
 import type { TaskSet } from '../core/task/registry.js';

@@ -1,4 +1,4 @@
-// The shape of `singularity status --json`: stable and documented (README, "status"). Dates are ISO strings
+// The shape of `singularity status --json`: stable and documented (docs/status-and-doctor.md). Dates are ISO strings
 // in JSON; the library returns Date objects.
 
 export type Health = 'healthy' | 'degraded' | 'down';

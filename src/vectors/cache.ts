@@ -1,7 +1,7 @@
 // The embedding cache: vectors by (model, sha256 of the text), kept across runs, so that a knowledge
 // text the model embedded once is never embedded again (code chunks reuse their codebase's own rows).
 import { createHash } from 'node:crypto';
-import type { Database } from '../core/db.js';
+import type { Database } from '../core/database.js';
 
 export const textHash = (text: string) => createHash('sha256').update(text).digest('hex');
 

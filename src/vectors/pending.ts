@@ -1,7 +1,7 @@
 // The one way rows get their vectors: read the pending rows in id order, a batch at a time (the next
 // batch is read while the model works), give each row a vector its text already has somewhere (a
 // target says where), let the model embed each other text once, and store every row's vector.
-import type { Database } from '../core/db.js';
+import type { Database } from '../core/database.js';
 import type { Embedder } from '../embed/embedder.js';
 import type { Progress } from '../core/task/define.js';
 

@@ -2,7 +2,7 @@
 // where pgvector exists, a partial HNSW index per model over embedding::vector(dim), so one index never
 // mixes models or dimensions. Without pgvector, search is exact: a dot product over the model's rows.
 import { createHash } from 'node:crypto';
-import type { Database } from '../core/db.js';
+import type { Database } from '../core/database.js';
 
 /** Tables with embedding columns. */
 export type VectorTable = 'knowledge_artifacts' | 'code_chunks';

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
 import { defaultConfig, type Config } from '../../src/core/config.js';
-import { openDatabase, type Database } from '../../src/core/db.js';
+import { openDatabase } from '../../src/core/db.js';
+import type { Database } from '../../src/core/database.js';
 import { embeddedPaths } from '../../src/core/embedded/paths.js';
 import { liveLockOwner } from '../../src/core/embedded/lock.js';
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { BackupRunResult, DatabaseBackup } from '../../src/backup/backup.js';
-import type { Database } from '../../src/core/db.js';
+import type { Database } from '../../src/core/database.js';
 import type { Run } from '../../src/core/runs.js';
 import { createBackend, type Backend } from './backends.js';
 import type { CliResult } from './cli.js';

@@ -2,7 +2,7 @@
 // its flags and help, the crontab entry and the status row are all derived from the definition.
 import type { z } from 'zod';
 import type { Config } from '../config.js';
-import type { Database } from '../db.js';
+import type { Database } from '../database.js';
 import type { RunTrigger } from '../run-states.js';
 
 export type Engine = 'node' | 'sql';
