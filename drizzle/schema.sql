@@ -1,0 +1,2414 @@
+-- The schema the migrations in drizzle/ produce, as pg_dump --schema-only prints it from a new
+-- embedded database (PostgreSQL 18.3). Written by `npm run db:schema`: do not edit; write a migration.
+
+--
+-- Name: archive_backups(interval, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.archive_backups(p_older_than interval DEFAULT '90 days'::interval, p_mode text DEFAULT 'archive'::text) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  v_taken bigint;
+BEGIN
+  IF p_mode IS NULL OR p_mode NOT IN ('archive', 'delete') THEN
+    RAISE EXCEPTION 'p_mode must be ''archive'' or ''delete'', got %', coalesce(quote_literal(p_mode), 'null');
+  END IF;
+  IF p_older_than IS NULL OR p_older_than < interval '0' THEN
+    RAISE EXCEPTION 'p_older_than must not be negative, got %', coalesce(p_older_than::text, 'null');
+  END IF;
+
+  -- In delete mode the INSERT selects nothing; a data-modifying CTE runs either way.
+  WITH taken AS (
+    DELETE FROM backups
+    WHERE status IN ('pruned', 'failed') AND started_at < now() - p_older_than
+    RETURNING *
+  ), archived AS (
+    INSERT INTO backups_archive (id, type, database, path, format, size_bytes, sha256, started_at, finished_at,
+                                 server_version, pg_dump_version, status, verified_at, verified_how, verify_error,
+                                 pruned_at, run_id, error, archived_at)
+    SELECT id, type, database, path, format, size_bytes, sha256, started_at, finished_at,
+           server_version, pg_dump_version, status, verified_at, verified_how, verify_error,
+           pruned_at, run_id, error, now()
+    FROM taken WHERE p_mode = 'archive'
+  )
+  SELECT count(*) INTO v_taken FROM taken;
+
+  RETURN jsonb_build_object(CASE p_mode WHEN 'archive' THEN 'archived' ELSE 'deleted' END, v_taken,
+                            'kept', (SELECT count(*) FROM backups));
+END
+$$;
+
+--
+-- Name: assign_tasks(integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.assign_tasks(p_limit integer DEFAULT 100) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  v_agents bigint[];
+  v_free bigint;
+  v_task record;
+  v_agent bigint;
+  v_assigned integer := 0;
+  v_receivers bigint[] := '{}';
+  v_pending bigint;
+BEGIN
+  IF p_limit IS NULL OR p_limit < 1 THEN
+    RAISE EXCEPTION 'p_limit must be at least 1, got %', p_limit;
+  END IF;
+
+  SELECT coalesce(array_agg(id), '{}') INTO v_agents
+  FROM (SELECT id FROM agents WHERE status = 'active' AND capacity > 0 ORDER BY id FOR UPDATE) a;
+
+  -- Free slots in all: the loop stops as soon as every agent is full.
+  SELECT coalesce(sum(greatest(a.capacity - l.n, 0)), 0) INTO v_free
+  FROM agents a
+  CROSS JOIN LATERAL (SELECT count(*) AS n FROM agent_tasks t
+                      WHERE t.assigned_agent_id = a.id AND t.status IN ('assigned', 'running')) l
+  WHERE a.id = ANY (v_agents);
+
+  FOR v_task IN
+    SELECT t.id, t.skill FROM agent_tasks t
+    WHERE t.status = 'pending'
+      AND (t.skill IS NULL OR EXISTS (SELECT 1 FROM agents a WHERE a.id = ANY (v_agents) AND t.skill = ANY (a.skills)))
+    ORDER BY t.priority DESC, t.inserted_at, t.id
+    FOR UPDATE SKIP LOCKED
+  LOOP
+    EXIT WHEN v_assigned >= p_limit OR v_free <= 0;
+    v_agent := NULL;
+    SELECT a.id INTO v_agent
+    FROM agents a
+    CROSS JOIN LATERAL (SELECT count(*) AS n FROM agent_tasks t
+                        WHERE t.assigned_agent_id = a.id AND t.status IN ('assigned', 'running')) l
+    WHERE a.id = ANY (v_agents)
+      AND l.n < a.capacity
+      AND (v_task.skill IS NULL OR v_task.skill = ANY (a.skills))
+    ORDER BY l.n::float8 / a.capacity, l.n, a.id
+    LIMIT 1;
+    CONTINUE WHEN v_agent IS NULL; -- every agent with its skill is full; a later task may still fit
+
+    UPDATE agent_tasks SET status = 'assigned', assigned_agent_id = v_agent, assigned_at = now() WHERE id = v_task.id;
+    v_assigned := v_assigned + 1;
+    v_free := v_free - 1;
+    IF NOT v_agent = ANY (v_receivers) THEN
+      v_receivers := v_receivers || v_agent;
+    END IF;
+  END LOOP;
+
+  SELECT count(*) INTO v_pending FROM agent_tasks WHERE status = 'pending';
+  RETURN jsonb_build_object('assigned', v_assigned, 'pending_left', v_pending, 'agents', cardinality(v_receivers));
+END
+$$;
+
+--
+-- Name: cleanup_cache(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.cleanup_cache() RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  v_deleted bigint;
+BEGIN
+  DELETE FROM analysis_cache WHERE expires_at <= now();
+  GET DIAGNOSTICS v_deleted = ROW_COUNT;
+  RETURN jsonb_build_object('deleted', v_deleted, 'remaining', (SELECT count(*) FROM analysis_cache));
+END
+$$;
+
+--
+-- Name: code_search_text(text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.code_search_text(p_symbol text, p_content text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $_$
+  SELECT regexp_replace(
+           regexp_replace(coalesce(p_symbol, '') || ' ' || p_content, '([a-z0-9])([A-Z])', '\1 \2', 'g'),
+           '[_.:/\\#$@-]+', ' ', 'g')
+$_$;
+
+--
+-- Name: learn_patterns(integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.learn_patterns(p_batch integer DEFAULT 1000) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  v_learned bigint;
+  v_new bigint;
+  v_updated bigint;
+  v_pending bigint;
+BEGIN
+  IF p_batch IS NULL OR p_batch < 1 THEN
+    RAISE EXCEPTION 'p_batch must be at least 1, got %', p_batch;
+  END IF;
+
+  WITH batch AS (
+    SELECT id FROM analysis_results WHERE learned_at IS NULL ORDER BY id LIMIT p_batch FOR UPDATE SKIP LOCKED
+  ), marked AS (
+    UPDATE analysis_results r SET learned_at = now()
+    FROM batch WHERE r.id = batch.id
+    RETURNING r.id, r.kind, coalesce(nullif(r.finding ->> 'pattern', ''), r.subject) AS pattern_key,
+              nullif(r.finding ->> 'description', '') AS description, r.finding, r.confidence, r.created_at
+  ), grouped AS (
+    SELECT kind, pattern_key,
+           (array_agg(description ORDER BY created_at DESC, id DESC) FILTER (WHERE description IS NOT NULL))[1] AS description,
+           (array_agg(finding ORDER BY created_at DESC, id DESC))[1] AS example,
+           count(*)::integer AS n, sum(confidence) AS confidence_sum,
+           min(created_at) AS first_seen_at, max(created_at) AS last_seen_at
+    FROM marked GROUP BY kind, pattern_key
+  ), upserted AS (
+    INSERT INTO learned_patterns AS p (kind, pattern_key, description, example, occurrences, confidence, first_seen_at, last_seen_at)
+    SELECT kind, pattern_key, description, example, n, confidence_sum / n, first_seen_at, last_seen_at FROM grouped
+    ON CONFLICT (kind, pattern_key) DO UPDATE SET
+      occurrences = p.occurrences + excluded.occurrences,
+      confidence = (p.confidence * p.occurrences + excluded.confidence * excluded.occurrences)
+                   / (p.occurrences + excluded.occurrences),
+      description = coalesce(excluded.description, p.description),
+      example = excluded.example,
+      first_seen_at = least(p.first_seen_at, excluded.first_seen_at),
+      last_seen_at = greatest(p.last_seen_at, excluded.last_seen_at),
+      version = p.version + 1,
+      updated_at = now()
+    RETURNING (xmax = 0) AS inserted -- xmax is 0 on a freshly inserted row
+  )
+  SELECT (SELECT count(*) FROM marked), count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted)
+  INTO v_learned, v_new, v_updated
+  FROM upserted;
+
+  SELECT count(*) INTO v_pending FROM analysis_results WHERE learned_at IS NULL;
+  RETURN jsonb_build_object('learned', v_learned, 'new_patterns', v_new, 'updated_patterns', v_updated,
+                            'pending_left', v_pending);
+END
+$$;
+
+--
+-- Name: populate_graph(text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.populate_graph(p_codebase text DEFAULT NULL::text) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  v_nodes bigint;
+  v_updated bigint;
+  v_edges bigint;
+BEGIN
+  WITH scope AS (
+    SELECT id FROM graph_nodes WHERE p_codebase IS NULL OR codebase = p_codebase
+  ), dependencies AS (
+    SELECT e.source_id AS id, array_agg(DISTINCT e.target_id ORDER BY e.target_id) AS ids
+    FROM graph_edges e JOIN scope s ON s.id = e.source_id
+    GROUP BY e.source_id
+  ), dependents AS (
+    SELECT e.target_id AS id, array_agg(DISTINCT e.source_id ORDER BY e.source_id) AS ids
+    FROM graph_edges e JOIN scope s ON s.id = e.target_id
+    GROUP BY e.target_id
+  ), wanted AS (
+    SELECT s.id, coalesce(d.ids, '{}') AS dependency_ids, coalesce(r.ids, '{}') AS dependent_ids
+    FROM scope s
+    LEFT JOIN dependencies d ON d.id = s.id
+    LEFT JOIN dependents r ON r.id = s.id
+  )
+  UPDATE graph_nodes n
+  SET dependency_node_ids = w.dependency_ids, dependent_node_ids = w.dependent_ids
+  FROM wanted w
+  WHERE n.id = w.id
+    AND (n.dependency_node_ids <> w.dependency_ids OR n.dependent_node_ids <> w.dependent_ids);
+  GET DIAGNOSTICS v_updated = ROW_COUNT;
+
+  SELECT count(*) INTO v_nodes FROM graph_nodes WHERE p_codebase IS NULL OR codebase = p_codebase;
+  -- Edges are counted with their source's codebase.
+  SELECT count(*) INTO v_edges
+  FROM graph_edges e JOIN graph_nodes n ON n.id = e.source_id
+  WHERE p_codebase IS NULL OR n.codebase = p_codebase;
+  RETURN jsonb_build_object('nodes', v_nodes, 'updated', v_updated, 'edges', v_edges);
+END
+$$;
+
+--
+-- Name: FUNCTION populate_graph(p_codebase text); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.populate_graph(p_codebase text) IS 'Recomputes graph_nodes.dependency_node_ids / dependent_node_ids from graph_edges (one codebase, or all when null); writes only changed rows; returns {nodes, updated, edges}.';
+
+--
+-- Name: prewarm_cache(interval); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.prewarm_cache(p_extend interval DEFAULT '1 day'::interval) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  v_renewed bigint;
+  v_blocks bigint;
+  v_prewarm boolean := to_regprocedure('pg_prewarm(regclass,text,text,bigint,bigint)') IS NOT NULL;
+BEGIN
+  IF p_extend IS NULL OR p_extend <= interval '0' THEN
+    RAISE EXCEPTION 'p_extend must be positive, got %', p_extend;
+  END IF;
+
+  UPDATE analysis_cache c SET expires_at = now() + p_extend
+  FROM hot_cache_entries h
+  WHERE c.key = h.key AND c.expires_at > now() AND c.expires_at < now() + p_extend;
+  GET DIAGNOSTICS v_renewed = ROW_COUNT;
+
+  IF v_prewarm THEN
+    -- Dynamic, so the function compiles and runs where pg_prewarm is absent.
+    EXECUTE 'SELECT pg_prewarm(''analysis_cache''::regclass) + pg_prewarm(''analysis_cache_pkey''::regclass)' INTO v_blocks;
+  END IF;
+  RETURN jsonb_build_object('renewed', v_renewed, 'pg_prewarm', v_prewarm, 'prewarmed_blocks', v_blocks);
+END
+$$;
+
+--
+-- Name: prune_artifacts(interval, interval); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.prune_artifacts(p_unused_for interval DEFAULT '90 days'::interval, p_min_age interval DEFAULT '30 days'::interval) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  v_deleted bigint;
+  v_kept bigint;
+BEGIN
+  IF p_unused_for IS NULL OR p_unused_for < interval '0' THEN
+    RAISE EXCEPTION 'prune_artifacts: unused_for must not be negative, got %', p_unused_for;
+  END IF;
+  IF p_min_age IS NULL OR p_min_age < interval '0' THEN
+    RAISE EXCEPTION 'prune_artifacts: min_age must not be negative, got %', p_min_age;
+  END IF;
+
+  DELETE FROM knowledge_artifacts
+  WHERE source = 'learned'
+    AND ((last_used_at IS NULL AND created_at < now() - p_min_age) OR last_used_at < now() - p_unused_for);
+  GET DIAGNOSTICS v_deleted = ROW_COUNT;
+
+  SELECT count(*) INTO v_kept FROM knowledge_artifacts WHERE source = 'learned';
+  RETURN jsonb_build_object('deleted', v_deleted, 'kept_learned', v_kept);
+END
+$$;
+
+--
+-- Name: FUNCTION prune_artifacts(p_unused_for interval, p_min_age interval); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.prune_artifacts(p_unused_for interval, p_min_age interval) IS 'Deletes learned knowledge_artifacts never used and older than min_age, or last used longer than unused_for ago (file rows never); returns {deleted, kept_learned}.';
+
+--
+-- Name: prune_chunks(interval, integer, jsonb); Type: PROCEDURE; Schema: public; Owner: -
+--
+
+CREATE PROCEDURE public.prune_chunks(IN p_deleted_for interval DEFAULT '00:00:00'::interval, IN p_batch integer DEFAULT 5000, INOUT result jsonb DEFAULT NULL::jsonb)
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  -- Fixed once: each batch commits, and now() moves on with every new transaction.
+  v_cutoff timestamptz := now() - p_deleted_for;
+  v_due bigint[];
+  v_ids bigint[];
+  v_files bigint := 0;
+  v_chunks bigint := 0;
+  n bigint;
+BEGIN
+  IF p_batch IS NULL OR p_batch < 1 THEN
+    RAISE EXCEPTION 'prune_chunks: batch must be at least 1, got %', p_batch;
+  END IF;
+  IF p_deleted_for IS NULL OR p_deleted_for < interval '0' THEN
+    RAISE EXCEPTION 'prune_chunks: deleted_for must not be negative, got %', p_deleted_for;
+  END IF;
+
+  LOOP
+    SELECT coalesce(array_agg(id ORDER BY id), '{}') INTO v_due FROM (
+      SELECT id FROM code_files WHERE deleted_at <= v_cutoff ORDER BY id LIMIT p_batch FOR UPDATE SKIP LOCKED
+    ) locked;
+    EXIT WHEN cardinality(v_due) = 0;
+    -- The first of them whose chunks fit the batch: a file is taken while the chunks before it are fewer than p_batch.
+    SELECT array_agg(id ORDER BY id) INTO v_ids FROM (
+      SELECT id, sum(chunks) OVER (ORDER BY id) - chunks AS before
+      FROM (SELECT f.id, (SELECT count(*) FROM code_chunks c WHERE c.file_id = f.id) AS chunks
+            FROM unnest(v_due) AS f(id)) counted
+    ) running
+    WHERE before < p_batch;
+
+    DELETE FROM code_chunks WHERE file_id = ANY (v_ids);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    v_chunks := v_chunks + n;
+    DELETE FROM code_files WHERE id = ANY (v_ids);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    v_files := v_files + n;
+    COMMIT;
+  END LOOP;
+
+  -- Chunks without a file. The distinct file ids come from the small file_id index, not from a scan
+  -- of the chunks' text.
+  DELETE FROM code_chunks
+  WHERE file_id IN (SELECT file_id FROM code_chunks EXCEPT SELECT id FROM code_files);
+  GET DIAGNOSTICS n = ROW_COUNT;
+  v_chunks := v_chunks + n;
+
+  result := jsonb_build_object('files', v_files, 'chunks', v_chunks);
+END
+$$;
+
+--
+-- Name: PROCEDURE prune_chunks(IN p_deleted_for interval, IN p_batch integer, INOUT result jsonb); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON PROCEDURE public.prune_chunks(IN p_deleted_for interval, IN p_batch integer, INOUT result jsonb) IS 'Deletes code_files marked deleted at least deleted_for ago with their code_chunks, and chunks without a file, committing per batch of about batch chunks; result is {files, chunks}.';
+
+--
+-- Name: prune_runs(interval, integer, bigint, bigint); Type: PROCEDURE; Schema: public; Owner: -
+--
+
+CREATE PROCEDURE public.prune_runs(IN older_than interval DEFAULT '30 days'::interval, IN batch_size integer DEFAULT 1000, INOUT deleted bigint DEFAULT 0, INOUT deleted_cron_details bigint DEFAULT 0)
+    LANGUAGE plpgsql
+    AS $_$
+DECLARE
+  n bigint;
+BEGIN
+  IF batch_size < 1 THEN
+    RAISE EXCEPTION 'batch_size must be at least 1, got %', batch_size;
+  END IF;
+  IF older_than < interval '0' THEN
+    RAISE EXCEPTION 'older_than must not be negative, got %', older_than;
+  END IF;
+  deleted := 0;
+  LOOP
+    DELETE FROM task_runs
+    WHERE id IN (
+      SELECT id FROM task_runs
+      WHERE finished_at < now() - older_than
+        AND state IN ('completed', 'discarded', 'cancelled', 'skipped', 'missed')
+        -- A completed set-up step is what makes it once-ever: pruning it would run it again.
+        AND NOT (trigger = 'setup' AND state = 'completed')
+      ORDER BY finished_at
+      LIMIT batch_size
+      FOR UPDATE SKIP LOCKED
+    );
+    GET DIAGNOSTICS n = ROW_COUNT;
+    deleted := deleted + n;
+    EXIT WHEN n < batch_size;
+    COMMIT;
+  END LOOP;
+  deleted_cron_details := 0;
+  IF to_regclass('cron.job_run_details') IS NOT NULL THEN
+    LOOP
+      EXECUTE 'DELETE FROM cron.job_run_details WHERE runid IN (
+                 SELECT runid FROM cron.job_run_details WHERE end_time < now() - $1 ORDER BY end_time LIMIT $2)'
+        USING older_than, batch_size;
+      GET DIAGNOSTICS n = ROW_COUNT;
+      deleted_cron_details := deleted_cron_details + n;
+      EXIT WHEN n < batch_size;
+      COMMIT;
+    END LOOP;
+  END IF;
+END
+$_$;
+
+--
+-- Name: PROCEDURE prune_runs(IN older_than interval, IN batch_size integer, INOUT deleted bigint, INOUT deleted_cron_details bigint); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON PROCEDURE public.prune_runs(IN older_than interval, IN batch_size integer, INOUT deleted bigint, INOUT deleted_cron_details bigint) IS 'Deletes finished task_runs rows (and cron.job_run_details rows, where pg_cron lives in this database) older than older_than, batch_size rows per committed batch.';
+
+--
+-- Name: rank_graph(double precision, double precision, integer, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.rank_graph(p_damping double precision DEFAULT 0.85, p_tolerance double precision DEFAULT 0.000001, p_max_iterations integer DEFAULT 100, p_codebase text DEFAULT NULL::text) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  v_codebase text;
+  v_n integer;
+  v_e bigint;
+  v_dangling integer[];
+  v_rank double precision[];
+  v_next double precision[];
+  v_base double precision;
+  v_delta double precision;
+  v_iterations integer;
+  v_codebases integer := 0;
+  v_nodes bigint := 0;
+  v_edges bigint := 0;
+  v_most_iterations integer := 0;
+  v_converged boolean := true;
+  v_worst_delta double precision := 0;
+BEGIN
+  -- NaN compares greater than every number in PostgreSQL: the upper bounds keep it out.
+  IF p_damping IS NULL OR NOT (p_damping > 0 AND p_damping < 1) THEN
+    RAISE EXCEPTION 'rank_graph: damping must be between 0 and 1 (both excluded), got %', p_damping;
+  END IF;
+  IF p_tolerance IS NULL OR NOT (p_tolerance > 0 AND p_tolerance < 'Infinity') THEN
+    RAISE EXCEPTION 'rank_graph: tolerance must be a positive number, got %', p_tolerance;
+  END IF;
+  IF p_max_iterations IS NULL OR p_max_iterations < 1 THEN
+    RAISE EXCEPTION 'rank_graph: max_iterations must be at least 1, got %', p_max_iterations;
+  END IF;
+
+  FOR v_codebase IN
+    SELECT DISTINCT codebase FROM graph_nodes WHERE p_codebase IS NULL OR codebase = p_codebase ORDER BY 1
+  LOOP
+    -- Temp tables live until the DROP below: an error rolls their creation back with everything else.
+    -- The codebase's nodes, numbered 1..n, with their total outgoing weight (null: dangling).
+    CREATE TEMP TABLE rank_graph_nodes AS
+      SELECT n.id, (row_number() OVER (ORDER BY n.id))::integer AS i, o.weight AS out_weight
+      FROM graph_nodes n
+      LEFT JOIN (
+        SELECT e.source_id, sum(e.weight) AS weight
+        FROM graph_edges e JOIN graph_nodes t ON t.id = e.target_id AND t.codebase = v_codebase
+        GROUP BY e.source_id
+      ) o ON o.source_id = n.id
+      WHERE n.codebase = v_codebase;
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    -- Its edges, each weight already divided by its source's total (kinds of one pair stay separate
+    -- rows; the aggregate below adds them up).
+    CREATE TEMP TABLE rank_graph_edges AS
+      SELECT s.i AS src, t.i AS dst, e.weight / s.out_weight AS share
+      FROM graph_edges e
+      JOIN rank_graph_nodes s ON s.id = e.source_id
+      JOIN rank_graph_nodes t ON t.id = e.target_id;
+    GET DIAGNOSTICS v_e = ROW_COUNT;
+    SELECT coalesce(array_agg(i), '{}') INTO v_dangling FROM rank_graph_nodes WHERE out_weight IS NULL;
+
+    v_rank := array_fill(1.0::double precision / v_n, ARRAY[v_n]);
+    v_iterations := 0;
+    LOOP
+      -- Teleport plus the dangling nodes' rank, which every node receives an equal part of.
+      SELECT (1 - p_damping) / v_n + p_damping * coalesce(sum(v_rank[i]), 0) / v_n INTO v_base
+      FROM unnest(v_dangling) AS d(i);
+      SELECT array_agg(v_base + p_damping * coalesce(s.inflow, 0) ORDER BY n.i) INTO v_next
+      FROM generate_series(1, v_n) AS n(i)
+      LEFT JOIN (
+        SELECT dst, sum(v_rank[src] * share) AS inflow FROM rank_graph_edges GROUP BY dst
+      ) s ON s.dst = n.i;
+      SELECT sum(abs(a - b)) INTO v_delta FROM unnest(v_next, v_rank) AS r(a, b);
+      v_rank := v_next;
+      v_iterations := v_iterations + 1;
+      EXIT WHEN v_delta < p_tolerance OR v_iterations >= p_max_iterations;
+    END LOOP;
+
+    UPDATE graph_nodes g SET pagerank = v_rank[n.i], pagerank_at = now()
+    FROM rank_graph_nodes n WHERE g.id = n.id;
+    DROP TABLE pg_temp.rank_graph_nodes, pg_temp.rank_graph_edges;
+
+    v_codebases := v_codebases + 1;
+    v_nodes := v_nodes + v_n;
+    v_edges := v_edges + v_e;
+    v_most_iterations := greatest(v_most_iterations, v_iterations);
+    v_converged := v_converged AND v_delta < p_tolerance;
+    v_worst_delta := greatest(v_worst_delta, v_delta);
+  END LOOP;
+
+  RETURN jsonb_build_object('codebases', v_codebases, 'nodes', v_nodes, 'edges', v_edges,
+    'iterations', v_most_iterations, 'converged', v_converged, 'delta', v_worst_delta);
+END
+$$;
+
+--
+-- Name: FUNCTION rank_graph(p_damping double precision, p_tolerance double precision, p_max_iterations integer, p_codebase text); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.rank_graph(p_damping double precision, p_tolerance double precision, p_max_iterations integer, p_codebase text) IS 'Weighted PageRank over graph_edges per codebase (dangling rank spread evenly), written to graph_nodes.pagerank and pagerank_at; returns {codebases, nodes, edges, iterations, converged, delta}.';
+
+--
+-- Name: refresh_cache(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.refresh_cache() RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+  REFRESH MATERIALIZED VIEW CONCURRENTLY hot_cache_entries;
+  RETURN (SELECT jsonb_build_object('hot_entries', count(*), 'hot_bytes', coalesce(sum(size_bytes), 0))
+          FROM hot_cache_entries);
+END
+$$;
+
+--
+-- Name: refresh_metrics(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.refresh_metrics() RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+  REFRESH MATERIALIZED VIEW CONCURRENTLY agent_performance;
+  REFRESH MATERIALIZED VIEW CONCURRENTLY task_run_performance;
+  RETURN jsonb_build_object('agent_performance', (SELECT count(*) FROM agent_performance),
+                            'task_run_performance', (SELECT count(*) FROM task_run_performance));
+END
+$$;
+
+--
+-- Name: reindex_candidates(double precision, bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.reindex_candidates(min_bloat double precision DEFAULT 2.0, min_bytes bigint DEFAULT 1048576) RETURNS TABLE(index_name text, table_name text, size_bytes bigint, expected_bytes bigint, bloat double precision, statement text)
+    LANGUAGE sql STABLE
+    AS $$
+  WITH idx AS (
+    SELECT i.indexrelid, i.indrelid, c.relname AS index_name, t.relname AS table_name, n.nspname,
+           pg_relation_size(i.indexrelid) AS size_bytes, greatest(c.reltuples, 0) AS tuples,
+           (SELECT coalesce(sum(s.avg_width), 8)
+              FROM pg_attribute a
+              JOIN pg_stats s ON s.schemaname = n.nspname AND s.tablename = t.relname AND s.attname = a.attname
+             WHERE a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)) AS key_width
+    FROM pg_index i
+    JOIN pg_class c ON c.oid = i.indexrelid
+    JOIN pg_class t ON t.oid = i.indrelid
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+    JOIN pg_am am ON am.oid = c.relam
+    WHERE i.indisvalid AND i.indisready AND am.amname = 'btree'
+      AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'cron', 'drizzle')
+      AND t.relpersistence <> 't'
+  ), sized AS (
+    SELECT *, greatest(8192, ceil(tuples * (key_width + 16) / (8192 * 0.9)) * 8192 + 8192)::bigint AS expected_bytes
+    FROM idx
+  )
+  SELECT index_name, table_name, size_bytes, expected_bytes, round((size_bytes::numeric / expected_bytes), 2)::float8,
+         format('REINDEX INDEX CONCURRENTLY %I.%I', nspname, index_name)
+  FROM sized
+  WHERE size_bytes >= min_bytes AND size_bytes::float8 / expected_bytes >= min_bloat
+  ORDER BY size_bytes - expected_bytes DESC
+$$;
+
+--
+-- Name: seed_work_plan(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.seed_work_plan() RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  v_themes_inserted integer;
+  v_epics_inserted integer;
+  v_capabilities_inserted integer;
+  v_features_inserted integer;
+  v_themes_total bigint;
+  v_epics_total bigint;
+  v_capabilities_total bigint;
+  v_features_total bigint;
+BEGIN
+  INSERT INTO work_plan_themes (slug, name, description, position)
+  SELECT v.slug, v.name, v.description, v.position
+  FROM (VALUES
+    ('knowledge-base', 'Knowledge base',
+     'Load, validate and sync the JSON and text templates of templates_data/ so every artifact in the database is valid, current and searchable.', 1),
+    ('code-intelligence', 'Code intelligence',
+     'Turn codebases into syntax-aware chunks, local embeddings and a ranked dependency graph that search answers from.', 2),
+    ('database-care', 'Database care',
+     'Keep every database backed up, provably restorable and healthy without hand-run maintenance.', 3),
+    ('scheduling-and-runs', 'Scheduling and run history',
+     'Run every task on schedule in the app or in pg_cron, once per tick, and record every run whoever started it.', 4),
+    ('operator-experience', 'Operator experience',
+     'Give operators, CI pipelines and monitors clear output, meaningful exit codes and health reports that say how to fix what is wrong.', 5)
+  ) AS v(slug, name, description, position)
+  ON CONFLICT (slug) DO NOTHING;
+  GET DIAGNOSTICS v_themes_inserted = ROW_COUNT;
+
+  INSERT INTO work_plan_epics (theme_id, slug, name, description, position)
+  SELECT t.id, v.slug, v.name, v.description, v.position
+  FROM (VALUES
+    ('knowledge-base', 'template-validation', 'Template validation',
+     'Make every template file pass the schema of its artifact type and report the ones that do not without stopping the load.', 1),
+    ('knowledge-base', 'template-loading-and-sync', 'Template loading and sync',
+     'Load templates_data/ into the database once and keep it in step with the files, or with a central database, by content hash.', 2),
+    ('code-intelligence', 'incremental-ingest', 'Incremental ingest',
+     'Ingest a codebase through scan, plan and apply so only changed files are re-processed and a killed run resumes.', 1),
+    ('code-intelligence', 'local-embeddings', 'Local embeddings',
+     'Embed code chunks and knowledge artifacts with a local model of one agreed dimension, and only when their text is new.', 2),
+    ('code-intelligence', 'graph-ranking-and-search', 'Graph, ranking and search',
+     'Build a graph of files and symbols linked by imports and references, rank it with PageRank and search it together with the chunks.', 3),
+    ('database-care', 'verified-backups', 'Verified backups',
+     'Back up every configured database with retention per backup type and proof that each backup restores.', 1),
+    ('database-care', 'database-maintenance', 'Database maintenance',
+     'Keep tables, indexes, planner statistics and caches healthy with scheduled SQL procedures.', 2),
+    ('scheduling-and-runs', 'task-registry', 'Task registry',
+     'Define each task once so its CLI command, crontab entry, pg_cron job, status row and documentation all derive from it.', 1),
+    ('scheduling-and-runs', 'run-history', 'Run history',
+     'Record every run as one row of task_runs and let the database, not the process, enforce the rules about runs.', 2),
+    ('scheduling-and-runs', 'two-engine-scheduling', 'Two-engine scheduling',
+     'Schedule node tasks in run-scheduler and sql tasks in pg_cron where available, so no task runs twice and none is left out.', 3),
+    ('operator-experience', 'health-reporting', 'Health reporting',
+     'Tell monitors and operators whether the system is healthy and, when it is not, what to do about it.', 1),
+    ('operator-experience', 'command-line', 'Command line',
+     'Make every command start fast, read well for people, parse cleanly for machines and work with no database server.', 2)
+  ) AS v(theme_slug, slug, name, description, position)
+  JOIN work_plan_themes t ON t.slug = v.theme_slug
+  ON CONFLICT (slug) DO NOTHING;
+  GET DIAGNOSTICS v_epics_inserted = ROW_COUNT;
+
+  INSERT INTO work_plan_capabilities (epic_id, slug, name, description, position)
+  SELECT e.id, v.slug, v.name, v.description, v.position
+  FROM (VALUES
+    ('template-validation', 'json-schema-per-artifact-type', 'JSON Schema per artifact type',
+     'Infer each artifact''s type from its path under templates_data/ and validate it against that type''s JSON Schema, which only 1 of the 121 shipped templates used to pass.', 1),
+    ('template-loading-and-sync', 'knowledge-and-template-load', 'Knowledge and template load',
+     'Load JSON artifacts into the knowledge base and JSON and text templates into the templates table in one pass over templates_data/.', 1),
+    ('template-loading-and-sync', 'content-hash-sync', 'Content-hash sync',
+     'Add, update and delete database templates by comparing their content hashes with the files of templates_data/.', 2),
+    ('template-loading-and-sync', 'central-template-source', 'Central template source',
+     'Share templates and learnings with a central database through postgres_fdw when the CentralCloud role is configured.', 3),
+    ('incremental-ingest', 'scan-and-plan', 'Scan and plan',
+     'Walk the tree, hash file contents and diff them against the database into a pure plan of files to add, change and delete.', 1),
+    ('incremental-ingest', 'syntax-aware-chunking', 'Syntax-aware chunking',
+     'Parse files with tree-sitter in 30+ languages and chunk them along syntax within the embedding model''s token limit.', 2),
+    ('incremental-ingest', 'resumable-apply', 'Resumable apply',
+     'Apply the plan in batches with recorded progress so an ingest that was killed resumes where it stopped.', 3),
+    ('local-embeddings', 'local-embedder', 'Local embedder',
+     'Embed with a local ONNX model behind one interface, at one fixed dimension, and only text that has no vector from the current model yet.', 1),
+    ('graph-ranking-and-search', 'graph-extraction', 'Graph extraction',
+     'Extract definitions, imports and references during ingest as graph nodes and edges, with dependency arrays for fast queries.', 1),
+    ('graph-ranking-and-search', 'pagerank-ranking', 'PageRank ranking',
+     'Rank graph nodes with PageRank in a SQL procedure and use the graph to find code nothing depends on.', 2),
+    ('graph-ranking-and-search', 'hybrid-search', 'Hybrid search',
+     'Answer queries over code and knowledge by combining vector similarity, text match and graph rank.', 3),
+    ('verified-backups', 'backup-retention', 'Backups with retention',
+     'Dump each configured database with pg_dump and keep the last 6 hourly and the last 7 daily backups.', 1),
+    ('verified-backups', 'backup-verification', 'Backup verification',
+     'Prove each backup complete and restorable before retention deletes an older one.', 2),
+    ('database-maintenance', 'vacuum-and-statistics', 'Vacuum and statistics',
+     'Run VACUUM ANALYZE nightly and ANALYZE every six hours so dead rows are reclaimed and planner statistics stay current.', 1),
+    ('database-maintenance', 'index-and-data-upkeep', 'Index and data upkeep',
+     'Rebuild bloated indexes without blocking readers and delete data that no longer belongs to anything.', 2),
+    ('database-maintenance', 'cache-upkeep', 'Cache upkeep',
+     'Expire, refresh and prewarm the analysis cache on schedule so it stays small and hot.', 3),
+    ('task-registry', 'single-task-definition', 'Single task definition',
+     'Describe each task in one file of src/tasks/ listed in the registry, the single source for everything derived from it.', 1),
+    ('task-registry', 'once-ever-setup', 'Once-ever set-up',
+     'Run the set-up tasks once ever, in their order, with singularity setup, and again only with --force.', 2),
+    ('run-history', 'database-enforced-run-rules', 'Database-enforced run rules',
+     'Use unique indexes so one scheduled tick is one run and a task that must not overlap never has two executing runs.', 1),
+    ('run-history', 'stalled-run-recovery', 'Stalled-run recovery',
+     'Find runs whose heartbeat stopped, mark them, and retry them where their retry policy allows.', 2),
+    ('run-history', 'run-history-management', 'Run history management',
+     'Let operators list, inspect, retry and cancel runs, and prune old runs so the history never grows without bound.', 3),
+    ('two-engine-scheduling', 'app-scheduler', 'App-side scheduler',
+     'Run the entries of a crontab in a long-running process that a process manager keeps alive.', 1),
+    ('two-engine-scheduling', 'pg-cron-integration', 'pg_cron integration',
+     'Install, uninstall and show the sql tasks as pg_cron jobs and record their executions like any other run.', 2),
+    ('health-reporting', 'status-report', 'Status report',
+     'Report the last and next run of every task and flag the overdue and failing ones for operators and monitors.', 1),
+    ('health-reporting', 'doctor-diagnosis', 'Doctor diagnosis',
+     'Check configuration, extensions, pg_cron and the run history in depth and give a fix for each problem found.', 2),
+    ('command-line', 'output-and-exit-codes', 'Output and exit codes',
+     'Render human output with progress by default and --json on every command, with exit codes 0, 1 and 2 that mean something.', 1),
+    ('command-line', 'embedded-database', 'Embedded database',
+     'Run everything on an embedded PGlite with pgvector when no DATABASE_URL is set, and migrate safely from several processes.', 2)
+  ) AS v(epic_slug, slug, name, description, position)
+  JOIN work_plan_epics e ON e.slug = v.epic_slug
+  ON CONFLICT (slug) DO NOTHING;
+  GET DIAGNOSTICS v_capabilities_inserted = ROW_COUNT;
+
+  INSERT INTO work_plan_features (capability_id, slug, name, description, position)
+  SELECT c.id, v.slug, v.name, v.description, v.position
+  FROM (VALUES
+    ('json-schema-per-artifact-type', 'infer-artifact-type-from-path', 'Infer artifact type from path',
+     'Map each file''s directory under templates_data/ to its artifact type and reject files whose path names no known type.', 1),
+    ('json-schema-per-artifact-type', 'report-invalid-files-with-json-pointer', 'Report invalid files with JSON pointer',
+     'Report each invalid file with its path, the JSON pointer of the failing value and the reason, then skip it and continue the load.', 2),
+    ('json-schema-per-artifact-type', 'fix-shipped-templates', 'Fix the shipped templates',
+     'Correct the JSON files in templates_data/ until every one validates against the schema of its artifact type.', 3),
+    ('knowledge-and-template-load', 'store-raw-text-and-jsonb', 'Store raw text and JSONB',
+     'Store every JSON artifact both as its raw text and as JSONB so it can be shown exactly as written and queried by field.', 1),
+    ('knowledge-and-template-load', 'load-text-templates', 'Load text templates',
+     'Load .hbs, .lua, .md and other text templates into the templates table beside the JSON ones with load-templates.', 2),
+    ('content-hash-sync', 'sync-templates-by-hash', 'Sync templates by content hash',
+     'Let sync-templates add new files, update changed ones and delete vanished ones while leaving every unchanged hash untouched.', 1),
+    ('central-template-source', 'pull-templates-through-postgres-fdw', 'Pull templates through postgres_fdw',
+     'Sync templates from the central database through postgres_fdw instead of the local files when a central database is configured.', 1),
+    ('central-template-source', 'export-learned-artifacts', 'Export learned artifacts',
+     'Promote learned artifacts with 100+ uses and a 95%+ success rate to templates_data/learned/ on a git branch with a commit.', 2),
+    ('scan-and-plan', 'respect-gitignore-and-deny-list', 'Respect .gitignore and a deny list',
+     'Skip files matched by .gitignore or a default deny list, and skip binary, minified, build-output and oversized files.', 1),
+    ('scan-and-plan', 'plan-from-content-hashes', 'Plan from content hashes',
+     'Compare each file''s content hash with the stored one so unchanged files are never parsed or embedded again.', 2),
+    ('syntax-aware-chunking', 'lazy-tree-sitter-grammars', 'Lazy tree-sitter grammars',
+     'Load the tree-sitter grammar of each detected language only when a file in that language is parsed.', 1),
+    ('syntax-aware-chunking', 'chunk-within-token-limit', 'Chunk within the token limit',
+     'Split code at function and class boundaries so that no chunk exceeds the embedding model''s token limit.', 2),
+    ('resumable-apply', 'batched-upserts', 'Batched upserts',
+     'Upsert chunks and graph rows in batches and delete the rows of files that vanished in the same run.', 1),
+    ('resumable-apply', 'resume-killed-ingest', 'Resume a killed ingest',
+     'Record progress per file so a run started after a crash skips the files that were already applied.', 2),
+    ('local-embedder', 'local-onnx-embedder', 'Local ONNX embedder',
+     'Embed text with a local ONNX model that is loaded only when a command needs embeddings.', 1),
+    ('local-embedder', 'one-embedding-dimension', 'One embedding dimension',
+     'Record the model and dimension with every vector and refuse to mix dimensions, ending the 768/1536/2560 disagreement.', 2),
+    ('local-embedder', 'embed-templates-task', 'Re-embed templates weekly',
+     'Let embed-templates recompute the embeddings of templates and knowledge artifacts that are missing or were made by another model.', 3),
+    ('graph-extraction', 'extract-definitions-and-references', 'Extract definitions and references',
+     'Record the symbols each file defines and the imports and references it makes as graph nodes and edges.', 1),
+    ('graph-extraction', 'populate-dependency-arrays', 'Populate dependency arrays',
+     'Fill each node''s dependency_node_ids and dependent_node_ids arrays from the edges in the populate-graph procedure.', 2),
+    ('pagerank-ranking', 'pagerank-procedure', 'PageRank in SQL',
+     'Compute PageRank over the dependency graph in a stored procedure that rank-graph runs nightly and that converges within an iteration limit.', 1),
+    ('pagerank-ranking', 'dead-code-check', 'Dead-code check',
+     'Flag symbols that nothing references in a daily check-dead-code run and summarise them weekly with report-dead-code.', 2),
+    ('hybrid-search', 'search-command', 'Search command',
+     'Let singularity search QUERY return ranked chunks and artifacts with path, line range and score, as text or --json.', 1),
+    ('hybrid-search', 'search-without-pgvector', 'Search without pgvector',
+     'Fall back to full-text search when pgvector is missing and say so in the search result and in doctor.', 2),
+    ('hybrid-search', 'setup-rag-smoke-test', 'Retrieval set-up with smoke test',
+     'Let setup-rag run knowledge, templates, ingest, embeddings, graph, ranking and vector indexes in order and finish with a real search.', 3),
+    ('backup-retention', 'custom-format-dumps', 'Custom-format dumps',
+     'Write backups in the custom format of pg_dump with a checksum instead of plain SQL files.', 1),
+    ('backup-retention', 'retention-by-backup-record', 'Retention by backup record',
+     'Apply retention per backup type from the recorded backups rather than by counting directories.', 2),
+    ('backup-verification', 'verify-backup-checksums', 'Verify backups',
+     'Check each backup''s checksum and list its contents with pg_restore before it counts towards retention.', 1),
+    ('backup-verification', 'archive-backup-records', 'Archive backup records',
+     'Move backup records older than the retention window to an archive each month with archive-backups.', 2),
+    ('vacuum-and-statistics', 'nightly-vacuum-analyze', 'Nightly VACUUM ANALYZE',
+     'Run VACUUM ANALYZE every night with vacuum-analyze and ANALYZE every six hours with analyze-stats.', 1),
+    ('vacuum-and-statistics', 'vector-index-statistics', 'Vector index statistics',
+     'Refresh the statistics of the vector indexes weekly with vector-stats where pgvector is installed.', 2),
+    ('index-and-data-upkeep', 'reindex-bloated-indexes', 'Reindex bloated indexes',
+     'Rebuild with REINDEX CONCURRENTLY only the indexes whose estimated bloat passes a threshold.', 1),
+    ('index-and-data-upkeep', 'prune-stale-chunks', 'Prune stale chunks',
+     'Delete the code chunks of files that no longer exist every week with prune-chunks.', 2),
+    ('cache-upkeep', 'delete-expired-cache-entries', 'Delete expired cache entries',
+     'Delete expired entries every fifteen minutes with cleanup-cache and clear stale analysis entries nightly with clear-cache.', 1),
+    ('cache-upkeep', 'refresh-and-prewarm-hot-entries', 'Refresh and prewarm hot entries',
+     'Refresh the hot-entries view every hour with refresh-cache and prewarm the cache from it every six hours with prewarm-cache.', 2),
+    ('single-task-definition', 'task-definition-with-argument-schema', 'Task definition with argument schema',
+     'Give each task its name, summary, engine, default schedule, argument schema, timeout and retry policy in one definition.', 1),
+    ('single-task-definition', 'derived-cli-and-crontab', 'Derived CLI flags and crontab syntax',
+     'Derive subcommands, flags, crontab entries and the documentation table from the registry so no task name or schedule is repeated by hand.', 2),
+    ('once-ever-setup', 'ordered-setup-flow', 'Ordered set-up flow',
+     'Run migrate-knowledge, load-templates, seed-plan, ingest, populate-graph and setup-rag in order and skip steps already done once.', 1),
+    ('once-ever-setup', 'seed-work-plan', 'Seed the work plan',
+     'Seed themes, epics, capabilities and features with ON CONFLICT DO NOTHING so seed-plan can run any number of times.', 2),
+    ('database-enforced-run-rules', 'one-run-per-tick', 'One run per tick',
+     'Key each scheduled tick with a unique dedupe key so schedulers racing on several hosts create exactly one run.', 1),
+    ('database-enforced-run-rules', 'no-overlapping-runs', 'No overlapping runs',
+     'Mark a run skipped with reason overlap when its concurrency key already has an executing run.', 2),
+    ('stalled-run-recovery', 'heartbeat-reaper', 'Heartbeat reaper',
+     'Mark executing runs whose heartbeat is older than their timeout as failed, with host and pid kept in the error.', 1),
+    ('stalled-run-recovery', 'retry-with-backoff', 'Retry with backoff',
+     'Reschedule failed runs as retryable with backoff until their maximum attempts, then discard them with every error kept.', 2),
+    ('run-history-management', 'runs-command', 'Runs command',
+     'Let singularity runs list, show, retry and cancel runs, filtered by task, state and trigger.', 1),
+    ('run-history-management', 'prune-old-runs', 'Prune old runs',
+     'Delete finished runs older than the retention window every week with prune-runs.', 2),
+    ('app-scheduler', 'crontab-driven-scheduler', 'Crontab-driven scheduler',
+     'Let run-scheduler read a crontab file, run the entries that are due and record each run with trigger scheduler.', 1),
+    ('app-scheduler', 'missed-tick-detection', 'Missed-tick detection',
+     'Record each tick that passed while no scheduler was running as a missed run.', 2),
+    ('app-scheduler', 'crontab-check-and-preview', 'Crontab check and preview',
+     'Let singularity crontab print the default crontab, check a file with the line number in every error and show the next runs.', 3),
+    ('pg-cron-integration', 'pgcron-install', 'Install sql tasks into pg_cron',
+     'Create one pg_cron job per sql task with pgcron install and have run-scheduler skip those tasks with reason placed in pg_cron.', 1),
+    ('pg-cron-integration', 'record-pg-cron-runs', 'Record pg_cron runs',
+     'Wrap each pg_cron job so that its executions appear in the run history with trigger pg_cron.', 2),
+    ('status-report', 'last-and-next-run-per-task', 'Last and next run per task',
+     'Show the last run, its state and duration, and the next scheduled run of every task with the engine that runs it.', 1),
+    ('status-report', 'unhealthy-exit-code', 'Unhealthy exit code',
+     'Exit 1 from status when any task is overdue or failing so a monitor can alert on the exit code alone.', 2),
+    ('doctor-diagnosis', 'report-missing-extensions', 'Report missing extensions',
+     'Say what each missing extension among pg_cron, pgvector and postgres_fdw costs and how to install it.', 1),
+    ('doctor-diagnosis', 'show-pg-cron-job-details', 'Show pg_cron job details',
+     'Show cron.job and cron.job_run_details beside the run history so both engines are seen side by side.', 2),
+    ('output-and-exit-codes', 'json-on-every-command', 'JSON on every command',
+     'Accept --json on every command and print one JSON document on stdout that CI pipelines and monitors can parse.', 1),
+    ('output-and-exit-codes', 'redact-secrets', 'Redact secrets',
+     'Strip passwords from connection strings in all output, logs and error messages.', 2),
+    ('embedded-database', 'pglite-by-default', 'PGlite by default',
+     'Use an embedded PGlite with pgvector in the project data directory when no DATABASE_URL or config file names a server.', 1),
+    ('embedded-database', 'concurrent-processes-and-migrations', 'Concurrent processes and migrations',
+     'Let a scheduler and a status call share the embedded database and serialise migrations so processes starting together migrate once.', 2)
+  ) AS v(capability_slug, slug, name, description, position)
+  JOIN work_plan_capabilities c ON c.slug = v.capability_slug
+  ON CONFLICT (slug) DO NOTHING;
+  GET DIAGNOSTICS v_features_inserted = ROW_COUNT;
+
+  SELECT count(*) INTO v_themes_total FROM work_plan_themes;
+  SELECT count(*) INTO v_epics_total FROM work_plan_epics;
+  SELECT count(*) INTO v_capabilities_total FROM work_plan_capabilities;
+  SELECT count(*) INTO v_features_total FROM work_plan_features;
+
+  RETURN jsonb_build_object(
+    'themes', jsonb_build_object('inserted', v_themes_inserted, 'total', v_themes_total),
+    'epics', jsonb_build_object('inserted', v_epics_inserted, 'total', v_epics_total),
+    'capabilities', jsonb_build_object('inserted', v_capabilities_inserted, 'total', v_capabilities_total),
+    'features', jsonb_build_object('inserted', v_features_inserted, 'total', v_features_total)
+  );
+END;
+$$;
+
+--
+-- Name: FUNCTION seed_work_plan(); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.seed_work_plan() IS 'Idempotently seeds the singularity roadmap into the work_plan tables and returns, per table, the rows this call inserted and the rows present afterwards.';
+
+--
+-- Name: singularity_cron_run(text, text, text); Type: PROCEDURE; Schema: public; Owner: -
+--
+
+CREATE PROCEDURE public.singularity_cron_run(IN p_task text, IN p_entry text, IN p_statement text)
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  run_id bigint;
+  outcome jsonb;
+  failure jsonb;
+BEGIN
+  INSERT INTO task_runs (task, args, trigger, state, attempt, max_attempts, concurrency_key, entry, scheduled_for,
+                         started_at, heartbeat_at, host, pid)
+  VALUES (p_task, '{}', 'pg_cron', 'executing', 1, 1, p_task, p_entry, date_trunc('minute', now()),
+          now(), now(), 'pg_cron', pg_backend_pid())
+  ON CONFLICT DO NOTHING
+  RETURNING id INTO run_id;
+  IF run_id IS NULL THEN
+    INSERT INTO task_runs (task, args, trigger, state, max_attempts, entry, scheduled_for, finished_at, duration_ms,
+                           host, pid, reason)
+    VALUES (p_task, '{}', 'pg_cron', 'skipped', 1, p_entry, date_trunc('minute', now()), now(), 0, 'pg_cron',
+            pg_backend_pid(), format('overlap: another run of %s was executing', p_task));
+    RETURN;
+  END IF;
+  COMMIT;
+  BEGIN
+    -- A query's first row is the result; other statements (ANALYZE, CALL) have none.
+    IF p_statement ~* '^\s*(select|with|values)\y' THEN
+      EXECUTE format('select to_jsonb(r) from (%s) r limit 1', p_statement) INTO outcome;
+    ELSE
+      EXECUTE p_statement;
+    END IF;
+    -- A single column named result is the result itself, as the runner does it.
+    IF outcome IS NOT NULL AND (SELECT array_agg(k) FROM jsonb_object_keys(outcome) k) = ARRAY['result'] THEN
+      outcome := outcome -> 'result';
+    END IF;
+    UPDATE task_runs SET state = 'completed', result = coalesce(outcome, 'null'::jsonb), finished_at = clock_timestamp(),
+      duration_ms = (extract(epoch from (clock_timestamp() - started_at)) * 1000)::int
+    WHERE id = run_id;
+  EXCEPTION WHEN OTHERS THEN
+    failure := jsonb_build_object('name', 'PostgresError', 'message', SQLERRM, 'code', SQLSTATE);
+    UPDATE task_runs SET state = 'discarded', error = failure, finished_at = clock_timestamp(),
+      errors = errors || jsonb_build_array(failure || jsonb_build_object('attempt', 1, 'at', clock_timestamp())),
+      duration_ms = (extract(epoch from (clock_timestamp() - started_at)) * 1000)::int
+    WHERE id = run_id;
+  END;
+END
+$$;
+
+--
+-- Name: sync_learning(integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.sync_learning(p_batch integer DEFAULT 500) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  v_enqueued bigint;
+  v_ids bigint[];
+  v_batch bigint;
+  v_unsent bigint;
+BEGIN
+  IF p_batch IS NULL OR p_batch < 1 THEN
+    RAISE EXCEPTION 'p_batch must be at least 1, got %', p_batch;
+  END IF;
+
+  INSERT INTO learning_outbox (pattern_id, pattern_version, payload)
+  SELECT p.id, p.version,
+         jsonb_build_object('kind', p.kind, 'pattern_key', p.pattern_key, 'description', p.description,
+                            'example', p.example, 'occurrences', p.occurrences, 'confidence', p.confidence,
+                            'first_seen_at', p.first_seen_at, 'last_seen_at', p.last_seen_at, 'version', p.version)
+  FROM learned_patterns p
+  WHERE NOT EXISTS (SELECT 1 FROM learning_outbox o WHERE o.pattern_id = p.id AND o.pattern_version = p.version)
+  ORDER BY p.id
+  ON CONFLICT (pattern_id, pattern_version) DO NOTHING;
+  GET DIAGNOSTICS v_enqueued = ROW_COUNT;
+
+  SELECT array_agg(id ORDER BY id) INTO v_ids
+  FROM (SELECT id FROM learning_outbox WHERE sent_at IS NULL ORDER BY id LIMIT p_batch FOR UPDATE SKIP LOCKED) unsent;
+
+  IF v_ids IS NOT NULL THEN
+    -- The central transport goes here (see above). Without one, the batch is sent by recording it.
+    INSERT INTO learning_sync_batches (sent_at, items, destination)
+    VALUES (now(), cardinality(v_ids), 'none')
+    RETURNING id INTO v_batch;
+    UPDATE learning_outbox SET sent_at = now(), batch_id = v_batch, attempts = attempts + 1 WHERE id = ANY (v_ids);
+  END IF;
+
+  SELECT count(*) INTO v_unsent FROM learning_outbox WHERE sent_at IS NULL;
+  RETURN jsonb_build_object('enqueued', v_enqueued, 'sent', coalesce(cardinality(v_ids), 0), 'batch_id', v_batch,
+                            'unsent_left', v_unsent);
+END
+$$;
+
+--
+-- Name: update_agent_knowledge(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.update_agent_knowledge() RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  v_considered bigint;
+  v_updated bigint;
+BEGIN
+  SELECT count(*) INTO v_considered FROM agents WHERE status <> 'retired';
+
+  WITH summary AS (
+    SELECT a.id, jsonb_build_object(
+             'completed', t.completed,
+             'failed', t.failed,
+             'success_rate', CASE WHEN t.completed + t.failed > 0
+                                  THEN round(t.completed::numeric / (t.completed + t.failed), 4) END,
+             'avg_duration_ms', t.avg_duration_ms,
+             'last_finished_at', t.last_finished_at,
+             'by_kind', coalesce(k.by_kind, '{}'),
+             'top_patterns', coalesce(p.top, '[]')) AS knowledge
+    FROM agents a
+    CROSS JOIN LATERAL (
+      SELECT count(*) FILTER (WHERE status = 'completed') AS completed,
+             count(*) FILTER (WHERE status = 'failed') AS failed,
+             round(avg(duration_ms))::bigint AS avg_duration_ms,
+             max(completed_at) AS last_finished_at
+      FROM agent_tasks WHERE assigned_agent_id = a.id AND status IN ('completed', 'failed')) t
+    CROSS JOIN LATERAL (
+      SELECT jsonb_object_agg(kind, jsonb_build_object('completed', completed, 'failed', failed)) AS by_kind
+      FROM (SELECT kind, count(*) FILTER (WHERE status = 'completed') AS completed,
+                   count(*) FILTER (WHERE status = 'failed') AS failed
+            FROM agent_tasks WHERE assigned_agent_id = a.id AND status IN ('completed', 'failed')
+            GROUP BY kind) per_kind) k
+    CROSS JOIN LATERAL (
+      SELECT jsonb_agg(jsonb_build_object('kind', kind, 'pattern', pattern_key, 'confidence', confidence,
+                                          'occurrences', occurrences)
+                       ORDER BY confidence DESC, occurrences DESC, id) AS top
+      FROM (SELECT * FROM learned_patterns lp WHERE lp.kind = ANY (a.skills)
+            ORDER BY confidence DESC, occurrences DESC, id LIMIT 5) relevant) p
+    WHERE a.status <> 'retired'
+  )
+  UPDATE agents a SET knowledge = s.knowledge, knowledge_updated_at = now()
+  FROM summary s
+  WHERE a.id = s.id AND a.knowledge IS DISTINCT FROM s.knowledge;
+  GET DIAGNOSTICS v_updated = ROW_COUNT;
+
+  RETURN jsonb_build_object('updated', v_updated, 'unchanged', v_considered - v_updated);
+END
+$$;
+
+--
+-- Name: vector_stats(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.vector_stats() RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  tbl regclass;
+  tables jsonb := '[]';
+  indexes jsonb;
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_type WHERE typname = 'vector') THEN
+    RETURN jsonb_build_object('pgvector', false, 'tables', '[]'::jsonb, 'indexes', '[]'::jsonb);
+  END IF;
+  FOR tbl IN
+    SELECT DISTINCT a.attrelid::regclass
+    FROM pg_attribute a
+    JOIN pg_type ty ON ty.oid = a.atttypid AND ty.typname = 'vector'
+    JOIN pg_class c ON c.oid = a.attrelid AND c.relkind = 'r'
+    JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+    WHERE a.attnum > 0 AND NOT a.attisdropped
+  LOOP
+    EXECUTE format('ANALYZE %s', tbl);
+    tables := tables || jsonb_build_object('table', tbl::text, 'rows', (SELECT reltuples::bigint FROM pg_class WHERE oid = tbl));
+  END LOOP;
+  SELECT coalesce(jsonb_agg(jsonb_build_object('index', c.relname, 'table', t.relname, 'method', am.amname,
+           'options', coalesce(to_jsonb(c.reloptions), '[]'::jsonb), 'bytes', pg_relation_size(c.oid)) ORDER BY c.relname), '[]')
+    INTO indexes
+  FROM pg_index i
+  JOIN pg_class c ON c.oid = i.indexrelid
+  JOIN pg_class t ON t.oid = i.indrelid
+  JOIN pg_am am ON am.oid = c.relam
+  WHERE am.amname IN ('hnsw', 'ivfflat');
+  RETURN jsonb_build_object('pgvector', true, 'tables', tables, 'indexes', indexes);
+END
+$$;
+
+--
+-- Name: agent_tasks; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.agent_tasks (
+    id bigint NOT NULL,
+    kind text NOT NULL,
+    skill text,
+    payload jsonb DEFAULT '{}'::jsonb NOT NULL,
+    priority integer DEFAULT 0 NOT NULL,
+    status text DEFAULT 'pending'::text NOT NULL,
+    assigned_agent_id bigint,
+    inserted_at timestamp with time zone DEFAULT now() NOT NULL,
+    assigned_at timestamp with time zone,
+    completed_at timestamp with time zone,
+    duration_ms integer,
+    success boolean GENERATED ALWAYS AS (
+CASE
+    WHEN (status = ANY (ARRAY['completed'::text, 'failed'::text])) THEN (status = 'completed'::text)
+    ELSE NULL::boolean
+END) STORED,
+    CONSTRAINT agent_tasks_duration_ms_check CHECK ((duration_ms >= 0)),
+    CONSTRAINT agent_tasks_pending_unassigned CHECK (((status = 'pending'::text) = (assigned_agent_id IS NULL))),
+    CONSTRAINT agent_tasks_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'assigned'::text, 'running'::text, 'completed'::text, 'failed'::text])))
+);
+
+--
+-- Name: agents; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.agents (
+    id bigint NOT NULL,
+    name text NOT NULL,
+    status text DEFAULT 'active'::text NOT NULL,
+    capacity integer DEFAULT 1 NOT NULL,
+    skills text[] DEFAULT '{}'::text[] NOT NULL,
+    last_seen_at timestamp with time zone,
+    knowledge jsonb DEFAULT '{}'::jsonb NOT NULL,
+    knowledge_updated_at timestamp with time zone,
+    inserted_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT agents_capacity_check CHECK ((capacity >= 0)),
+    CONSTRAINT agents_status_check CHECK ((status = ANY (ARRAY['active'::text, 'paused'::text, 'retired'::text])))
+);
+
+--
+-- Name: agent_performance; Type: MATERIALIZED VIEW; Schema: public; Owner: -
+--
+
+CREATE MATERIALIZED VIEW public.agent_performance AS
+ SELECT a.id AS agent_id,
+    a.name AS agent_name,
+    t.kind,
+    (count(*) FILTER (WHERE (t.status = 'completed'::text)))::integer AS completed,
+    (count(*) FILTER (WHERE (t.status = 'failed'::text)))::integer AS failed,
+    (round(((count(*) FILTER (WHERE (t.status = 'completed'::text)))::numeric / (count(*))::numeric), 4))::double precision AS success_rate,
+    (avg(t.duration_ms))::double precision AS avg_duration_ms,
+    percentile_cont((0.95)::double precision) WITHIN GROUP (ORDER BY ((t.duration_ms)::double precision)) AS p95_duration_ms,
+    max(t.completed_at) AS last_finished_at
+   FROM (public.agent_tasks t
+     JOIN public.agents a ON ((a.id = t.assigned_agent_id)))
+  WHERE ((t.status = ANY (ARRAY['completed'::text, 'failed'::text])) AND (t.completed_at >= (now() - '7 days'::interval)))
+  GROUP BY a.id, a.name, t.kind
+  WITH NO DATA;
+
+--
+-- Name: agent_tasks_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.agent_tasks_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: agent_tasks_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.agent_tasks_id_seq OWNED BY public.agent_tasks.id;
+
+--
+-- Name: agents_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.agents_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: agents_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.agents_id_seq OWNED BY public.agents.id;
+
+--
+-- Name: analysis_cache; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE UNLOGGED TABLE public.analysis_cache (
+    key text NOT NULL,
+    value jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone,
+    hits bigint DEFAULT 0 NOT NULL,
+    last_hit_at timestamp with time zone,
+    size_bytes integer GENERATED ALWAYS AS (octet_length((value)::text)) STORED
+);
+
+--
+-- Name: analysis_results; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.analysis_results (
+    id bigint NOT NULL,
+    codebase text NOT NULL,
+    kind text NOT NULL,
+    subject text NOT NULL,
+    finding jsonb DEFAULT '{}'::jsonb NOT NULL,
+    confidence double precision NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    learned_at timestamp with time zone,
+    CONSTRAINT analysis_results_confidence_check CHECK (((confidence >= (0)::double precision) AND (confidence <= (1)::double precision)))
+);
+
+--
+-- Name: analysis_results_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.analysis_results_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: analysis_results_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.analysis_results_id_seq OWNED BY public.analysis_results.id;
+
+--
+-- Name: backups; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.backups (
+    id bigint NOT NULL,
+    type text NOT NULL,
+    database text NOT NULL,
+    path text NOT NULL,
+    format text DEFAULT 'custom'::text NOT NULL,
+    size_bytes bigint,
+    sha256 text,
+    started_at timestamp with time zone DEFAULT now() NOT NULL,
+    finished_at timestamp with time zone,
+    server_version text,
+    pg_dump_version text,
+    status text DEFAULT 'running'::text NOT NULL,
+    verified_at timestamp with time zone,
+    verified_how text,
+    verify_error text,
+    pruned_at timestamp with time zone,
+    run_id bigint,
+    error jsonb,
+    CONSTRAINT backups_failed_why CHECK (((status = 'failed'::text) = (error IS NOT NULL))),
+    CONSTRAINT backups_file_described CHECK (((status <> ALL (ARRAY['succeeded'::text, 'pruned'::text])) OR ((size_bytes IS NOT NULL) AND (sha256 IS NOT NULL) AND (server_version IS NOT NULL) AND (pg_dump_version IS NOT NULL)))),
+    CONSTRAINT backups_finished CHECK (((status = 'running'::text) = (finished_at IS NULL))),
+    CONSTRAINT backups_format_check CHECK ((format = ANY (ARRAY['custom'::text, 'plain'::text]))),
+    CONSTRAINT backups_pruned_when CHECK (((status = 'pruned'::text) = (pruned_at IS NOT NULL))),
+    CONSTRAINT backups_sha256_check CHECK ((sha256 ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT backups_size_bytes_check CHECK ((size_bytes >= 0)),
+    CONSTRAINT backups_status_check CHECK ((status = ANY (ARRAY['running'::text, 'succeeded'::text, 'failed'::text, 'pruned'::text]))),
+    CONSTRAINT backups_type_check CHECK ((type ~ '^[a-z][a-z0-9_-]{0,62}$'::text)),
+    CONSTRAINT backups_verified CHECK ((((verified_at IS NULL) = (verified_how IS NULL)) AND ((verify_error IS NULL) OR (verified_at IS NOT NULL)))),
+    CONSTRAINT backups_verified_how_check CHECK ((verified_how = ANY (ARRAY['checksum'::text, 'list'::text, 'full'::text])))
+);
+
+--
+-- Name: backups_archive; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.backups_archive (
+    id bigint NOT NULL,
+    type text NOT NULL,
+    database text NOT NULL,
+    path text NOT NULL,
+    format text NOT NULL,
+    size_bytes bigint,
+    sha256 text,
+    started_at timestamp with time zone NOT NULL,
+    finished_at timestamp with time zone,
+    server_version text,
+    pg_dump_version text,
+    status text NOT NULL,
+    verified_at timestamp with time zone,
+    verified_how text,
+    verify_error text,
+    pruned_at timestamp with time zone,
+    run_id bigint,
+    error jsonb,
+    archived_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: backups_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.backups_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: backups_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.backups_id_seq OWNED BY public.backups.id;
+
+--
+-- Name: code_chunks; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.code_chunks (
+    id bigint NOT NULL,
+    file_id bigint NOT NULL,
+    codebase text NOT NULL,
+    start_line integer NOT NULL,
+    end_line integer NOT NULL,
+    kind text NOT NULL,
+    symbol text,
+    content text NOT NULL,
+    content_hash text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    search tsvector GENERATED ALWAYS AS (to_tsvector('english'::regconfig, public.code_search_text(symbol, content))) STORED,
+    embedding real[],
+    embedding_model text,
+    embedding_dim integer,
+    CONSTRAINT code_chunks_embedding_check CHECK ((((embedding IS NULL) = (embedding_model IS NULL)) AND ((embedding IS NULL) = (embedding_dim IS NULL)) AND ((embedding IS NULL) OR (cardinality(embedding) = embedding_dim)))),
+    CONSTRAINT code_chunks_lines_check CHECK ((end_line >= start_line)),
+    CONSTRAINT code_chunks_start_line_check CHECK ((start_line >= 1))
+);
+
+--
+-- Name: code_chunks_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.code_chunks_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: code_chunks_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.code_chunks_id_seq OWNED BY public.code_chunks.id;
+
+--
+-- Name: code_files; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.code_files (
+    id bigint NOT NULL,
+    codebase text NOT NULL,
+    path text NOT NULL,
+    language text,
+    size_bytes bigint NOT NULL,
+    mtime timestamp with time zone NOT NULL,
+    content_hash text NOT NULL,
+    ingested_at timestamp with time zone DEFAULT now() NOT NULL,
+    deleted_at timestamp with time zone,
+    refs jsonb DEFAULT '[]'::jsonb NOT NULL,
+    CONSTRAINT code_files_size_bytes_check CHECK ((size_bytes >= 0))
+);
+
+--
+-- Name: code_files_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.code_files_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: code_files_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.code_files_id_seq OWNED BY public.code_files.id;
+
+--
+-- Name: codebases; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.codebases (
+    id text NOT NULL,
+    root text NOT NULL,
+    first_ingested_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_ingested_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: embedding_cache; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.embedding_cache (
+    model text NOT NULL,
+    text_hash text NOT NULL,
+    dimension integer NOT NULL,
+    embedding real[] NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT embedding_cache_dimension_check CHECK ((dimension > 0)),
+    CONSTRAINT embedding_cache_length_check CHECK ((cardinality(embedding) = dimension))
+);
+
+--
+-- Name: graph_edges; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.graph_edges (
+    source_id bigint NOT NULL,
+    target_id bigint NOT NULL,
+    kind text NOT NULL,
+    weight double precision DEFAULT 1 NOT NULL,
+    CONSTRAINT graph_edges_kind_check CHECK ((kind = ANY (ARRAY['imports'::text, 'calls'::text, 'references'::text, 'contains'::text, 'defines'::text]))),
+    CONSTRAINT graph_edges_weight_check CHECK (((weight > (0)::double precision) AND (weight < 'Infinity'::double precision)))
+);
+
+--
+-- Name: graph_nodes; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.graph_nodes (
+    id bigint NOT NULL,
+    codebase text NOT NULL,
+    kind text NOT NULL,
+    name text NOT NULL,
+    path text,
+    language text,
+    line integer,
+    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
+    dependency_node_ids bigint[] DEFAULT '{}'::bigint[] NOT NULL,
+    dependent_node_ids bigint[] DEFAULT '{}'::bigint[] NOT NULL,
+    pagerank double precision,
+    pagerank_at timestamp with time zone,
+    inserted_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT graph_nodes_file_path_check CHECK (((kind <> 'file'::text) OR (path = name))),
+    CONSTRAINT graph_nodes_kind_check CHECK ((kind = ANY (ARRAY['file'::text, 'symbol'::text])))
+);
+
+--
+-- Name: graph_nodes_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.graph_nodes_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: graph_nodes_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.graph_nodes_id_seq OWNED BY public.graph_nodes.id;
+
+--
+-- Name: hot_cache_entries; Type: MATERIALIZED VIEW; Schema: public; Owner: -
+--
+
+CREATE MATERIALIZED VIEW public.hot_cache_entries AS
+ SELECT key,
+    hits,
+    last_hit_at,
+    expires_at,
+    size_bytes,
+    score,
+    row_number() OVER (ORDER BY score DESC, key) AS rank
+   FROM ( SELECT analysis_cache.key,
+            analysis_cache.hits,
+            analysis_cache.last_hit_at,
+            analysis_cache.expires_at,
+            analysis_cache.size_bytes,
+            (((analysis_cache.hits)::numeric / ((1)::numeric + (EXTRACT(epoch FROM (now() - COALESCE(analysis_cache.last_hit_at, analysis_cache.created_at))) / (3600)::numeric))))::double precision AS score
+           FROM public.analysis_cache
+          WHERE ((analysis_cache.hits > 0) AND ((analysis_cache.expires_at IS NULL) OR (analysis_cache.expires_at > now())))) live
+  ORDER BY score DESC, key
+ LIMIT 100
+  WITH NO DATA;
+
+--
+-- Name: knowledge_artifacts; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.knowledge_artifacts (
+    id bigint NOT NULL,
+    artifact_type text NOT NULL,
+    artifact_id text NOT NULL,
+    version text NOT NULL,
+    source text NOT NULL,
+    path text,
+    raw text NOT NULL,
+    content jsonb,
+    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
+    content_hash text NOT NULL,
+    usage_count bigint DEFAULT 0 NOT NULL,
+    success_count bigint DEFAULT 0 NOT NULL,
+    last_used_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    file_stamp text,
+    embedding real[],
+    embedding_model text,
+    embedding_dim integer,
+    embedded_hash text,
+    search tsvector GENERATED ALWAYS AS (to_tsvector('english'::regconfig, ((((COALESCE((content ->> 'name'::text), artifact_id) || ' '::text) || COALESCE((content ->> 'description'::text), ''::text)) || ' '::text) || public.code_search_text(NULL::text, raw)))) STORED,
+    CONSTRAINT knowledge_artifacts_embedding_check CHECK ((((embedding IS NULL) = (embedding_model IS NULL)) AND ((embedding IS NULL) = (embedding_dim IS NULL)) AND ((embedding IS NULL) = (embedded_hash IS NULL)) AND ((embedding IS NULL) OR (cardinality(embedding) = embedding_dim)))),
+    CONSTRAINT knowledge_artifacts_path_check CHECK (((source = 'file'::text) = (path IS NOT NULL))),
+    CONSTRAINT knowledge_artifacts_source_check CHECK ((source = ANY (ARRAY['file'::text, 'learned'::text]))),
+    CONSTRAINT knowledge_artifacts_usage_check CHECK (((success_count >= 0) AND (success_count <= usage_count) AND ((usage_count = 0) = (last_used_at IS NULL))))
+);
+
+--
+-- Name: knowledge_artifacts_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.knowledge_artifacts_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: knowledge_artifacts_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.knowledge_artifacts_id_seq OWNED BY public.knowledge_artifacts.id;
+
+--
+-- Name: learned_patterns; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.learned_patterns (
+    id bigint NOT NULL,
+    kind text NOT NULL,
+    pattern_key text NOT NULL,
+    description text,
+    example jsonb,
+    occurrences integer NOT NULL,
+    confidence double precision NOT NULL,
+    first_seen_at timestamp with time zone NOT NULL,
+    last_seen_at timestamp with time zone NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT learned_patterns_confidence_check CHECK (((confidence >= (0)::double precision) AND (confidence <= (1)::double precision))),
+    CONSTRAINT learned_patterns_occurrences_check CHECK ((occurrences > 0))
+);
+
+--
+-- Name: learned_patterns_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.learned_patterns_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: learned_patterns_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.learned_patterns_id_seq OWNED BY public.learned_patterns.id;
+
+--
+-- Name: learning_outbox; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.learning_outbox (
+    id bigint NOT NULL,
+    pattern_id bigint NOT NULL,
+    pattern_version integer NOT NULL,
+    payload jsonb NOT NULL,
+    enqueued_at timestamp with time zone DEFAULT now() NOT NULL,
+    sent_at timestamp with time zone,
+    batch_id bigint,
+    attempts integer DEFAULT 0 NOT NULL
+);
+
+--
+-- Name: learning_outbox_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.learning_outbox_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: learning_outbox_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.learning_outbox_id_seq OWNED BY public.learning_outbox.id;
+
+--
+-- Name: learning_sync_batches; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.learning_sync_batches (
+    id bigint NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    sent_at timestamp with time zone,
+    items integer NOT NULL,
+    destination text DEFAULT 'none'::text NOT NULL
+);
+
+--
+-- Name: learning_sync_batches_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.learning_sync_batches_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: learning_sync_batches_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.learning_sync_batches_id_seq OWNED BY public.learning_sync_batches.id;
+
+--
+-- Name: pgcron_jobs; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.pgcron_jobs (
+    jobname text NOT NULL,
+    task text NOT NULL,
+    entry text NOT NULL,
+    schedule text NOT NULL,
+    command text NOT NULL,
+    cron_database text NOT NULL,
+    installed_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: schedulers; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.schedulers (
+    id bigint NOT NULL,
+    host text NOT NULL,
+    pid integer NOT NULL,
+    version text NOT NULL,
+    crontab text,
+    entries jsonb DEFAULT '[]'::jsonb NOT NULL,
+    placed_in_pg_cron jsonb DEFAULT '[]'::jsonb NOT NULL,
+    started_at timestamp with time zone DEFAULT now() NOT NULL,
+    heartbeat_at timestamp with time zone DEFAULT now() NOT NULL,
+    stopped_at timestamp with time zone,
+    stop_reason text
+);
+
+--
+-- Name: schedulers_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.schedulers_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: schedulers_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.schedulers_id_seq OWNED BY public.schedulers.id;
+
+--
+-- Name: task_runs; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.task_runs (
+    id bigint NOT NULL,
+    task text NOT NULL,
+    args jsonb DEFAULT '{}'::jsonb NOT NULL,
+    trigger text NOT NULL,
+    state text NOT NULL,
+    attempt integer DEFAULT 1 NOT NULL,
+    max_attempts integer DEFAULT 1 NOT NULL,
+    dedupe_key text,
+    concurrency_key text,
+    scheduled_for timestamp with time zone,
+    run_after timestamp with time zone,
+    inserted_at timestamp with time zone DEFAULT now() NOT NULL,
+    started_at timestamp with time zone,
+    heartbeat_at timestamp with time zone,
+    finished_at timestamp with time zone,
+    duration_ms integer,
+    timeout_ms integer,
+    host text,
+    pid integer,
+    reason text,
+    result jsonb,
+    error jsonb,
+    errors jsonb DEFAULT '[]'::jsonb NOT NULL,
+    cancel_requested_at timestamp with time zone,
+    retry_of bigint,
+    summary text,
+    entry text,
+    parent_run_id bigint,
+    CONSTRAINT task_runs_attempt_check CHECK (((attempt >= 1) AND (max_attempts >= 1))),
+    CONSTRAINT task_runs_state_check CHECK ((state = ANY (ARRAY['scheduled'::text, 'executing'::text, 'completed'::text, 'retryable'::text, 'discarded'::text, 'cancelled'::text, 'skipped'::text, 'missed'::text]))),
+    CONSTRAINT task_runs_trigger_check CHECK ((trigger = ANY (ARRAY['cli'::text, 'ci'::text, 'scheduler'::text, 'setup'::text, 'pg_cron'::text, 'retry'::text, 'backfill'::text])))
+);
+
+--
+-- Name: task_run_performance; Type: MATERIALIZED VIEW; Schema: public; Owner: -
+--
+
+CREATE MATERIALIZED VIEW public.task_run_performance AS
+ SELECT task,
+    (count(*))::integer AS runs,
+    (count(*) FILTER (WHERE (state = 'completed'::text)))::integer AS completed,
+    (count(*) FILTER (WHERE (state = 'discarded'::text)))::integer AS failed,
+    (round(((count(*) FILTER (WHERE (state = 'completed'::text)))::numeric / (count(*))::numeric), 4))::double precision AS success_rate,
+    (avg(duration_ms))::double precision AS avg_duration_ms,
+    percentile_cont((0.95)::double precision) WITHIN GROUP (ORDER BY ((duration_ms)::double precision)) AS p95_duration_ms,
+    max(finished_at) AS last_finished_at
+   FROM public.task_runs
+  WHERE ((state = ANY (ARRAY['completed'::text, 'discarded'::text, 'cancelled'::text])) AND (finished_at >= (now() - '7 days'::interval)))
+  GROUP BY task
+  WITH NO DATA;
+
+--
+-- Name: task_runs_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.task_runs_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: task_runs_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.task_runs_id_seq OWNED BY public.task_runs.id;
+
+--
+-- Name: work_plan_capabilities; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.work_plan_capabilities (
+    id bigint NOT NULL,
+    epic_id bigint NOT NULL,
+    slug text NOT NULL,
+    name text NOT NULL,
+    description text NOT NULL,
+    "position" integer NOT NULL,
+    inserted_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: work_plan_capabilities_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.work_plan_capabilities_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: work_plan_capabilities_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.work_plan_capabilities_id_seq OWNED BY public.work_plan_capabilities.id;
+
+--
+-- Name: work_plan_epics; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.work_plan_epics (
+    id bigint NOT NULL,
+    theme_id bigint NOT NULL,
+    slug text NOT NULL,
+    name text NOT NULL,
+    description text NOT NULL,
+    "position" integer NOT NULL,
+    inserted_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: work_plan_epics_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.work_plan_epics_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: work_plan_epics_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.work_plan_epics_id_seq OWNED BY public.work_plan_epics.id;
+
+--
+-- Name: work_plan_features; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.work_plan_features (
+    id bigint NOT NULL,
+    capability_id bigint NOT NULL,
+    slug text NOT NULL,
+    name text NOT NULL,
+    description text NOT NULL,
+    status text DEFAULT 'planned'::text NOT NULL,
+    "position" integer NOT NULL,
+    inserted_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT work_plan_features_status_check CHECK ((status = ANY (ARRAY['planned'::text, 'in_progress'::text, 'done'::text])))
+);
+
+--
+-- Name: work_plan_features_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.work_plan_features_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: work_plan_features_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.work_plan_features_id_seq OWNED BY public.work_plan_features.id;
+
+--
+-- Name: work_plan_themes; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.work_plan_themes (
+    id bigint NOT NULL,
+    slug text NOT NULL,
+    name text NOT NULL,
+    description text NOT NULL,
+    "position" integer NOT NULL,
+    inserted_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: work_plan_themes_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.work_plan_themes_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: work_plan_themes_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.work_plan_themes_id_seq OWNED BY public.work_plan_themes.id;
+
+--
+-- Name: agent_tasks id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.agent_tasks ALTER COLUMN id SET DEFAULT nextval('public.agent_tasks_id_seq'::regclass);
+
+--
+-- Name: agents id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.agents ALTER COLUMN id SET DEFAULT nextval('public.agents_id_seq'::regclass);
+
+--
+-- Name: analysis_results id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.analysis_results ALTER COLUMN id SET DEFAULT nextval('public.analysis_results_id_seq'::regclass);
+
+--
+-- Name: backups id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.backups ALTER COLUMN id SET DEFAULT nextval('public.backups_id_seq'::regclass);
+
+--
+-- Name: code_chunks id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.code_chunks ALTER COLUMN id SET DEFAULT nextval('public.code_chunks_id_seq'::regclass);
+
+--
+-- Name: code_files id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.code_files ALTER COLUMN id SET DEFAULT nextval('public.code_files_id_seq'::regclass);
+
+--
+-- Name: graph_nodes id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.graph_nodes ALTER COLUMN id SET DEFAULT nextval('public.graph_nodes_id_seq'::regclass);
+
+--
+-- Name: knowledge_artifacts id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.knowledge_artifacts ALTER COLUMN id SET DEFAULT nextval('public.knowledge_artifacts_id_seq'::regclass);
+
+--
+-- Name: learned_patterns id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.learned_patterns ALTER COLUMN id SET DEFAULT nextval('public.learned_patterns_id_seq'::regclass);
+
+--
+-- Name: learning_outbox id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.learning_outbox ALTER COLUMN id SET DEFAULT nextval('public.learning_outbox_id_seq'::regclass);
+
+--
+-- Name: learning_sync_batches id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.learning_sync_batches ALTER COLUMN id SET DEFAULT nextval('public.learning_sync_batches_id_seq'::regclass);
+
+--
+-- Name: schedulers id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.schedulers ALTER COLUMN id SET DEFAULT nextval('public.schedulers_id_seq'::regclass);
+
+--
+-- Name: task_runs id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.task_runs ALTER COLUMN id SET DEFAULT nextval('public.task_runs_id_seq'::regclass);
+
+--
+-- Name: work_plan_capabilities id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.work_plan_capabilities ALTER COLUMN id SET DEFAULT nextval('public.work_plan_capabilities_id_seq'::regclass);
+
+--
+-- Name: work_plan_epics id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.work_plan_epics ALTER COLUMN id SET DEFAULT nextval('public.work_plan_epics_id_seq'::regclass);
+
+--
+-- Name: work_plan_features id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.work_plan_features ALTER COLUMN id SET DEFAULT nextval('public.work_plan_features_id_seq'::regclass);
+
+--
+-- Name: work_plan_themes id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.work_plan_themes ALTER COLUMN id SET DEFAULT nextval('public.work_plan_themes_id_seq'::regclass);
+
+--
+-- Name: agent_tasks agent_tasks_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.agent_tasks
+    ADD CONSTRAINT agent_tasks_pkey PRIMARY KEY (id);
+
+--
+-- Name: agents agents_name_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.agents
+    ADD CONSTRAINT agents_name_key UNIQUE (name);
+
+--
+-- Name: agents agents_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.agents
+    ADD CONSTRAINT agents_pkey PRIMARY KEY (id);
+
+--
+-- Name: analysis_cache analysis_cache_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.analysis_cache
+    ADD CONSTRAINT analysis_cache_pkey PRIMARY KEY (key);
+
+--
+-- Name: analysis_results analysis_results_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.analysis_results
+    ADD CONSTRAINT analysis_results_pkey PRIMARY KEY (id);
+
+--
+-- Name: backups_archive backups_archive_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.backups_archive
+    ADD CONSTRAINT backups_archive_pkey PRIMARY KEY (id);
+
+--
+-- Name: backups backups_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.backups
+    ADD CONSTRAINT backups_pkey PRIMARY KEY (id);
+
+--
+-- Name: code_chunks code_chunks_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.code_chunks
+    ADD CONSTRAINT code_chunks_pkey PRIMARY KEY (id);
+
+--
+-- Name: code_files code_files_id_codebase; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.code_files
+    ADD CONSTRAINT code_files_id_codebase UNIQUE (id, codebase);
+
+--
+-- Name: code_files code_files_identity; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.code_files
+    ADD CONSTRAINT code_files_identity UNIQUE (codebase, path);
+
+--
+-- Name: code_files code_files_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.code_files
+    ADD CONSTRAINT code_files_pkey PRIMARY KEY (id);
+
+--
+-- Name: codebases codebases_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.codebases
+    ADD CONSTRAINT codebases_pkey PRIMARY KEY (id);
+
+--
+-- Name: embedding_cache embedding_cache_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.embedding_cache
+    ADD CONSTRAINT embedding_cache_pkey PRIMARY KEY (model, text_hash);
+
+--
+-- Name: graph_edges graph_edges_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.graph_edges
+    ADD CONSTRAINT graph_edges_pkey PRIMARY KEY (source_id, target_id, kind);
+
+--
+-- Name: graph_nodes graph_nodes_identity; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.graph_nodes
+    ADD CONSTRAINT graph_nodes_identity UNIQUE NULLS NOT DISTINCT (codebase, kind, path, name);
+
+--
+-- Name: graph_nodes graph_nodes_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.graph_nodes
+    ADD CONSTRAINT graph_nodes_pkey PRIMARY KEY (id);
+
+--
+-- Name: knowledge_artifacts knowledge_artifacts_identity; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.knowledge_artifacts
+    ADD CONSTRAINT knowledge_artifacts_identity UNIQUE (artifact_type, artifact_id, version);
+
+--
+-- Name: knowledge_artifacts knowledge_artifacts_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.knowledge_artifacts
+    ADD CONSTRAINT knowledge_artifacts_pkey PRIMARY KEY (id);
+
+--
+-- Name: learned_patterns learned_patterns_kind_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.learned_patterns
+    ADD CONSTRAINT learned_patterns_kind_key UNIQUE (kind, pattern_key);
+
+--
+-- Name: learned_patterns learned_patterns_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.learned_patterns
+    ADD CONSTRAINT learned_patterns_pkey PRIMARY KEY (id);
+
+--
+-- Name: learning_outbox learning_outbox_pattern_version; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.learning_outbox
+    ADD CONSTRAINT learning_outbox_pattern_version UNIQUE (pattern_id, pattern_version);
+
+--
+-- Name: learning_outbox learning_outbox_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.learning_outbox
+    ADD CONSTRAINT learning_outbox_pkey PRIMARY KEY (id);
+
+--
+-- Name: learning_sync_batches learning_sync_batches_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.learning_sync_batches
+    ADD CONSTRAINT learning_sync_batches_pkey PRIMARY KEY (id);
+
+--
+-- Name: pgcron_jobs pgcron_jobs_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.pgcron_jobs
+    ADD CONSTRAINT pgcron_jobs_pkey PRIMARY KEY (jobname);
+
+--
+-- Name: schedulers schedulers_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.schedulers
+    ADD CONSTRAINT schedulers_pkey PRIMARY KEY (id);
+
+--
+-- Name: task_runs task_runs_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.task_runs
+    ADD CONSTRAINT task_runs_pkey PRIMARY KEY (id);
+
+--
+-- Name: work_plan_capabilities work_plan_capabilities_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.work_plan_capabilities
+    ADD CONSTRAINT work_plan_capabilities_pkey PRIMARY KEY (id);
+
+--
+-- Name: work_plan_capabilities work_plan_capabilities_slug_unique; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.work_plan_capabilities
+    ADD CONSTRAINT work_plan_capabilities_slug_unique UNIQUE (slug);
+
+--
+-- Name: work_plan_epics work_plan_epics_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.work_plan_epics
+    ADD CONSTRAINT work_plan_epics_pkey PRIMARY KEY (id);
+
+--
+-- Name: work_plan_epics work_plan_epics_slug_unique; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.work_plan_epics
+    ADD CONSTRAINT work_plan_epics_slug_unique UNIQUE (slug);
+
+--
+-- Name: work_plan_features work_plan_features_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.work_plan_features
+    ADD CONSTRAINT work_plan_features_pkey PRIMARY KEY (id);
+
+--
+-- Name: work_plan_features work_plan_features_slug_unique; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.work_plan_features
+    ADD CONSTRAINT work_plan_features_slug_unique UNIQUE (slug);
+
+--
+-- Name: work_plan_themes work_plan_themes_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.work_plan_themes
+    ADD CONSTRAINT work_plan_themes_pkey PRIMARY KEY (id);
+
+--
+-- Name: work_plan_themes work_plan_themes_slug_unique; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.work_plan_themes
+    ADD CONSTRAINT work_plan_themes_slug_unique UNIQUE (slug);
+
+--
+-- Name: agent_performance_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX agent_performance_key ON public.agent_performance USING btree (agent_id, kind);
+
+--
+-- Name: agent_tasks_agent_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX agent_tasks_agent_idx ON public.agent_tasks USING btree (assigned_agent_id, status) WHERE (assigned_agent_id IS NOT NULL);
+
+--
+-- Name: agent_tasks_completed_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX agent_tasks_completed_idx ON public.agent_tasks USING btree (completed_at) WHERE (completed_at IS NOT NULL);
+
+--
+-- Name: agent_tasks_pending_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX agent_tasks_pending_idx ON public.agent_tasks USING btree (priority DESC, inserted_at, id) WHERE (status = 'pending'::text);
+
+--
+-- Name: analysis_cache_expires_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX analysis_cache_expires_idx ON public.analysis_cache USING btree (expires_at) WHERE (expires_at IS NOT NULL);
+
+--
+-- Name: analysis_results_unlearned_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX analysis_results_unlearned_idx ON public.analysis_results USING btree (id) WHERE (learned_at IS NULL);
+
+--
+-- Name: backups_live_path_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX backups_live_path_idx ON public.backups USING btree (path) WHERE (status = ANY (ARRAY['running'::text, 'succeeded'::text]));
+
+--
+-- Name: backups_type_database_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX backups_type_database_idx ON public.backups USING btree (type, database, started_at DESC);
+
+--
+-- Name: code_chunks_content_hash_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX code_chunks_content_hash_idx ON public.code_chunks USING btree (codebase, content_hash);
+
+--
+-- Name: code_chunks_file_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX code_chunks_file_id_idx ON public.code_chunks USING btree (file_id);
+
+--
+-- Name: code_chunks_pending_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX code_chunks_pending_idx ON public.code_chunks USING btree (id) WHERE (embedding IS NULL);
+
+--
+-- Name: code_chunks_search_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX code_chunks_search_idx ON public.code_chunks USING gin (search);
+
+--
+-- Name: code_files_deleted_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX code_files_deleted_idx ON public.code_files USING btree (deleted_at) WHERE (deleted_at IS NOT NULL);
+
+--
+-- Name: graph_edges_target_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX graph_edges_target_id_idx ON public.graph_edges USING btree (target_id);
+
+--
+-- Name: graph_nodes_codebase_path_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX graph_nodes_codebase_path_idx ON public.graph_nodes USING btree (codebase, path);
+
+--
+-- Name: hot_cache_entries_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX hot_cache_entries_key ON public.hot_cache_entries USING btree (key);
+
+--
+-- Name: knowledge_artifacts_search_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX knowledge_artifacts_search_idx ON public.knowledge_artifacts USING gin (search);
+
+--
+-- Name: learning_outbox_unsent_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX learning_outbox_unsent_idx ON public.learning_outbox USING btree (id) WHERE (sent_at IS NULL);
+
+--
+-- Name: schedulers_live_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX schedulers_live_idx ON public.schedulers USING btree (heartbeat_at DESC NULLS LAST) WHERE (stopped_at IS NULL);
+
+--
+-- Name: task_run_performance_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX task_run_performance_key ON public.task_run_performance USING btree (task);
+
+--
+-- Name: task_runs_active_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX task_runs_active_idx ON public.task_runs USING btree (state, heartbeat_at) WHERE (state = ANY (ARRAY['executing'::text, 'retryable'::text, 'scheduled'::text]));
+
+--
+-- Name: task_runs_dedupe_key_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX task_runs_dedupe_key_idx ON public.task_runs USING btree (dedupe_key);
+
+--
+-- Name: task_runs_entry_tick_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX task_runs_entry_tick_idx ON public.task_runs USING btree (entry, scheduled_for DESC NULLS LAST) WHERE (entry IS NOT NULL);
+
+--
+-- Name: task_runs_finished_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX task_runs_finished_idx ON public.task_runs USING btree (finished_at) WHERE (finished_at IS NOT NULL);
+
+--
+-- Name: task_runs_inserted_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX task_runs_inserted_idx ON public.task_runs USING btree (inserted_at DESC NULLS LAST);
+
+--
+-- Name: task_runs_one_executing_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX task_runs_one_executing_idx ON public.task_runs USING btree (concurrency_key) WHERE ((state = 'executing'::text) AND (concurrency_key IS NOT NULL));
+
+--
+-- Name: task_runs_task_inserted_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX task_runs_task_inserted_idx ON public.task_runs USING btree (task, inserted_at DESC NULLS LAST);
+
+--
+-- Name: task_runs_task_started_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX task_runs_task_started_idx ON public.task_runs USING btree (task, inserted_at DESC NULLS LAST) WHERE (state <> 'missed'::text);
+
+--
+-- Name: task_runs_task_state_finished_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX task_runs_task_state_finished_idx ON public.task_runs USING btree (task, state, finished_at DESC NULLS LAST);
+
+--
+-- Name: task_runs_task_state_stats; Type: STATISTICS; Schema: public; Owner: -
+--
+
+CREATE STATISTICS public.task_runs_task_state_stats (mcv) ON task, state FROM public.task_runs;
+
+--
+-- Name: agent_tasks agent_tasks_assigned_agent_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.agent_tasks
+    ADD CONSTRAINT agent_tasks_assigned_agent_id_fkey FOREIGN KEY (assigned_agent_id) REFERENCES public.agents(id);
+
+--
+-- Name: code_chunks code_chunks_file_fk; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.code_chunks
+    ADD CONSTRAINT code_chunks_file_fk FOREIGN KEY (file_id, codebase) REFERENCES public.code_files(id, codebase) ON DELETE CASCADE;
+
+--
+-- Name: graph_edges graph_edges_source_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.graph_edges
+    ADD CONSTRAINT graph_edges_source_id_fkey FOREIGN KEY (source_id) REFERENCES public.graph_nodes(id) ON DELETE CASCADE;
+
+--
+-- Name: graph_edges graph_edges_target_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.graph_edges
+    ADD CONSTRAINT graph_edges_target_id_fkey FOREIGN KEY (target_id) REFERENCES public.graph_nodes(id) ON DELETE CASCADE;
+
+--
+-- Name: learning_outbox learning_outbox_batch_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.learning_outbox
+    ADD CONSTRAINT learning_outbox_batch_id_fkey FOREIGN KEY (batch_id) REFERENCES public.learning_sync_batches(id);
+
+--
+-- Name: learning_outbox learning_outbox_pattern_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.learning_outbox
+    ADD CONSTRAINT learning_outbox_pattern_id_fkey FOREIGN KEY (pattern_id) REFERENCES public.learned_patterns(id) ON DELETE CASCADE;
+
+--
+-- Name: work_plan_capabilities work_plan_capabilities_epic_id_work_plan_epics_id_fk; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.work_plan_capabilities
+    ADD CONSTRAINT work_plan_capabilities_epic_id_work_plan_epics_id_fk FOREIGN KEY (epic_id) REFERENCES public.work_plan_epics(id) ON DELETE CASCADE;
+
+--
+-- Name: work_plan_epics work_plan_epics_theme_id_work_plan_themes_id_fk; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.work_plan_epics
+    ADD CONSTRAINT work_plan_epics_theme_id_work_plan_themes_id_fk FOREIGN KEY (theme_id) REFERENCES public.work_plan_themes(id) ON DELETE CASCADE;
+
+--
+-- Name: work_plan_features work_plan_features_capability_id_work_plan_capabilities_id_fk; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.work_plan_features
+    ADD CONSTRAINT work_plan_features_capability_id_work_plan_capabilities_id_fk FOREIGN KEY (capability_id) REFERENCES public.work_plan_capabilities(id) ON DELETE CASCADE;
