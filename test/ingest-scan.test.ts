@@ -126,6 +126,22 @@ describe('scanCodebase rules', () => {
     ]);
   });
 
+  it('never walks an excluded folder (singularity\'s own database and backups), whatever an ignore file says', async () => {
+    const root = tempDir('ingest-own-');
+    writeFiles(root, {
+      'app.ts': 'export const app = 1;\n',
+      '.singularity/pgdata/postgresql.conf': 'port = 5432\n',
+      'keep/backups/db.sql': 'select 1;\n',
+      '.singularityignore': '!.singularity/\n',
+    });
+    const report = await scanCodebase(root, { exclude: [join(root, '.singularity'), join(root, 'keep/backups'), join(root, 'absent')] });
+    expect(report.files.map((f) => f.path)).toEqual(['.singularityignore', 'app.ts']);
+    expect(report.skippedFiles).toEqual([
+      { path: '.singularity/', reason: 'denied', detail: "singularity's own data" },
+      { path: 'keep/backups/', reason: 'denied', detail: "singularity's own data" },
+    ]);
+  });
+
   it('applies a nested .gitignore to paths relative to its folder, a deeper rule overriding a shallower one', async () => {
     const root = tempDir('ingest-nested-');
     writeFiles(root, {

@@ -22,6 +22,8 @@ export interface IngestOptions {
   embedder?: Embedder;
   /** Files per transaction. */
   batchSize?: number;
+  /** Folders inside the codebase not to ingest (the embedded database, backups). */
+  exclude?: readonly string[];
   signal?: AbortSignal;
   progress?: Progress;
 }
@@ -87,6 +89,7 @@ export async function ingestCodebase(db: Database, options: IngestOptions): Prom
   countedBefore.catch(() => {}); // awaited only when nothing changed
   const scan = await scanCodebase(options.root, {
     signal: options.signal,
+    exclude: options.exclude,
     // A stored file of the same size and mtime passed the scan's content checks when it was stored.
     judgedBefore: (path, size, mtimeMs) => {
       const known = storedByPath.get(path);

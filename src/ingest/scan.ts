@@ -17,7 +17,7 @@ import { languageOf } from './languages.js';
 
 export type SkipReason =
   | 'ignored' // by a .gitignore, .singularityignore or .git/info/exclude
-  | 'denied' // by the default deny list (its secrets part: detail 'a secret')
+  | 'denied' // by the default deny list (its secrets part: detail 'a secret'), or singularity's own folders
   | 'binary'
   | 'minified'
   | 'generated'
@@ -68,6 +68,8 @@ export interface ScanOptions {
    * not read again to be judged, which makes an unchanged re-scan a walk of stats.
    */
   judgedBefore?: (path: string, size: number, mtimeMs: number) => boolean;
+  /** Folders never walked, whatever an ignore file says: singularity's own (its database, its backups). */
+  exclude?: readonly string[];
 }
 
 export const DEFAULT_MAX_FILE_BYTES = 1024 * 1024;
@@ -120,6 +122,13 @@ export async function scanCodebase(root: string, options: ScanOptions = {}): Pro
   const maxBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
   const denied = ignore().add(DENIED);
   const secrets = ignore().add(SECRETS);
+  const excluded = new Set((options.exclude ?? []).flatMap((folder) => {
+    try {
+      return [realpathSync.native(folder)];
+    } catch {
+      return []; // not there (yet): nothing of it to walk
+    }
+  }));
   const report: ScanReport = {
     root: rootPath,
     files: [],
@@ -230,6 +239,10 @@ export async function scanCodebase(root: string, options: ScanOptions = {}): Pro
       real = realpathSync.native(absolute);
     } catch (error) {
       skip(`${relative}/`, 'unreadable', (error as NodeJS.ErrnoException).code ?? (error as Error).message);
+      return;
+    }
+    if (excluded.has(real)) {
+      skip(`${relative}/`, 'denied', "singularity's own data");
       return;
     }
     if (visited.has(real)) {

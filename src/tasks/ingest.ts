@@ -32,7 +32,11 @@ export default defineTask({
   concurrencyKey: (args) => `ingest:${args.id ?? basename(resolve(args.path))}`,
   async run({ args, db, config, signal, progress }): Promise<IngestResult> {
     const ingest = async (embedder?: Embedder, pendingBecause?: string): Promise<IngestResult> => {
-      const report = await ingestCodebase(db, { root: resolve(args.path), codebase: args.id, embedder, signal, progress });
+      const report = await ingestCodebase(db, {
+        root: resolve(args.path), codebase: args.id, embedder, signal, progress,
+        // The embedded database and the backups may live inside the folder (the default home is ./.singularity).
+        exclude: [config.home, config.backup.dir],
+      });
       return { ...report, ...(pendingBecause && { pendingBecause }) };
     };
     if (args.skipEmbedding) return ingest(undefined, '--skip-embedding');
