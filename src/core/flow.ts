@@ -43,6 +43,8 @@ export interface StepRequest {
   signal?: AbortSignal;
   /** What this flow (and the flows around it) has done so far: a step task of the run skips those. */
   flowDone: FlowDone[];
+  /** Must be called with the run the step recorded, if it recorded one: that run is this flow's own. */
+  onClaimed: (run: Run) => void;
 }
 
 /** Executes one step as a run and returns the run's final record. */
@@ -136,10 +138,12 @@ async function runOneStep(ctx: StepContext, order: number, step: FlowStep): Prom
     if (latest?.state === 'completed' && history.counts(latest)) continue; // completed between the two looks
     if (latest?.state === 'executing') other = latest;
     else {
-      const before = await dbNow(db);
-      const run = await ctx.runStep(step.task, args, { dedupeKey: history.dedupeKey(step, latest), signal, flowDone: ctx.flowDone });
-      // A finished run inserted after `before` is this flow's own; anything else belongs to another process.
-      if (run.state !== 'executing' && run.state !== 'skipped' && new Date(run.insertedAt).getTime() >= before.getTime()) {
+      let ownRunId: number | undefined;
+      const run = await ctx.runStep(step.task, args, {
+        dedupeKey: history.dedupeKey(step, latest), signal, flowDone: ctx.flowDone, onClaimed: (claimed) => (ownRunId = claimed.id),
+      });
+      // Only the run this step recorded is this flow's own; any other belongs to another process.
+      if (run.id === ownRunId && run.state !== 'executing') {
         return run.state === 'completed'
           ? { ...base, status: 'completed', run }
           : { ...base, status: 'failed', run, reason: runFailure(run) };

@@ -35,6 +35,8 @@ export interface RunRequest {
   onProgress?: Progress;
   /** Called when a failed attempt will be retried, before the backoff wait. */
   onRetry?: (run: Run, delayMs: number) => void;
+  /** Called with the run this call recorded, when the history took it (not refused, not another's by dedupe key). */
+  onClaimed?: (run: Run) => void;
 }
 
 export interface RunnerOptions {
@@ -113,7 +115,9 @@ function exitCodeOf(error: unknown): unknown {
 export async function runTask(options: RunnerOptions, task: TaskDefinition, request: RunRequest): Promise<Run> {
   await runs.reapStaleRuns(options.db, options.config.runs);
   const { run, claimed } = await claimRun(options, task, request);
-  return claimed ? carryRun(options, task, run, request) : run;
+  if (!claimed) return run;
+  request.onClaimed?.(run);
+  return carryRun(options, task, run, request);
 }
 
 /**
@@ -318,7 +322,7 @@ async function executeSteps(options: Pick<RunnerOptions, 'db' | 'config' | 'task
     db, config, steps, history, signal, flowDone: run.flowDone,
     onStep: ({ step, phase }) => phase === 'start' && progress(step.task),
     runStep: (stepTask, args, request) => runTask({ db, config, tasks }, stepTask, {
-      trigger: run.trigger, parentRunId: run.id, args, signal: request.signal, flowDone: request.flowDone,
+      trigger: run.trigger, parentRunId: run.id, args, signal: request.signal, flowDone: request.flowDone, onClaimed: request.onClaimed,
       onProgress: (message, share) => progress(`${stepTask.name}: ${message}`, share),
     }),
   });

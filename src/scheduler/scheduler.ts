@@ -236,7 +236,7 @@ export class Scheduler {
       config: this.config,
       tasks: this.options.tasks,
       signal: this.interrupt.signal,
-      runStep: (task, args, { dedupeKey, flowDone }) => runTask(this.runner(), task, { trigger: 'setup', args, dedupeKey, flowDone, signal: this.interrupt.signal }),
+      runStep: (task, args, { dedupeKey, flowDone, onClaimed }) => runTask(this.runner(), task, { trigger: 'setup', args, dedupeKey, flowDone, onClaimed, signal: this.interrupt.signal }),
     });
     for (const step of result.steps) this.log(step.status === 'failed' ? 'error' : 'info', `setup step ${step.order} ${step.task}: ${step.status}${step.reason ? ` (${step.reason})` : ''}`);
     if (!result.ok) this.log('error', 'setup did not finish; the scheduler carries on with its entries, and the next start resumes set-up at the failed step');
