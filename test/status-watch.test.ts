@@ -1,6 +1,6 @@
 // `status --watch`: the formatting helpers, the ink dashboard (ink-testing-library), the plain output for a
 // pipe, and the real thing in a real terminal (tmux).
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -8,11 +8,12 @@ import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { createElement as h } from 'react';
 import { render } from 'ink-testing-library';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import {
-  Dashboard, WatchApp, fitRows, formatAgo, formatIn, formatSpan, plainBlock, recentFailures, sortTasks, taskState, watchStatus,
+  Dashboard, WatchApp, fitRows, formatAgo, formatIn, formatSpan, plainBlock, recentFailures, sortTasks, taskState, watchStatus, wrapText,
 } from '../src/commands/status-watch.js';
 import type { StatusReport, TaskStatus } from '../src/status/types.js';
+import { BIN, cleanEnv, runCli } from './support/cli.js';
 
 const NOW = new Date('2026-05-09T12:00:00Z');
 const ago = (ms: number) => new Date(NOW.getTime() - ms);
@@ -134,6 +135,46 @@ describe('formatting helpers', () => {
     expect(plainBlock({ error: 'connect ECONNREFUSED 127.0.0.1:5432' }, NOW, stream)).toMatch(/ {2}down {2}connect ECONNREFUSED/);
     vi.unstubAllEnvs();
   });
+
+  it('a task that nobody runs, or that never ran, is not ok', () => {
+    const nobody = [{ id: 'x', schedule: '*/15 * * * *', timezone: 'UTC', runBy: 'nobody' as const }];
+    expect(taskState(task('a', { schedules: nobody, lastSuccess: null, lastDue: null }))).toEqual({ kind: 'unattended', label: 'never run: no scheduler runs it' });
+    expect(taskState(task('a', { schedules: nobody }))).toEqual({ kind: 'unattended', label: 'unattended: no scheduler runs it' });
+    expect(taskState(task('a', { schedules: nobody, overdue: true, overdueByMs: HOUR })).kind).toBe('overdue');
+    expect(taskState(task('a', { lastSuccess: null }))).toEqual({ kind: 'never', label: 'never run' });
+    expect(taskState(task('a', { placement: 'manual', schedules: [], lastSuccess: null })).kind).toBe('manual');
+    const tasks = [task('ok'), task('never', { lastSuccess: null }), task('nobody', { schedules: nobody }), task('failing', { failing: true })];
+    expect(sortTasks(tasks).map((t) => t.task)).toEqual(['failing', 'nobody', 'never', 'ok']);
+  });
+
+  it('a plain block shows the text of every problem that no task line shows', () => {
+    vi.stubEnv('NO_COLOR', '1');
+    const stream = new PassThrough() as unknown as NodeJS.WriteStream;
+    const nobody = [{ id: 'x', schedule: '0 23 * * *', timezone: 'UTC', runBy: 'nobody' as const }];
+    const unattended = fixture({
+      problems: ['no run-scheduler has ever run against this database: 1 scheduled entries are not being run', 'rank-graph is failing: boom (run 7)'],
+      tasks: [task('vacuum-analyze', { schedules: nobody, lastSuccess: null, lastDue: null }), task('rank-graph', { failing: true }), task('seed-plan', { placement: 'manual' })],
+    });
+    expect(plainBlock({ report: unattended }, NOW, stream).split('\n').slice(1).map((l) => l.trim().replace(/\s+/, ' '))).toEqual([
+      '! no run-scheduler has ever run against this database: 1 scheduled entries are not being run',
+      'rank-graph failing: failed',
+      'vacuum-analyze never run: no scheduler runs it',
+      '2 of 3 tasks not ok',
+    ]);
+    const down = fixture({ health: 'down', problems: ['cannot connect to postgres://x:***@h:1/db: connect ECONNREFUSED h:1', 'Is the server running?'], schedulers: [], tasks: [] });
+    expect(plainBlock({ report: down }, NOW, stream).split('\n').slice(1)).toEqual([
+      '! cannot connect to postgres://x:***@h:1/db: connect ECONNREFUSED h:1',
+      '! Is the server running?',
+    ]);
+    vi.unstubAllEnvs();
+  });
+
+  it('wraps text at word boundaries', () => {
+    expect(wrapText('one two three', undefined)).toEqual(['one two three']);
+    expect(wrapText('one two three', 13)).toEqual(['one two three']);
+    expect(wrapText('one two three', 8)).toEqual(['one two', 'three']);
+    expect(wrapText('a verylongword b', 5)).toEqual(['a', 'verylongword', 'b']);
+  });
 });
 
 describe('the dashboard (ink)', () => {
@@ -168,6 +209,30 @@ describe('the dashboard (ink)', () => {
     expect(more).toBe(`+${35 - shown} more`);
     expect(lines.join('\n')).toContain('rank-graph'); // what needs attention comes first
     app.unmount();
+  });
+
+  it('shows every problem under the database line, wrapped to the width, in the height', () => {
+    const long = `no run-scheduler has ever run against this database: 23 scheduled entries are not being run`;
+    const report = fixture({ problems: [long, 'rank-graph is failing'] });
+    const lines = frameOf(render(h(Dashboard, { view: { report, refreshedAt: NOW }, rows: 40, columns: 60, colour: false }))).split('\n');
+    expect(lines.slice(1, 5)).toEqual([
+      'database postgres://app:***@db.example:5432/singularity',
+      '! no run-scheduler has ever run against this database: 23',
+      '  scheduled entries are not being run',
+      '! rank-graph is failing',
+    ]);
+    expect(lines[5]).toBe('');
+    // At most a third of the screen; the rest counted.
+    const many = fixture({ problems: Array.from({ length: 20 }, (_, i) => `problem ${i}`), tasks: Array.from({ length: 40 }, (_, i) => task(`t${i}`)) });
+    const frame = frameOf(render(h(Dashboard, { view: { report: many, refreshedAt: NOW }, rows: 30, columns: 100, colour: false })));
+    expect(frame).toMatch(/^! problem 0\n(! problem \d+\n){8}\+11 more problems \(singularity status\)$/m);
+    expect(frame.split('\n').length).toBeLessThan(30);
+  });
+
+  it('a down report: the health, the database and the reason, no table', () => {
+    const down = fixture({ health: 'down', problems: ['cannot connect to postgres://x:***@h:1/db: connect ECONNREFUSED h:1'], schedulers: [], tasks: [] });
+    const frame = frameOf(render(h(Dashboard, { view: { report: down, refreshedAt: NOW }, rows: 30, colour: false })));
+    expect(frame).toMatch(/^singularity status {2}down {2}refreshed \d\d:\d\d:\d\d {2}q to quit\ndatabase postgres:\/\/app:\*\*\*@db\.example:5432\/singularity\n! cannot connect to postgres:\/\/x:\*\*\*@h:1\/db: connect ECONNREFUSED h:1$/);
   });
 
   it('a load that throws shows "down" and the message, and it keeps retrying', async () => {
@@ -250,6 +315,80 @@ describe('not a terminal: plain blocks', () => {
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 const DEMO = fileURLToPath(new URL('./fixtures/watch-demo.mjs', import.meta.url));
 
+// ---- the real CLI (bin/singularity, built by `npm run build`) against real databases ---------------------
+
+/** Refused at once: nothing listens on port 1. */
+const UNREACHABLE = 'postgres://nobody:x@127.0.0.1:1/none';
+const cliDirs: string[] = [];
+afterAll(() => cliDirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+/** A working directory of its own, with the environment a database is picked from, and `status --json` there. */
+async function cliCase(env: Record<string, string>) {
+  const cwd = mkdtempSync(join(tmpdir(), 'singularity-watch-cli-'));
+  cliDirs.push(cwd);
+  const { stdout } = await runCli(['status', '--json'], env, { cwd }); // also creates and migrates an embedded database
+  const report = JSON.parse(stdout) as { health: string; problems: string[]; tasks: Array<{ task: string; lastSuccess: unknown; schedules: Array<{ runBy: string }> }> };
+  expect(report.problems.length).toBeGreaterThan(0);
+  return { cwd, env, report };
+}
+/** Embedded, in a fresh SINGULARITY_HOME: no scheduler has ever run, nothing ever ran. */
+let embedded: ReturnType<typeof cliCase> | undefined;
+const embeddedCase = () => (embedded ??= cliCase({ SINGULARITY_HOME: 'home' }));
+const unreachableCase = () => cliCase({ DATABASE_URL: UNREACHABLE });
+
+/** vacuum-analyze is scheduled by the default crontab; with no scheduler it is run by nobody and never ran. */
+function expectNeverRun(report: Awaited<ReturnType<typeof cliCase>>['report']): void {
+  const vacuum = report.tasks.find((t) => t.task === 'vacuum-analyze')!;
+  expect(vacuum.lastSuccess).toBeNull();
+  expect(vacuum.schedules.map((s) => s.runBy)).toEqual(['nobody']);
+}
+
+/** `status --watch` with its output piped, until `done(output)`; then SIGINT. */
+async function watchPiped({ cwd, env }: { cwd: string; env: Record<string, string> }, done: (output: string) => boolean) {
+  const child = spawn(process.execPath, [BIN, 'status', '--watch', '--interval', '1s'], { cwd, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  const exit = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+  try {
+    await until(() => done(output), 'the piped blocks', 60_000);
+  } finally {
+    child.kill('SIGINT');
+  }
+  return { output, code: await exit };
+}
+
+describe('the real CLI, piped', () => {
+  it('an unreachable database: every block says down and why', async () => {
+    const c = await unreachableCase();
+    expect(c.report.health).toBe('down');
+    const { output, code } = await watchPiped(c, (o) => o.split('\n\n').length >= 3);
+    expect(code).toBe(0);
+    const blocks = output.trim().split('\n\n');
+    for (const block of blocks) {
+      expect(block).toMatch(/^\S+ \S+ {2}down \(\d+ problems?\) {2}postgres:\/\/nobody:\*\*\*@127\.0\.0\.1:1\/none\n/);
+      for (const problem of c.report.problems) expect(block).toContain(`! ${problem}`);
+      expect(block).toContain('cannot connect to postgres://nobody:***@127.0.0.1:1/none: connect ECONNREFUSED');
+      expect(block).not.toMatch(/tasks ok/);
+    }
+    expect(output).not.toContain('nobody:x@');
+  });
+
+  it('an embedded database no scheduler ever ran: the problem, and the unattended tasks not ok', async () => {
+    const c = await embeddedCase();
+    expectNeverRun(c.report);
+    const { output, code } = await watchPiped(c, (o) => o.split('\n\n').length >= 2);
+    expect(code).toBe(0);
+    const block = output.trim().split('\n\n')[0]!;
+    expect(block).toMatch(/^\S+ \S+ {2}degraded \(1 problem\) {2}embedded database in /);
+    for (const problem of c.report.problems) expect(block).toContain(`! ${problem}`);
+    expect(block).toMatch(/^! no run-scheduler has ever run against this database: \d+ scheduled entries are not being run$/m);
+    expect(block).toMatch(/^ +vacuum-analyze +never run: no scheduler runs it$/m);
+    expect(block).not.toMatch(/tasks ok/);
+    expect(block.split('\n').at(-1)).toMatch(/^\d+ of \d+ tasks not ok$/);
+  });
+});
+
 describe.skipIf(!hasTmux)('in a real terminal (tmux)', () => {
   // A server of our own (its own socket and config), killed after each test.
   let socket = '';
@@ -260,15 +399,24 @@ describe.skipIf(!hasTmux)('in a real terminal (tmux)', () => {
   const pane = (session: string) => tmux('display-message', '-p', '-t', session, '#{pane_dead} #{alternate_on} #{cursor_flag} #{pane_dead_status}').trim();
   const exited = (session: string) => pane(session).startsWith('1 ');
 
-  function start(session: string, extraTasks: number, env = ''): void {
+  function start(session: string, extraTasks: number, env = '', script = `'${DEMO}' ${extraTasks}`, cwd = process.cwd()): void {
     socket = `singularity-watch-${process.pid}-${session}`;
     config = join(mkdtempSync(join(tmpdir(), 'singularity-tmux-')), 'tmux.conf');
     // remain-on-exit: the pane stays after the process exits, with its exit status.
     writeFileSync(config, 'set -g remain-on-exit on\n');
     // is-in-ci: ink draws only the last frame when CI is set; a person at a terminal has no CI.
-    const command = `env -u CI -u CONTINUOUS_INTEGRATION -u FORCE_COLOR -u NO_COLOR ${env} '${process.execPath}' '${DEMO}' ${extraTasks}`;
-    tmux('new-session', '-d', '-s', session, '-x', '120', '-y', '40', command);
+    const command = `env -u CI -u CONTINUOUS_INTEGRATION -u FORCE_COLOR -u NO_COLOR ${env} '${process.execPath}' ${script}`;
+    tmux('new-session', '-d', '-s', session, '-x', '120', '-y', '40', '-c', cwd, command);
   }
+
+  /** bin/singularity status --watch, in `cwd`, with only the given database settings. */
+  function startCli(session: string, c: { cwd: string; env: Record<string, string> }): void {
+    const unset = ['DATABASE_URL', 'SINGULARITY_HOME', 'SINGULARITY_CONFIG', 'SINGULARITY_TRIGGER'].map((k) => `-u ${k}`).join(' ');
+    const env = `${unset} ${Object.entries(c.env).map(([k, v]) => `${k}='${v}'`).join(' ')}`;
+    start(session, 0, env, `'${BIN}' status --watch --interval 1s`, c.cwd);
+  }
+  /** The screen with wrapped lines joined again (a problem's continuation lines are indented by two). */
+  const unwrapped = (session: string) => capture(session).replace(/\n {2}(?=\S)/g, ' ');
 
   /** After a quit: the normal screen, the cursor shown, the keyboard echoing and line by line again. */
   async function quitsAndRestores(session: string): Promise<void> {
@@ -306,6 +454,47 @@ describe.skipIf(!hasTmux)('in a real terminal (tmux)', () => {
 
     tmux('send-keys', '-t', 'watch', 'q');
     await quitsAndRestores('watch');
+  });
+
+  it('the real CLI, an unreachable database: down, the reason, no table; it keeps retrying; q quits', async () => {
+    const c = await unreachableCase();
+    startCli('cli-down', c);
+    await until(() => capture('cli-down').includes('ECONNREFUSED'), 'the down screen', 30_000);
+    const first = capture('cli-down');
+    const lines = first.split('\n');
+    expect(lines[0]).toMatch(/^singularity status {2}down {2}refreshed (\d\d:\d\d:\d\d) {2}q to quit$/);
+    expect(lines[1]).toBe('database postgres://nobody:***@127.0.0.1:1/none');
+    expect(lines[2]).toMatch(/^! cannot connect to postgres:\/\/nobody:\*\*\*@127\.0\.0\.1:1\/none: connect ECONNREFUSED 127\.0\.0\.1:1/);
+    for (const problem of c.report.problems) expect(unwrapped('cli-down')).toContain(`! ${problem}`);
+    expect(first).not.toContain('TASK');
+    expect(first).not.toContain('nobody:x@');
+    expect(tmux('capture-pane', '-p', '-e', '-t', 'cli-down')).toMatch(/\u001b\[31m! cannot connect/); // in red
+    const refreshed = lines[0]!.match(/refreshed (\S+)/)![1];
+    await until(() => !capture('cli-down').includes(`refreshed ${refreshed} `), 'a second refresh', 10_000);
+    expect(capture('cli-down')).toContain('ECONNREFUSED');
+    tmux('send-keys', '-t', 'cli-down', 'q');
+    await until(() => exited('cli-down'), 'the process to exit', 10_000);
+    // Exited 0, the alternate screen left (a dead pane reports no cursor: the demo tests check it is shown).
+    expect(pane('cli-down')).toMatch(/^1 0 \d( 0)?$/);
+  });
+
+  it('the real CLI, an embedded database no scheduler ever ran: the problem, and never-run tasks not ok', async () => {
+    const c = await embeddedCase();
+    expectNeverRun(c.report);
+    startCli('cli-embedded', c);
+    await until(() => capture('cli-embedded').includes('schedulers'), 'the dashboard', 60_000);
+    const screen = capture('cli-embedded');
+    const lines = screen.split('\n');
+    expect(lines[0]).toMatch(/^singularity status {2}degraded {2}refreshed \d\d:\d\d:\d\d {2}q to quit$/);
+    expect(lines[1]).toMatch(/^database embedded database in .*home$/);
+    expect(lines[2]).toMatch(/^! no run-scheduler has ever run against this database: \d+ scheduled entries are not being run$/);
+    for (const problem of c.report.problems) expect(unwrapped('cli-embedded')).toContain(`! ${problem}`);
+    expect(screen).toMatch(/^vacuum-analyze +sql +scheduler +- +in \S+( \S+)? +never run: no scheduler runs it$/m);
+    expect(screen).toMatch(/^seed-plan +sql +manual +- +- +manual$/m);
+    expect(screen).not.toMatch(/ ok$/m);
+    expect(tmux('capture-pane', '-p', '-e', '-t', 'cli-embedded')).toMatch(/\u001b\[33mnever run: no scheduler runs it/); // in yellow
+    tmux('send-keys', '-t', 'cli-embedded', 'q');
+    await until(() => exited('cli-embedded'), 'the process to exit', 10_000);
   });
 
   it('Ctrl-C quits too; NO_COLOR: no colours', async () => {

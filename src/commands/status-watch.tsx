@@ -45,18 +45,23 @@ export function formatIn(date: Date | null | undefined, now: Date): string {
   return ms < 1000 ? 'now' : `in ${formatSpan(ms)}`;
 }
 
-export type TaskStateKind = 'running' | 'failing' | 'overdue' | 'ok' | 'manual';
+export type TaskStateKind = 'running' | 'failing' | 'overdue' | 'unattended' | 'never' | 'ok' | 'manual';
 export interface TaskState {
   kind: TaskStateKind;
   label: string;
 }
 
-export const STATE_STYLE: Record<TaskStateKind, Style> = { running: 'cyan', failing: 'red', overdue: 'yellow', ok: 'green', manual: 'gray' };
+export const STATE_STYLE: Record<TaskStateKind, Style> = {
+  running: 'cyan', failing: 'red', overdue: 'yellow', unattended: 'yellow', never: 'gray', ok: 'green', manual: 'gray',
+};
 export const HEALTH_STYLE: Record<Health, Style> = { healthy: 'green', degraded: 'yellow', down: 'red' };
 /** Display order: what needs attention first, so that a truncated list still shows it. */
-const STATE_ORDER: TaskStateKind[] = ['failing', 'overdue', 'running', 'ok', 'manual'];
+const STATE_ORDER: TaskStateKind[] = ['failing', 'overdue', 'unattended', 'running', 'never', 'ok', 'manual'];
 
-/** What a task is doing, in one word and a short label: running wins, then failing, overdue, manual, ok. */
+/**
+ * What a task is doing, in one word and a short label, from its fields in the report: running wins, then
+ * failing, overdue, unattended (a schedule that nobody runs: no live scheduler), manual, never run, ok.
+ */
 export function taskState(task: TaskStatus, errorWidth = 50): TaskState {
   if (task.running.length > 0) {
     const longest = task.running.reduce((a, b) => (b.elapsedMs > a.elapsedMs ? b : a));
@@ -65,7 +70,11 @@ export function taskState(task: TaskStatus, errorWidth = 50): TaskState {
   }
   if (task.failing) return { kind: 'failing', label: `failing: ${truncate(task.lastFailure?.error ?? 'failed', errorWidth)}` };
   if (task.overdue) return { kind: 'overdue', label: task.overdueByMs === null ? 'overdue' : `overdue ${formatSpan(task.overdueByMs)}` };
+  if (task.schedules.some((s) => s.runBy === 'nobody')) {
+    return { kind: 'unattended', label: `${task.lastSuccess ? 'unattended' : 'never run'}: no scheduler runs it` };
+  }
   if (task.placement === 'manual') return { kind: 'manual', label: 'manual' };
+  if (!task.lastSuccess) return { kind: 'never', label: 'never run' };
   return { kind: 'ok', label: 'ok' };
 }
 
@@ -96,19 +105,40 @@ export function errorMessage(error: unknown): string {
   return redact(error instanceof Error ? error.message : String(error));
 }
 
-/** One refresh as plain text: a timestamped health line, a line per task that is not ok, and a count. */
+/** Words of `text` in lines of at most `width` columns (a longer word on its own line); no width: one line. */
+export function wrapText(text: string, width?: number): string[] {
+  if (!width || text.length <= width) return [text];
+  const lines: string[] = [];
+  for (const word of text.split(' ')) {
+    const last = lines.length ? lines[lines.length - 1]! : undefined;
+    if (last !== undefined && last.length + 1 + word.length <= width) lines[lines.length - 1] = `${last} ${word}`;
+    else lines.push(word);
+  }
+  return lines;
+}
+
+/**
+ * One refresh as plain text: a timestamped health line, each problem as `! text` (but those about a task
+ * listed below: its line shows them), a line per task that is not ok, and a count (none when down).
+ */
 export function plainBlock(result: { report: StatusReport } | { error: string }, at: Date, stream: NodeJS.WriteStream): string {
   const stamp = formatTime(at);
   if ('error' in result) return `${stamp}  ${paint(stream, 'red', 'down')}  ${truncate(result.error, 200)}`;
   const { report } = result;
+  const style = HEALTH_STYLE[report.health];
   const problems = report.problems.length ? ` (${report.problems.length} problem${report.problems.length === 1 ? '' : 's'})` : '';
-  const lines = [`${stamp}  ${paint(stream, HEALTH_STYLE[report.health], report.health)}${problems}  ${report.database}`];
+  const lines = [`${stamp}  ${paint(stream, style, report.health)}${problems}  ${report.database}`];
   const width = Math.max(0, ...report.tasks.map((t) => t.task.length));
+  const listed = sortTasks(report.tasks)
+    .map((task) => ({ task, state: taskState(task, 100) }))
+    .filter(({ state }) => state.kind !== 'ok' && state.kind !== 'manual');
+  for (const problem of report.problems) {
+    if (!listed.some(({ task }) => problem.startsWith(`${task.task} `))) lines.push(`${paint(stream, style, '!')} ${problem}`);
+  }
+  if (report.health === 'down') return lines.join('\n');
   let notOk = 0;
   let running = 0;
-  for (const task of sortTasks(report.tasks)) {
-    const state = taskState(task, 100);
-    if (state.kind === 'ok' || state.kind === 'manual') continue;
+  for (const { task, state } of listed) {
     if (state.kind === 'running') running++;
     else notOk++;
     lines.push(`  ${task.task.padEnd(width)}  ${paint(stream, STATE_STYLE[state.kind], state.label)}`);
@@ -129,11 +159,22 @@ export interface View {
 
 const pad = (text: string, width: number) => text.padEnd(width);
 
-/** The dashboard for one view; `rows` bounds its height (undefined: no bound). */
-export function Dashboard({ view, rows, colour = true }: { view: View; rows?: number; colour?: boolean }) {
+/** The dashboard for one view; `rows` bounds its height, `columns` wraps the problems (undefined: no bound). */
+export function Dashboard({ view, rows, columns, colour = true }: { view: View; rows?: number; columns?: number; colour?: boolean }) {
   const tint = (style: Style) => (colour ? style : undefined);
   const { report, error, refreshedAt } = view;
   const health: Health = error ? 'down' : (report?.health ?? 'down');
+  // Every problem, as `status` prints them, wrapped; at most a third of the screen, then "+N more problems".
+  const budget = rows === undefined ? Infinity : Math.max(1, Math.floor(rows / 3));
+  const problemLines: string[] = [];
+  let hidden = report?.problems.length ?? 0;
+  for (const problem of report?.problems ?? []) {
+    const wrapped = wrapText(`! ${problem}`, columns).map((line, i) => (i ? `  ${line}` : line));
+    if (problemLines.length + wrapped.length > budget - (hidden > 1 ? 1 : 0)) break;
+    problemLines.push(...wrapped);
+    hidden--;
+  }
+  if (hidden) problemLines.push(`+${hidden} more problem${hidden === 1 ? '' : 's'} (singularity status)`);
   const header = (
     <Box flexDirection="column">
       <Text wrap="truncate">
@@ -148,9 +189,12 @@ export function Dashboard({ view, rows, colour = true }: { view: View; rows?: nu
       ) : report ? (
         <Text wrap="truncate">{`database ${report.database}`}</Text>
       ) : null}
+      {problemLines.map((line, i) => (
+        <Text key={i} wrap="truncate" color={tint(HEALTH_STYLE[health])}>{line}</Text>
+      ))}
     </Box>
   );
-  if (error || !report) return header;
+  if (error || !report || report.health === 'down') return header;
 
   const now = report.generatedAt;
   const running = report.tasks.flatMap((t) => t.running.map((r) => ({ task: t.task, ...r })));
@@ -161,9 +205,9 @@ export function Dashboard({ view, rows, colour = true }: { view: View; rows?: nu
       {empty ? <Text color={tint('gray')} bold={false}>{'  none'}</Text> : null}
     </Text>
   );
-  // Lines besides the task rows: the header (2), a blank line and the table head (2), 3 blank lines and 3
-  // section titles (6), the sections' rows.
-  const fixed = 2 + 2 + 3 * 2 + running.length + failures.length + report.schedulers.length;
+  // Lines besides the task rows: the header (2 and the problems), a blank line and the table head (2), 3 blank
+  // lines and 3 section titles (6), the sections' rows.
+  const fixed = 2 + problemLines.length + 2 + 3 * 2 + running.length + failures.length + report.schedulers.length;
   const tasks = sortTasks(report.tasks);
   // One line short of the terminal: ink redraws the whole screen (flickering) once a frame fills it.
   const { shown, more } = fitRows(tasks.length, rows === undefined ? Infinity : rows - fixed - 1);
@@ -230,14 +274,14 @@ export function WatchApp({ load, intervalMs, colour = true }: { load: () => Prom
   const { exit } = useApp();
   const { stdout } = useStdout();
   const [view, setView] = useState<View>({});
-  const [rows, setRows] = useState<number | undefined>(stdout.rows);
+  const [size, setSize] = useState<{ rows?: number; columns?: number }>({ rows: stdout.rows, columns: stdout.columns });
 
   useInput((input) => {
     if (input === 'q' || input === 'Q') exit();
   });
 
   useEffect(() => {
-    const resized = () => setRows(stdout.rows);
+    const resized = () => setSize({ rows: stdout.rows, columns: stdout.columns });
     stdout.on('resize', resized);
     return () => void stdout.off('resize', resized);
   }, [stdout]);
@@ -263,7 +307,7 @@ export function WatchApp({ load, intervalMs, colour = true }: { load: () => Prom
     };
   }, [load, intervalMs]);
 
-  return <Dashboard view={view} rows={rows} colour={colour} />;
+  return <Dashboard view={view} rows={size.rows} columns={size.columns} colour={colour} />;
 }
 
 // ---- entry point ----------------------------------------------------------------------------------------
