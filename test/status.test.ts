@@ -160,6 +160,36 @@ describe.each(backendNames)('status on %s', (backendName) => {
     expect(prom).toContain('singularity_schedulers_alive 1');
     expect(prom).toMatch(/^# TYPE singularity_task_overdue gauge$/m);
   });
+
+  it('--prometheus says what --json says; a task that never completed has no last-success sample, and a never-succeeded gauge of 1', async () => {
+    await liveScheduler([], new Date());
+    const env = { ...backend.env, SINGULARITY_STALE_AFTER_MS: '600000' };
+    await ran('vacuum-analyze', new Date(Date.now() - HOUR));
+    await ran('prune-runs', new Date(), 'discarded');
+    const file = join(dir, 'agree.prom');
+    const result = await runCli(['status', '--json', '--prometheus', file], env);
+    expect(result.code, result.stderr).toBe(1);
+    const report = JSON.parse(result.stdout) as { health: string; problems: string[]; tasks: Array<{ task: string; lastSuccess: { at: string } | null; lastFailure: { at: string } | null; overdue: boolean; failing: boolean; running: unknown[]; nextDue: string | null }> };
+    const prom = readFileSync(file, 'utf8');
+    const sample = (name: string, task: string) => prom.match(new RegExp(`^${name}\\{task="${task}"\\} (\\S+)$`, 'm'))?.[1];
+    // The alert a monitor would write, `time() - last_success > N`, must not fire for a task that never ran.
+    expect(sample('singularity_task_last_success_timestamp_seconds', 'prune-runs')).toBeUndefined();
+    expect(sample('singularity_task_never_succeeded', 'prune-runs')).toBe('1');
+    expect(sample('singularity_task_never_succeeded', 'vacuum-analyze')).toBe('0');
+    expect(prom).not.toMatch(/_timestamp_seconds\{[^}]*\} 0$/m);
+    expect(prom).toContain(`singularity_health{state="${report.health}"} 1`);
+    expect(prom).toContain(`singularity_problems ${report.problems.length}`);
+    const seconds = (at: string | null | undefined) => (at ? String(new Date(at).getTime() / 1000) : undefined);
+    for (const t of report.tasks) {
+      expect(sample('singularity_task_last_success_timestamp_seconds', t.task), t.task).toBe(seconds(t.lastSuccess?.at));
+      expect(sample('singularity_task_never_succeeded', t.task), t.task).toBe(t.lastSuccess ? '0' : '1');
+      expect(sample('singularity_task_last_failure_timestamp_seconds', t.task), t.task).toBe(seconds(t.lastFailure?.at));
+      expect(sample('singularity_task_next_due_timestamp_seconds', t.task), t.task).toBe(seconds(t.nextDue));
+      expect(sample('singularity_task_overdue', t.task), t.task).toBe(t.overdue ? '1' : '0');
+      expect(sample('singularity_task_failing', t.task), t.task).toBe(t.failing ? '1' : '0');
+      expect(sample('singularity_task_running', t.task), t.task).toBe(String(t.running.length));
+    }
+  });
 });
 
 describe('status when the database is down', () => {

@@ -23,7 +23,10 @@ interface ScheduledEntry extends ScheduleSource {
   since: Date | null;
 }
 
-const isSchedule = (schedule: string) => !['@setup', '@reboot'].includes(schedule);
+/** The crontab's on-start schedules: such an entry runs once each time a scheduler starts, not periodically. */
+const ON_START = ['@setup', '@reboot'];
+/** A periodic schedule, not an on-start one: what status (and doctor) count as a scheduled entry. */
+export const isScheduled = (schedule: string) => !ON_START.includes(schedule);
 
 interface TaskRow {
   task: string;
@@ -71,8 +74,8 @@ export async function collectStatus(db: Database, config: Config, options: Statu
        from task_runs where state = 'executing' order by started_at`,
       [config.runs.staleAfterMs],
     ),
-    db.query<SchedulerStatus & { entryList: Array<{ id: string; schedule: string; task: string; timezone: string }> }>(
-      `select id, host, pid, version, crontab, entries as "entryList", jsonb_array_length(entries) as entries,
+    db.query<Omit<SchedulerStatus, 'entries'> & { entryList: Array<{ id: string; schedule: string; task: string; timezone: string }> }>(
+      `select id, host, pid, version, crontab, entries as "entryList",
          started_at as "startedAt", heartbeat_at as "heartbeatAt",
          heartbeat_at > now() - make_interval(secs => $1::int / 1000.0) as alive
        from schedulers where stopped_at is null order by started_at`,
@@ -104,7 +107,7 @@ export async function collectStatus(db: Database, config: Config, options: Statu
     : (await options.crontab()).entries.map((e) => ({ id: e.id, schedule: e.schedule, task: e.task, timezone: e.timezone }));
   const seen = new Set<string>();
   for (const e of crontabEntries) {
-    if (seen.has(e.id) || !isSchedule(e.schedule) || placed.has(e.task) || !options.tasks.find(e.task)) continue;
+    if (seen.has(e.id) || !isScheduled(e.schedule) || placed.has(e.task) || !options.tasks.find(e.task)) continue;
     seen.add(e.id);
     entries.push({ ...e, runBy: servedBy, since: firstStart });
   }
@@ -164,34 +167,42 @@ export async function collectStatus(db: Database, config: Config, options: Statu
     generatedAt: now,
     database: db.target,
     problems,
-    schedulers: schedulerRows.map(({ entryList: _entries, ...s }) => s),
+    // A scheduler's entries, counted as above: its scheduled ones (its list also has the @setup / @reboot lines).
+    schedulers: schedulerRows.map(({ entryList, ...s }) => ({ ...s, entries: entryList.filter((e) => isScheduled(e.schedule)).length })),
     tasks,
   };
 }
 
-/** The report in node-exporter's textfile format, for a scraper. */
+/**
+ * The report in node-exporter's textfile format, for a scraper. A timestamp gauge has a sample only when there
+ * is a time: a task that never completed has no last-success sample (a 0 would make `time() - x > N` fire at
+ * once), and `singularity_task_never_succeeded` says so, for an alert to catch it.
+ */
 export function prometheusText(report: StatusReport): string {
   const lines: string[] = [];
-  const metric = (name: string, help: string, type: 'gauge', samples: Array<[Record<string, string>, number]>) => {
+  const metric = (name: string, help: string, type: 'gauge', samples: Array<[Record<string, string>, number | null | undefined]>) => {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
     for (const [labels, value] of samples) {
+      if (value === null || value === undefined) continue;
       const text = Object.entries(labels).map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`).join(',');
       lines.push(`${name}${text ? `{${text}}` : ''} ${value}`);
     }
   };
-  const seconds = (d: Date | null | undefined) => (d ? d.getTime() / 1000 : 0);
+  const seconds = (d: Date | null | undefined) => (d ? d.getTime() / 1000 : null);
   metric('singularity_health', 'Overall health: 1 for the current state', 'gauge',
     (['healthy', 'degraded', 'down'] as const).map((state) => [{ state }, report.health === state ? 1 : 0]));
   metric('singularity_problems', 'Number of problems status reports', 'gauge', [[{}, report.problems.length]]);
   metric('singularity_schedulers_alive', 'Schedulers with a fresh heartbeat', 'gauge', [[{}, report.schedulers.filter((s) => s.alive).length]]);
-  metric('singularity_task_last_success_timestamp_seconds', 'When the task last completed (0: never)', 'gauge',
+  metric('singularity_task_last_success_timestamp_seconds', 'When the task last completed (no sample: never)', 'gauge',
     report.tasks.map((t) => [{ task: t.task }, seconds(t.lastSuccess?.at)]));
-  metric('singularity_task_last_failure_timestamp_seconds', 'When the task last failed (0: never)', 'gauge',
+  metric('singularity_task_never_succeeded', '1 if the task has no completed run in the history (and so no last-success sample)', 'gauge',
+    report.tasks.map((t) => [{ task: t.task }, t.lastSuccess ? 0 : 1]));
+  metric('singularity_task_last_failure_timestamp_seconds', 'When the task last failed (no sample: never)', 'gauge',
     report.tasks.map((t) => [{ task: t.task }, seconds(t.lastFailure?.at)]));
   metric('singularity_task_overdue', '1 if a due run has not started within its grace', 'gauge', report.tasks.map((t) => [{ task: t.task }, t.overdue ? 1 : 0]));
   metric('singularity_task_failing', '1 if the latest finished run failed', 'gauge', report.tasks.map((t) => [{ task: t.task }, t.failing ? 1 : 0]));
   metric('singularity_task_running', 'Runs of the task executing now', 'gauge', report.tasks.map((t) => [{ task: t.task }, t.running.length]));
-  metric('singularity_task_next_due_timestamp_seconds', 'When the task is next due (0: not scheduled)', 'gauge',
+  metric('singularity_task_next_due_timestamp_seconds', 'When the task is next due (no sample: not scheduled)', 'gauge',
     report.tasks.map((t) => [{ task: t.task }, seconds(t.nextDue)]));
   return lines.join('\n') + '\n';
 }
