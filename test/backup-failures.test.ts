@@ -1,20 +1,29 @@
 // A backup that fails, however it fails, costs no older backup and leaves no partial file; the run fails
 // with the reason. Failures here are real where they can be (a database that does not exist, a full
 // disk on a tiny tmpfs, a cancellation, a killed process), and a pg_dump on PATH that crashes on purpose
-// (or claims to be old) where a real one cannot be made to.
+// (or claims to be old) where a real one cannot be made to. A backup folder that cannot be used (a file,
+// a path under a file, no permission, a read-only file system) fails the run at once with a message
+// naming the path and the setting, a hint, no stack, and nothing written.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DatabaseBackup } from '../src/backup/backup.js';
 import type { BackupRecord } from '../src/backup/records.js';
+import { backupTargets } from '../src/backup/targets.js';
 import type { Database } from '../src/core/database.js';
 import { processAlive } from '../src/core/embedded/lock.js';
 import type { Run } from '../src/core/runs.js';
 import { hashFile } from '../src/backup/files.js';
 import { BIN, cleanEnv, runCli } from './support/cli.js';
 import { ADMIN_URL, type BackupFixture, createBackupFixture, createDatabase, madeBackup, script, sql, urlOf, writeConfig } from './support/backup.js';
+import { backendNames, type Backend, FAST_TIMINGS, onBackend } from './support/backends.js';
 
-const canMount = !!ADMIN_URL && process.getuid?.() === 0;
+const isRoot = process.getuid?.() === 0;
+const canMount = !!ADMIN_URL && isRoot;
+/** runs.staleAfterMs of the CLI runs (FAST_TIMINGS): a run whose heartbeat is older is taken for dead. */
+const STALE_AFTER_MS = Number(FAST_TIMINGS.SINGULARITY_STALE_AFTER_MS);
 
 describe.runIf(!!ADMIN_URL)('a failing backup', () => {
   let fixture: BackupFixture;
@@ -141,12 +150,14 @@ describe.runIf(!!ADMIN_URL)('a failing backup', () => {
     const fake = fakePgDump(`printf 'PGDMP a beginning' > "$file"\nexec sleep 60`);
     const child = spawn(process.execPath, [BIN, 'backup', '--type', 'daily'], { env: cleanEnv({ ...env, ...fake }), detached: true, stdio: 'ignore' });
     const left = await waitFor(async () => {
-      const [running] = await db.query<BackupRecord>(`select id, path from backups where status = 'running'`);
+      const [running] = await db.query<BackupRecord>(`select id, path, run_id as "runId" from backups where status = 'running'`);
       return running && existsSync(`${running.path}.partial`) ? running : undefined;
     });
     process.kill(-child.pid!, 'SIGKILL'); // the CLI and its pg_dump, as a crash or `kill -9` of the group would
-    // The run is found dead once its heartbeat is older than runs.staleAfterMs (1.5 s here).
-    await new Promise((r) => setTimeout(r, 2_000));
+    // The run is found dead once its heartbeat is older than runs.staleAfterMs (1.5 s here), by the database's
+    // clock, which the next backup's reaper reads: wait for that, however long the kill takes to land.
+    await waitFor(async () => (await db.query(
+      `select 1 from task_runs where id = $1 and heartbeat_at < now() - make_interval(secs => $2::int / 1000.0)`, [left.runId, STALE_AFTER_MS]))[0]);
     const next = await backup();
     expect(next.code, next.stderr).toBe(0);
     expect(madeBackup(next)).toMatchObject({ abandoned: [left.id], adopted: [] });
@@ -166,6 +177,161 @@ describe.runIf(!!ADMIN_URL)('a failing backup', () => {
       .toEqual([{ status: 'succeeded', sha256: older.sha256, verified_how: 'list' }]);
     await expectOlderIntact();
   });
+});
+
+describe.each(backendNames)('a backup folder that cannot be used, on %s', (backendName) => {
+  let backend: Backend;
+  let db: Database;
+  let sandbox: string;
+  /** A regular file, where a folder is expected. */
+  let file: string;
+
+  onBackend(backendName, (opened) => ({ backend, db } = opened));
+  beforeAll(() => {
+    sandbox = mkdtempSync(join(tmpdir(), 'sg-backup-folder-'));
+    file = join(sandbox, 'not-a-folder');
+    writeFileSync(file, 'not a backup\n');
+  });
+  afterAll(() => rmSync(sandbox, { recursive: true, force: true }));
+
+  const DEFAULT_HOME_DIR = () => join(backend.config.home, 'backups');
+  const backupRun = async () => (await db.query<{ id: number }>(`select id from task_runs where task = 'backup' order by id desc limit 1`))[0]!.id;
+  /** Everything in the sandbox: path, kind, size, contents and modification time of each file. */
+  const snapshot = () =>
+    readdirSync(sandbox, { recursive: true, withFileTypes: true }).map((e) => {
+      const path = join(e.parentPath, e.name);
+      const stat = statSync(path);
+      return { path, folder: e.isDirectory(), size: stat.size, mtimeMs: stat.mtimeMs, text: e.isFile() ? readFileSync(path, 'utf8') : null };
+    }).sort((a, b) => a.path.localeCompare(b.path));
+
+  /**
+   * `backup` fails at once: exit 2 (a setting to change), the message and hint, no stack; `runs show` of its
+   * run says the same, without a stack (the record keeps it); nothing was written, no backup recorded.
+   */
+  async function expectRefused(extra: Record<string, string>, message: string, hint: string): Promise<void> {
+    const before = snapshot();
+    const result = await runCli(['backup', '--type', 'daily'], { ...backend.env, ...extra });
+    expect(result.code, result.stdout + result.stderr).toBe(2);
+    expect(result.stderr).toContain(`ConfigError: ${message}\n  ${hint}\n`);
+    expect(result.stderr).not.toContain('    at ');
+
+    const id = await backupRun();
+    const shown = await runCli(['runs', 'show', String(id)], backend.env);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(/^state +discarded$/m);
+    expect(shown.stdout).toContain(`failed at `);
+    expect(shown.stdout).toContain(`: ConfigError: ${message}\n  ${hint}\n`);
+    expect(shown.stdout).not.toContain('    at ');
+    const json = JSON.parse((await runCli(['runs', 'show', String(id), '--json'], backend.env)).stdout) as Run;
+    expect(json.error).toMatchObject({ name: 'ConfigError', message, hint, exitCode: 2 });
+    expect(json.error!.stack).toContain('    at ');
+
+    expect(snapshot()).toEqual(before);
+    expect(existsSync(DEFAULT_HOME_DIR())).toBe(false);
+    expect(await db.query(`select id from backups`)).toEqual([]);
+  }
+
+  const VIA_ENV = 'set by the SINGULARITY_BACKUP_DIR environment variable';
+  const FIX_ENV = 'Point SINGULARITY_BACKUP_DIR at a folder this user can write to (it is created if missing).';
+
+  it('SINGULARITY_BACKUP_DIR naming a file: refused, the file untouched', async () => {
+    await expectRefused({ SINGULARITY_BACKUP_DIR: file }, `the backup folder ${file} is a file, not a folder (${VIA_ENV})`, FIX_ENV);
+    expect(readFileSync(file, 'utf8')).toBe('not a backup\n');
+  });
+
+  it('SINGULARITY_BACKUP_DIR under a file: refused, nothing created', async () => {
+    await expectRefused({ SINGULARITY_BACKUP_DIR: join(file, 'x') },
+      `the backup folder ${file}/x cannot be created: ${file} is a file, not a folder (${VIA_ENV})`, FIX_ENV);
+  });
+
+  it('backup.dir of the config file under a file (relative to the config file): refused, naming the config file', async () => {
+    const config = writeConfig(join(sandbox, 'config'), { dir: '../not-a-folder/x/y' });
+    await expectRefused({ SINGULARITY_CONFIG: config },
+      `the backup folder ${file}/x/y cannot be created: ${file} is a file, not a folder (set by backup.dir in ${config})`,
+      `Point backup.dir in ${config} at a folder this user can write to (it is created if missing).`);
+  });
+
+  it('the default folder, <home>/backups, a file: refused, saying it is the default', async () => {
+    mkdirSync(backend.config.home, { recursive: true }); // a server backend has made no home of its own yet
+    writeFileSync(DEFAULT_HOME_DIR(), 'in the way\n');
+    try {
+      const before = readFileSync(DEFAULT_HOME_DIR(), 'utf8');
+      const result = await runCli(['backup', '--type', 'daily'], backend.env);
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr).toContain(`ConfigError: the backup folder ${DEFAULT_HOME_DIR()} is a file, not a folder ` +
+        '(the default: neither backup.dir nor SINGULARITY_BACKUP_DIR is set)\n' +
+        '  Set backup.dir in the config file, or SINGULARITY_BACKUP_DIR, to a folder this user can write to (it is created if missing).\n');
+      expect(result.stderr).not.toContain('    at ');
+      expect(readFileSync(DEFAULT_HOME_DIR(), 'utf8')).toBe(before);
+      expect(await db.query(`select id from backups`)).toEqual([]);
+    } finally {
+      rmSync(DEFAULT_HOME_DIR());
+    }
+  });
+
+  it('a folder this user may not write in: refused, naming it', async (context) => {
+    const locked = join(sandbox, 'locked');
+    mkdirSync(locked);
+    // root may write anywhere, except in an immutable folder.
+    const lock = () => (isRoot ? execFileSync('chattr', ['+i', locked], { stdio: 'ignore' }) : chmodSync(locked, 0o500));
+    const unlock = () => (isRoot ? execFileSync('chattr', ['-i', locked], { stdio: 'ignore' }) : chmodSync(locked, 0o700));
+    try {
+      lock();
+    } catch {
+      rmSync(locked, { recursive: true });
+      return context.skip('chattr +i is not supported here');
+    }
+    try {
+      await expectRefused({ SINGULARITY_BACKUP_DIR: join(locked, 'b') },
+        `the backup folder ${locked}/b cannot be created: permission denied in ${locked} (${VIA_ENV})`, FIX_ENV);
+      await expectRefused({ SINGULARITY_BACKUP_DIR: locked }, `the backup folder ${locked} is not writable: permission denied (${VIA_ENV})`, FIX_ENV);
+    } finally {
+      unlock();
+      rmSync(locked, { recursive: true });
+    }
+  });
+
+  it.runIf(isRoot)('a read-only file system: refused, naming it', async () => {
+    const readOnly = join(sandbox, 'read-only');
+    mkdirSync(readOnly);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', readOnly]);
+    try {
+      await expectRefused({ SINGULARITY_BACKUP_DIR: join(readOnly, 'b') },
+        `the backup folder ${readOnly}/b cannot be created: ${readOnly} is on a read-only file system (${VIA_ENV})`, FIX_ENV);
+      await expectRefused({ SINGULARITY_BACKUP_DIR: readOnly }, `the backup folder ${readOnly} is on a read-only file system (${VIA_ENV})`, FIX_ENV);
+    } finally {
+      execFileSync('umount', [readOnly]);
+      rmSync(readOnly, { recursive: true });
+    }
+  });
+
+  it("a file in the backup folder where a database's folder goes: that backup fails (recorded failed, nothing left running), the file stays; without it the next backup is made", async () => {
+    const backups = join(sandbox, 'backups');
+    const name = backupTargets(backend.config)[0]!.name;
+    mkdirSync(backups);
+    writeFileSync(join(backups, name), 'in the way\n');
+    const env = { ...backend.env, SINGULARITY_BACKUP_DIR: backups };
+    const message = `1 of 1 backups failed: ${name}: the folder ${backups}/${name}/daily in the backup folder cannot be created: ` +
+      `${backups}/${name} is a file, not a folder`;
+    const hint = `Backups are filed in ${backups}/<database>/<type>/: move what is in the way, or use another folder. ${FIX_ENV}`;
+
+    const result = await runCli(['backup', '--type', 'daily'], env);
+    expect(result.code, result.stdout + result.stderr).toBe(1);
+    expect(result.stderr).toContain(`BackupError: ${message}\n  ${hint}\n`);
+    expect(result.stderr).not.toContain('    at ');
+    const shown = await runCli(['runs', 'show', String(await backupRun())], backend.env);
+    expect(shown.stdout).toContain(`: BackupError: ${message}\n  ${hint}\n`);
+    expect(shown.stdout).not.toContain('    at ');
+    expect(readFileSync(join(backups, name), 'utf8')).toBe('in the way\n');
+    expect(await db.query<BackupRecord>(`select status, error from backups`))
+      .toEqual([{ status: 'failed', error: { message: message.replace(/^1 of 1 backups failed: [^:]+: /, '') } }]);
+
+    rmSync(join(backups, name));
+    const next = await runCli(['backup', '--type', 'daily', '--json'], env);
+    expect(next.code, next.stdout + next.stderr).toBe(0);
+    expect(madeBackup(next)).toMatchObject<Partial<DatabaseBackup>>({ database: name, abandoned: [], adopted: [] });
+    expect(madeBackup(next).path.startsWith(`${backups}/${name}/daily/`)).toBe(true);
+  }, 60_000);
 });
 
 async function waitFor<T>(probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {

@@ -3,7 +3,7 @@
 // <file>.partial; hash it and force it to disk; write the sidecar (row counts at dump time); rename into
 // place and sync the folder; verify (checksum re-read, the archive's table of contents); only then
 // record it succeeded and prune. Any failure removes this backup's files and records it failed, leaving
-// every older backup in place.
+// every older backup in place. A backup folder that cannot be used fails the run before any of that.
 import { existsSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -13,6 +13,7 @@ import { redact } from '../core/redact.js';
 import { dumpEmbedded } from './dump-embedded.js';
 import { dumpServer } from './dump-server.js';
 import { BackupError } from './errors.js';
+import { prepareBackupFolder, subfolderError } from './folder.js';
 import {
   backupFiles, type BackupFormat, createPrivateFile, hashFile, makePrivateFolder, readSidecar, removeBackupFiles, syncToDisk, writeSidecar,
 } from './files.js';
@@ -58,22 +59,33 @@ export interface BackupRunResult {
   backups: DatabaseBackup[];
 }
 
-/** Back up every configured database. Throws a BackupError naming each database that failed (after trying them all). */
+/**
+ * Back up every configured database. Throws a ConfigError, before anything is written, when the backup
+ * folder cannot be used; else a BackupError naming each database that failed (after trying them all),
+ * with the hints of their errors.
+ */
 export async function backupDatabases(db: Database, config: Config, request: BackupRequest): Promise<BackupRunResult> {
   const keep = request.keep ?? defaultKeep(request.type);
+  const targets = backupTargets(config);
+  await prepareBackupFolder(config);
   const backups: DatabaseBackup[] = [];
   const failures: string[] = [];
-  for (const target of backupTargets(config)) {
+  const hints = new Set<string>();
+  for (const target of targets) {
     if (request.signal.aborted) break;
     try {
       backups.push(await backupDatabase(db, config, target, keep, request));
     } catch (error) {
       failures.push(`${target.name}: ${(error as Error).message}`);
+      const { hint } = error as { hint?: unknown };
+      if (typeof hint === 'string' && hint) hints.add(hint);
     }
   }
   if (failures.length) {
     const made = backups.map((b) => `${b.database}: backup ${b.id} made`);
-    throw new BackupError(redact(`${failures.length} of ${failures.length + backups.length} backups failed: ${[...failures, ...made].join('; ')}`));
+    throw new BackupError(redact(`${failures.length} of ${failures.length + backups.length} backups failed: ${[...failures, ...made].join('; ')}`), {
+      hint: hints.size ? redact([...hints].join('\n')) : undefined,
+    });
   }
   return { type: request.type, keep, backups };
 }
@@ -99,7 +111,10 @@ async function makeBackup(
   try {
     progress?.(`dumping ${target.name}`);
     const started = performance.now();
-    await makePrivateFolder(config.backup.dir, dirname(files.file));
+    const folder = dirname(files.file);
+    await makePrivateFolder(config.backup.dir, folder).catch(async (error: unknown) => {
+      throw await subfolderError(config, folder, error);
+    });
     let dumped;
     if (target.kind === 'postgres') {
       await createPrivateFile(files.partial); // pg_dump -f keeps the mode of the file it finds
@@ -127,7 +142,14 @@ async function makeBackup(
     };
   } catch (error) {
     const message = signal.aborted ? `stopped: ${(signal.reason as Error)?.message ?? 'cancelled'}` : (error as Error).message;
-    await removeBackupFiles(files.file);
+    try {
+      await removeBackupFiles(files.file);
+    } catch (cleanup) {
+      // Left running, so that the next backup of the type tries again; the reason the backup failed stays first.
+      throw new BackupError(`${message}; its partial files could not be removed (the next backup of the type tries again): ${(cleanup as Error).message}`, {
+        hint: (error as { hint?: string }).hint, cause: error,
+      });
+    }
     await recordFailed(db, record.id, redact(message));
     throw error;
   }

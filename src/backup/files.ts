@@ -95,8 +95,17 @@ export async function readSidecar(path: string): Promise<Sidecar | undefined> {
   }
 }
 
-/** Remove a backup's file, sidecar and anything partial of either; what was never there is no error. */
+/**
+ * Remove a backup's file, sidecar and anything partial of either; what was never there is no error, nor is
+ * a path that cannot exist (ENOTDIR: one of its folders is a file, as when backup.dir named a file).
+ */
 export async function removeBackupFiles(path: string): Promise<void> {
   const files = backupFiles(path);
-  for (const file of [files.file, files.partial, files.sidecar, `${files.sidecar}.partial`]) await rm(file, { force: true });
+  for (const file of [files.file, files.partial, files.sidecar, `${files.sidecar}.partial`]) {
+    try {
+      await rm(file, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOTDIR') throw error;
+    }
+  }
 }

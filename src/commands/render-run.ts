@@ -1,5 +1,5 @@
 // How a run looks to a person: one status line, then the task's own summary or the error.
-import type { Run } from '../core/runs.js';
+import type { Run, RunError } from '../core/runs.js';
 import { paint, truncate, type Style } from './output.js';
 import { formatDuration, formatTime } from '../core/format.js';
 
@@ -28,6 +28,28 @@ export function renderRunLine(run: Run, stream: NodeJS.WriteStream): string {
   const attempts = run.maxAttempts > 1 ? `, attempt ${run.attempt}/${run.maxAttempts}` : '';
   const when = run.state === 'retryable' && run.runAfter ? `, next attempt at ${formatTime(run.runAfter)}` : '';
   const head = `${mark} ${run.task} ${stateLabel(stream, run.state)} in ${formatDuration(run.durationMs ?? 0)} (run ${run.id}${attempts}${when})`;
-  const outcome = runOutcome(run) + (run.error?.hint ? `\n  ${run.error.hint}` : '');
+  const outcome = runOutcome(run) + (run.error?.hint ? `\n  ${run.error.hint.replace(/\n/g, '\n  ')}` : '');
   return outcome ? `${head}\n  ${outcome}` : head;
+}
+
+/** JavaScript's and Node's own kinds of error: what a bug, or a failure singularity did not foresee (a raw ENOENT), throws. */
+const UNFORESEEN = new Set(['Error', 'TypeError', 'RangeError', 'ReferenceError', 'SyntaxError', 'EvalError', 'URIError',
+  'AggregateError', 'AssertionError', 'SystemError']);
+
+/**
+ * Whether a person is shown a failed run's stack. Only for an unforeseen error, where the stack is where to
+ * look; never for an expected one (singularity's typed errors, BackupError, ConfigError, ..., and the
+ * runner's TimeoutError, CancelledError), whose message and hint say it all. SINGULARITY_DEBUG=1 shows
+ * every stack, as it does for the errors of a command. The record (`runs show --json`) always keeps it.
+ */
+export function showsStack(error: Pick<RunError, 'name'>, env: NodeJS.ProcessEnv = process.env): boolean {
+  return Boolean(env.SINGULARITY_DEBUG) || UNFORESEEN.has(error.name);
+}
+
+/** A failed attempt's error: the message, the hint under it, then (see showsStack) the stack's first frames. */
+export function renderRunError(error: RunError, env: NodeJS.ProcessEnv = process.env): string[] {
+  const lines = [`${error.name}: ${error.message}`];
+  if (error.hint) lines.push(error.hint.replace(/^/gm, '  '));
+  if (error.stack && showsStack(error, env)) lines.push(...error.stack.split('\n').filter((line) => /^\s+at /.test(line)).slice(0, 5));
+  return lines;
 }

@@ -8,7 +8,7 @@ import * as runs from '../core/runs.js';
 import type { Run } from '../core/runs.js';
 import type { RunState } from '../core/run-states.js';
 import { out, printJson, table, truncate } from './output.js';
-import { runOutcome, stateLabel } from './render-run.js';
+import { renderRunError, runOutcome, stateLabel } from './render-run.js';
 import { withTaskRun } from './task.js';
 import { formatDuration, formatTime } from '../core/format.js';
 
@@ -86,9 +86,8 @@ function describeRun(run: Run): string {
   const width = Math.max(...lines.map(([k]) => k.length));
   const body = lines.map(([k, v]) => `${k.padEnd(width)}  ${v.replace(/\n/g, '\n' + ' '.repeat(width + 2))}`);
   for (const e of run.errors) {
-    body.push('', `attempt ${e.attempt ?? '?'} failed${e.at ? ' at ' + formatTime(new Date(e.at)) : ''}: ${e.name}: ${e.message}`);
-    if (e.hint) body.push(e.hint);
-    if (e.stack) body.push(e.stack.split('\n').slice(1, 6).join('\n'));
+    const [first, ...rest] = renderRunError(e);
+    body.push('', `attempt ${e.attempt ?? '?'} failed${e.at ? ' at ' + formatTime(new Date(e.at)) : ''}: ${first}`, ...rest);
   }
   return body.join('\n');
 }
