@@ -2,12 +2,12 @@
 // between clients' transactions, leaving the session it shares with them as it was; list, verify --full
 // and restore work on those backups (restore: into the embedded database of a home folder).
 import { existsSync, readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Sidecar } from '../src/backup/files.js';
 import { backupFiles } from '../src/backup/files.js';
 import type { BackupRecord } from '../src/backup/records.js';
 import type { Database } from '../src/core/database.js';
-import { createBackend, type Backend } from './support/backends.js';
+import { createBackend, type Backend, FAST_TIMINGS } from './support/backends.js';
 import { madeBackup } from './support/backup.js';
 import { runCli } from './support/cli.js';
 
@@ -118,7 +118,13 @@ describe('backup of the embedded database', () => {
     expect(await db.query(SETTINGS)).toEqual(settings);
 
     // The next backup finds nothing left running: the restored backup's file stays.
-    await new Promise((r) => setTimeout(r, 2_000)); // the run history is the backup's: its executing run is found dead
+    // The run history is the backup's, where its own run is executing: wait until its heartbeat is older than
+    // runs.staleAfterMs (by the database's clock, which the next backup's reaper reads), so it is found dead.
+    await vi.waitFor(async () => {
+      const live = await db.query(`select id from task_runs where state = 'executing' and heartbeat_at >= now() - make_interval(secs => $1::int / 1000.0)`,
+        [Number(FAST_TIMINGS.SINGULARITY_STALE_AFTER_MS)]);
+      expect(live).toEqual([]);
+    }, { timeout: 20_000, interval: 100 });
     const next = await backup();
     expect(next).toMatchObject({ adopted: [], abandoned: [] });
     expect(existsSync(made.path)).toBe(true);

@@ -105,11 +105,54 @@ describe.each(backendNames)('ingest (%s)', (backendName) => {
     for (let i = 0; i < 1000; i++) {
       write(root, { [`pkg${i % 8}/mod${i}.py`]: `def f${i}(x):\n    return g${i}(x) + ${i}\n\n\ndef g${i}(x):\n    return x * ${i}\n` });
     }
-    const child = spawn(process.execPath, [BIN, 'ingest', root, '--id', 'killed', '--skip-embedding'], { env: cleanEnv(backend.env), stdio: 'ignore' });
-    await until(async () => (await db.query<{ n: number }>(`select count(*)::int as n from code_files where codebase = 'killed'`))[0]!.n >= 50, 60_000, 'a first batch');
-    child.kill('SIGKILL');
-    await new Promise((r) => child.once('close', r));
+    // The kill comes at a point the test holds the child at, not after a delay: after its first batch is
+    // committed and before any other is. The test takes turns with the child at code_files, each turn a
+    // transaction of the test's that locks the table against writes (on the embedded database an open
+    // transaction holds the whole server). The next turn is queued before the current one ends, so between
+    // two turns the child commits one batch at most; it is killed during the first turn that sees a batch
+    // of its own, when it can commit nothing more.
+    const turns = await Promise.all([db.pool.connect(), db.pool.connect()]);
+    const pids = await Promise.all(turns.map(async (c) => (await c.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid));
+    const take = (turn: number) => turns[turn]!.query('begin; lock table code_files in share row exclusive mode');
+    const kept = async (turn: number) =>
+      (await turns[turn]!.query<{ n: number }>(`select count(*)::int as n from code_files where codebase = 'killed'`)).rows[0]!.n;
+    let holder = 0;
+    let queued: Promise<unknown> | undefined;
+    await take(holder);
+    const child = spawn(process.execPath, [BIN, 'ingest', root, '--id', 'killed', '--skip-embedding'], { env: cleanEnv(backend.env), stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise((r) => child.once('close', r));
+    try {
+      const deadline = Date.now() + 60_000;
+      while ((await kept(holder)) === 0) {
+        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the ingest ended before it committed a batch:\n${stderr}`);
+        if (Date.now() > deadline) throw new Error(`timed out waiting for the ingest's first batch:\n${stderr}`);
+        await new Promise((r) => setTimeout(r, 5)); // the pace of the turns only: the child is held meanwhile
+        const next = 1 - holder;
+        queued = take(next);
+        // PostgreSQL: the next turn waits in the table's lock queue (ahead of the child's next batch) before
+        // this one ends. The embedded server gets its request, sent first, no later than this turn's commit,
+        // and hands the floor on in the order of requests: the child has one exchange (a batch is one) before it.
+        if (backend.name === 'postgres') {
+          await until(async () => (await turns[holder]!.query(
+            `select 1 from pg_locks where pid = $1 and relation = 'code_files'::regclass and not granted`, [pids[next]])).rowCount === 1,
+          10_000, 'the next turn to queue');
+        }
+        await turns[holder]!.query('commit');
+        await queued;
+        [holder, queued] = [next, undefined];
+      }
+      child.kill('SIGKILL');
+      await exited;
+    } finally {
+      child.kill('SIGKILL');
+      await turns[holder]!.query('commit').catch(() => {});
+      if (queued) await queued.then(() => turns[1 - holder]!.query('commit')).catch(() => {});
+      for (const c of turns) c.release();
+    }
     const [{ n: before }] = await db.query<{ n: number }>(`select count(*)::int as n from code_files where codebase = 'killed'`);
+    expect(before).toBeGreaterThan(0);
     expect(before).toBeLessThan(1000);
     // Whole batches only: a file row is written with its chunks, in one transaction.
     expect(await db.query(`select f.path from code_files f where codebase = 'killed' and not exists (select 1 from code_chunks c where c.file_id = f.id)`)).toEqual([]);
