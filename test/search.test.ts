@@ -36,6 +36,8 @@ describe.each(backendNames)('search (%s)', (backendName) => {
   onBackend(backendName, (opened) => ({ backend, db } = opened));
 
   beforeAll(async () => {
+    // As ingest records them: search knows a codebase by its row here.
+    for (const codebase of new Set(FILES.map(([codebase]) => codebase))) await db.query('insert into codebases (id, root) values ($1, $2)', [codebase, `/src/${codebase}`]);
     for (const [codebase, path, language, chunks] of FILES) {
       const [{ id }] = await db.query<{ id: number }>(
         `insert into code_files (codebase, path, language, size_bytes, mtime, content_hash) values ($1, $2, $3, 1, now(), 'h') returning id`,
@@ -87,6 +89,7 @@ describe.each(backendNames)('search (%s)', (backendName) => {
 
   it('ranks chunks with all of the query\'s words above those with some, however often they repeat a word', async () => {
     // In a codebase of its own, where a common word is in many chunks.
+    await db.query(`insert into codebases (id, root) values ('staged', '/src/staged')`);
     const [{ id }] = await db.query<{ id: number }>(
       `insert into code_files (codebase, path, language, size_bytes, mtime, content_hash) values ('staged', 'a.ts', 'typescript', 1, now(), 'h') returning id`);
     const chunk = (symbol: string, content: string) => db.query(
@@ -152,5 +155,62 @@ describe.each(backendNames)('search (%s)', (backendName) => {
     const empty = await runCli(['search', '  '], backend.env);
     expect(empty.code).toBe(2);
     expect(empty.stderr).toContain('the query is empty');
+  });
+
+  it('an unknown --codebase is exit 2 naming it and the ingested ones; a known one without hits is "no hits", exit 0', async () => {
+    const unknown = await runCli(['search', 'prune backups', '--codebase', 'nope'], backend.env);
+    expect(unknown.code, unknown.stderr).toBe(2);
+    expect(unknown.stdout).toBe('');
+    expect(unknown.stderr).toContain("error: no codebase 'nope' is ingested; ingested: app, other, staged");
+    expect(unknown.stderr).toContain('singularity ingest PATH --id nope');
+    const json = await runCli(['search', 'prune backups', '--codebase', 'nope', '--json'], backend.env);
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      error: { name: 'UsageError', message: "no codebase 'nope' is ingested; ingested: app, other, staged" }, exitCode: 2 });
+    // Known, with files, but nothing of it matches: a true answer.
+    const none = await runCli(['search', 'kubernetes helm chart', '--codebase', 'other'], backend.env);
+    expect(none.code, none.stderr).toBe(0);
+    expect(none.stdout.trim()).toBe('no hits');
+    const noneJson = await runCli(['search', 'kubernetes helm chart', '--codebase', 'other', '--json'], backend.env);
+    expect(noneJson.code).toBe(0);
+    expect(JSON.parse(noneJson.stdout)).toMatchObject({ hits: [] });
+    // A codebase whose files are all gone is still known: no hits, not an error.
+    await db.query(`insert into codebases (id, root) values ('emptied', '/src/emptied')`);
+    await expect(search(db, 'prune backups', { limit: 5, codebase: 'emptied' })).resolves.toMatchObject({ hits: [] });
+  });
+});
+
+describe.each(backendNames)('search of a database with nothing ingested (%s)', (backendName) => {
+  let backend: Backend;
+  let db: Database;
+  onBackend(backendName, (opened) => ({ backend, db } = opened));
+
+  it('is exit 1 saying nothing is ingested and what to do; --json gives the error object; --codebase is exit 2 saying there are none', async () => {
+    const r = await runCli(['search', 'where are backups pruned'], backend.env);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain("error: nothing is ingested in this database: run 'singularity ingest PATH' first");
+    expect(r.stderr).not.toContain('no hits');
+    const j = await runCli(['search', 'where are backups pruned', '--json'], backend.env);
+    expect(j.code).toBe(1);
+    expect(JSON.parse(j.stdout)).toEqual({
+      error: { name: 'SingularityError', message: "nothing is ingested in this database: run 'singularity ingest PATH' first", hint: expect.stringContaining('load-templates') },
+      exitCode: 1,
+    });
+    const c = await runCli(['search', 'prune', '--codebase', 'app'], backend.env);
+    expect(c.code).toBe(2);
+    expect(c.stderr).toContain("error: no codebase 'app' is ingested; none is ingested in this database");
+  });
+
+  it('searches a knowledge base without any codebase (the library)', async () => {
+    await expect(search(db, 'backup retention', { limit: 5 })).rejects.toThrow(/nothing is ingested/);
+    await db.query(
+      `insert into knowledge_artifacts (artifact_type, artifact_id, version, source, path, raw, content, content_hash)
+       values ('code_pattern', 'backup-retention', '1', 'file', 'code_patterns/backup-retention.json', $1::text, $1::jsonb, 'h')`,
+      [JSON.stringify({ name: 'Backup retention', description: 'Keep the newest backups and prune the rest.' })],
+    );
+    const result = await search(db, 'backup retention', { limit: 5 });
+    expect(result.hits.map((h) => `${h.source}:${h.symbol}`)).toEqual(['knowledge:backup-retention']);
+    await expect(search(db, 'backup retention', { limit: 5, codebase: 'app' })).rejects.toMatchObject({ name: 'UsageError', exitCode: 2 });
   });
 });

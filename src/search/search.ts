@@ -1,7 +1,9 @@
 // Hybrid search over ingested code and the knowledge base: PostgreSQL full-text search always, vector
 // similarity where there are vectors of the query's model, fused by reciprocal rank, and code boosted by
-// its file's PageRank. Files marked deleted are never returned.
+// its file's PageRank. Files marked deleted are never returned. A search of a database with nothing in it,
+// or of a codebase that was never ingested, is an error rather than an empty answer.
 import type { Database } from '../core/database.js';
+import { SingularityError, UsageError } from '../core/errors.js';
 import type { Embedder } from '../embed/embedder.js';
 import { vectorSupport } from '../vectors/vectors.js';
 
@@ -50,7 +52,41 @@ type Row = Omit<SearchHit, 'score' | 'lexicalRank' | 'vectorRank' | 'snippet'> &
 /** A row with its half's score; a lexical row also with how many of the query's words it has (its stage). */
 type Ranked = Row & { rank: number; level?: number };
 
+/** Codebases an unknown --codebase error lists at most; more are counted. */
+const LISTED_CODEBASES = 20;
+
+/**
+ * Throws when the search could not find anything whatever the query: an unknown `codebase` (a
+ * UsageError, exit 2, naming the ingested ones), or, without one, a database with neither a codebase
+ * nor a knowledge artifact in it (a SingularityError, exit 1). A codebase is known by its id in the
+ * codebases table, which every ingest records, whether or not files of it remain.
+ */
+export async function assertSearchable(db: Database, codebase?: string): Promise<void> {
+  const [found] = await db.query<{ codebases: string[]; knowledge: boolean }>(
+    `select coalesce((select array_agg(id order by id) from codebases), '{}') as codebases,
+            exists (select 1 from knowledge_artifacts) as knowledge`,
+  );
+  const codebases = found?.codebases ?? [];
+  if (codebase !== undefined) {
+    if (codebases.includes(codebase)) return;
+    const listed = codebases.slice(0, LISTED_CODEBASES).join(', ');
+    const more = codebases.length > LISTED_CODEBASES ? ` and ${codebases.length - LISTED_CODEBASES} more` : '';
+    throw new UsageError(
+      `no codebase '${codebase}' is ingested; ${codebases.length ? `ingested: ${listed}${more}` : 'none is ingested in this database'}`,
+      { hint: codebases.length
+          ? `Give --codebase one of those ids, or ingest the codebase first: singularity ingest PATH --id ${codebase}`
+          : `Ingest the codebase first: singularity ingest PATH --id ${codebase}` },
+    );
+  }
+  if (!codebases.length && !found?.knowledge) {
+    throw new SingularityError("nothing is ingested in this database: run 'singularity ingest PATH' first", {
+      hint: "Search answers from ingested codebases and the knowledge base ('singularity load-templates'); this database has neither.",
+    });
+  }
+}
+
 export async function search(db: Database, query: string, options: SearchOptions): Promise<SearchResult> {
+  await assertSearchable(db, options.codebase);
   const depth = Math.max(options.limit * 3, 30);
   const [{ words }] = (await db.query<{ words: string[] }>(
     `select tsvector_to_array(to_tsvector('english', code_search_text(null, $1))) as words`, [query])) as [{ words: string[] }];
