@@ -371,6 +371,30 @@ describe.each(backendNames)('the CLI on %s', (backendName) => {
       expect(await runIds()).toEqual(before);
     });
 
+    it.each([
+      [['ingest', '/nope'], 'the codebase root does not exist: /nope'],
+      [['ingest', '--path', import.meta.filename], `the codebase root is not a folder: ${import.meta.filename}`],
+      [['load-templates', '--path', '/nope'], 'knowledge folder not found: /nope'],
+      [['sync-templates', '--path', '/nope'], 'knowledge folder not found: /nope'],
+      [['migrate-knowledge', '--path', '/nope'], 'knowledge folder not found: /nope'],
+    ])('%j exits 2 saying why and records no run, so status does not call the task failing', async (args, message) => {
+      const before = await runIds();
+      const r = await run(args);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain(message);
+      expect(await runIds()).toEqual(before);
+      const status = JSON.parse((await run(['status', '--json'])).stdout) as { tasks: Array<{ task: string; state: string }> };
+      expect(status.tasks.find((t) => t.task === args[0])!.state).not.toBe('failing');
+    });
+
+    it('started by a scheduler, ingest of a missing folder is recorded failing (exit 2), where its operator looks', async () => {
+      const r = await run(['ingest', '/nope', '--json'], { SINGULARITY_TRIGGER: 'scheduler' });
+      expect(r.code).toBe(2);
+      expect(parseJson(r)).toMatchObject({ task: 'ingest', trigger: 'scheduler', state: 'discarded',
+        error: { name: 'UsageError', message: 'the codebase root does not exist: /nope' } });
+      await db.query(`delete from task_runs where id = $1`, [parseJson(r).id]);
+    });
+
     it('an unknown flag exits 2, names it, and records no run', async () => {
       const before = await runIds();
       const r = await run(['seed-plan', '--bogus-flag']);

@@ -259,6 +259,14 @@ describe.each(backendNames)('doctor on %s', (name) => {
     await db.query('delete from backups');
   });
 
+  it('the default crontab: doctor counts its scheduled entries as status does, and names the @setup line apart', async () => {
+    const detail = (await doctor(backend.env)).check('crontab').detail;
+    const status = JSON.parse((await runCli(['status', '--json'], backend.env)).stdout) as { problems: string[] };
+    const unserved = status.problems.map((p) => /(\d+) scheduled entries are not being run/.exec(p)?.[1]).find(Boolean);
+    expect(unserved).toBeDefined();
+    expect(detail).toBe(`none configured: run-scheduler runs the default crontab (${unserved} scheduled entries, plus @setup setup on each start)`);
+  });
+
   it('a configured crontab with an unknown task: fail naming the line; exit 1', async () => {
     const path = join(dir, 'crontab');
     writeFileSync(path, 'TZ=UTC\n0 * * * * analyze-stats\n5 * * * * no-such-task --flag\n');

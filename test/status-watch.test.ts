@@ -13,6 +13,7 @@ import {
   Dashboard, WatchApp, fitRows, formatAgo, formatIn, formatSpan, plainBlock, recentFailures, sortTasks, taskState, watchStatus, wrapText,
 } from '../src/commands/status-watch.js';
 import type { StatusReport, TaskStatus } from '../src/status/types.js';
+import { taskStateOf } from '../src/status/status.js';
 import { BIN, cleanEnv, runCli } from './support/cli.js';
 
 const NOW = new Date('2026-05-09T12:00:00Z');
@@ -20,8 +21,8 @@ const ago = (ms: number) => new Date(NOW.getTime() - ms);
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 
-function task(name: string, fields: Partial<TaskStatus> = {}): TaskStatus {
-  return {
+function task(name: string, fields: Partial<Omit<TaskStatus, 'state'>> = {}): TaskStatus {
+  const status: Omit<TaskStatus, 'state'> = {
     task: name,
     engine: 'sql',
     placement: 'scheduler',
@@ -36,6 +37,7 @@ function task(name: string, fields: Partial<TaskStatus> = {}): TaskStatus {
     running: [],
     ...fields,
   };
+  return { ...status, state: taskStateOf(status) };
 }
 
 function fixture(extra: Partial<StatusReport> = {}): StatusReport {
@@ -141,7 +143,7 @@ describe('formatting helpers', () => {
     expect(taskState(task('a', { schedules: nobody, lastSuccess: null, lastDue: null }))).toEqual({ kind: 'unattended', label: 'never run: no scheduler runs it' });
     expect(taskState(task('a', { schedules: nobody }))).toEqual({ kind: 'unattended', label: 'unattended: no scheduler runs it' });
     expect(taskState(task('a', { schedules: nobody, overdue: true, overdueByMs: HOUR })).kind).toBe('overdue');
-    expect(taskState(task('a', { lastSuccess: null }))).toEqual({ kind: 'never', label: 'never run' });
+    expect(taskState(task('a', { lastSuccess: null }))).toEqual({ kind: 'never-run', label: 'never run' });
     expect(taskState(task('a', { placement: 'manual', schedules: [], lastSuccess: null })).kind).toBe('manual');
     const tasks = [task('ok'), task('never', { lastSuccess: null }), task('nobody', { schedules: nobody }), task('failing', { failing: true })];
     expect(sortTasks(tasks).map((t) => t.task)).toEqual(['failing', 'nobody', 'never', 'ok']);

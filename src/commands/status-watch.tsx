@@ -6,7 +6,8 @@ import { Box, Text, render, useApp, useInput, useStdout } from 'ink';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { paint, truncate, write, type Style } from './output.js';
 import { redact } from '../core/redact.js';
-import type { Health, StatusReport, TaskStatus } from '../status/types.js';
+import type { Health, StatusReport, TaskState as TaskStateOf, TaskStatus } from '../status/types.js';
+import { taskStateOf } from '../status/status.js';
 import { formatTime } from '../core/format.js';
 
 export interface WatchOptions {
@@ -45,37 +46,34 @@ export function formatIn(date: Date | null | undefined, now: Date): string {
   return ms < 1000 ? 'now' : `in ${formatSpan(ms)}`;
 }
 
-export type TaskStateKind = 'running' | 'failing' | 'overdue' | 'unattended' | 'never' | 'ok' | 'manual';
+export type TaskStateKind = TaskStateOf;
 export interface TaskState {
   kind: TaskStateKind;
   label: string;
 }
 
 export const STATE_STYLE: Record<TaskStateKind, Style> = {
-  running: 'cyan', failing: 'red', overdue: 'yellow', unattended: 'yellow', never: 'gray', ok: 'green', manual: 'gray',
+  running: 'cyan', failing: 'red', overdue: 'yellow', unattended: 'yellow', 'never-run': 'gray', ok: 'green', manual: 'gray',
 };
 export const HEALTH_STYLE: Record<Health, Style> = { healthy: 'green', degraded: 'yellow', down: 'red' };
 /** Display order: what needs attention first, so that a truncated list still shows it. */
-const STATE_ORDER: TaskStateKind[] = ['failing', 'overdue', 'unattended', 'running', 'never', 'ok', 'manual'];
+const STATE_ORDER: TaskStateKind[] = ['failing', 'overdue', 'unattended', 'running', 'never-run', 'ok', 'manual'];
 
-/**
- * What a task is doing, in one word and a short label, from its fields in the report: running wins, then
- * failing, overdue, unattended (a schedule that nobody runs: no live scheduler), manual, never run, ok.
- */
+/** The task's verdict (the one `status --json` gives it), with a short label. */
 export function taskState(task: TaskStatus, errorWidth = 50): TaskState {
-  if (task.running.length > 0) {
-    const longest = task.running.reduce((a, b) => (b.elapsedMs > a.elapsedMs ? b : a));
-    const extra = (task.running.length > 1 ? ` (${task.running.length} runs)` : '') + (longest.stale ? ' (stale)' : '');
-    return { kind: 'running', label: `running ${formatSpan(longest.elapsedMs)}${extra}` };
+  const kind = taskStateOf(task);
+  switch (kind) {
+    case 'running': {
+      const longest = task.running.reduce((a, b) => (b.elapsedMs > a.elapsedMs ? b : a));
+      const extra = (task.running.length > 1 ? ` (${task.running.length} runs)` : '') + (longest.stale ? ' (stale)' : '');
+      return { kind, label: `running ${formatSpan(longest.elapsedMs)}${extra}` };
+    }
+    case 'failing': return { kind, label: `failing: ${truncate(task.lastFailure?.error ?? 'failed', errorWidth)}` };
+    case 'overdue': return { kind, label: task.overdueByMs === null ? 'overdue' : `overdue ${formatSpan(task.overdueByMs)}` };
+    case 'unattended': return { kind, label: `${task.lastSuccess ? 'unattended' : 'never run'}: no scheduler runs it` };
+    case 'never-run': return { kind, label: 'never run' };
+    default: return { kind, label: kind };
   }
-  if (task.failing) return { kind: 'failing', label: `failing: ${truncate(task.lastFailure?.error ?? 'failed', errorWidth)}` };
-  if (task.overdue) return { kind: 'overdue', label: task.overdueByMs === null ? 'overdue' : `overdue ${formatSpan(task.overdueByMs)}` };
-  if (task.schedules.some((s) => s.runBy === 'nobody')) {
-    return { kind: 'unattended', label: `${task.lastSuccess ? 'unattended' : 'never run'}: no scheduler runs it` };
-  }
-  if (task.placement === 'manual') return { kind: 'manual', label: 'manual' };
-  if (!task.lastSuccess) return { kind: 'never', label: 'never run' };
-  return { kind: 'ok', label: 'ok' };
 }
 
 /** The tasks, those that need attention first (stable within a state). */

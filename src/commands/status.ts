@@ -70,11 +70,15 @@ const until = (date: Date | null | undefined, now: Date) => (date ? `in ${format
 
 function stateOf(t: TaskStatus, now: Date): string {
   const s = process.stdout;
-  if (t.running.length) return paint(s, 'cyan', `running ${formatDuration(t.running[0]!.elapsedMs)}${t.running.some((r) => r.stale) ? ' (stale)' : ''}`);
-  if (t.failing) return paint(s, 'red', `failing: ${truncate(t.lastFailure!.error, 50)}`);
-  if (t.overdue) return paint(s, 'yellow', `overdue ${ago(t.lastDue, now).replace(' ago', '')}`);
-  if (t.placement === 'manual') return paint(s, 'gray', 'manual');
-  return paint(s, 'green', 'ok');
+  switch (t.state) {
+    case 'running': return paint(s, 'cyan', `running ${formatDuration(t.running[0]!.elapsedMs)}${t.running.some((r) => r.stale) ? ' (stale)' : ''}`);
+    case 'failing': return paint(s, 'red', `failing: ${truncate(t.lastFailure!.error, 50)}`);
+    case 'overdue': return paint(s, 'yellow', `overdue ${ago(t.lastDue, now).replace(' ago', '')}`);
+    case 'unattended': return paint(s, 'yellow', `${t.lastSuccess ? 'unattended' : 'never run'}: no scheduler runs it`);
+    case 'never-run': return paint(s, 'gray', 'never run');
+    case 'manual': return paint(s, 'gray', 'manual');
+    default: return paint(s, 'green', 'ok');
+  }
 }
 
 function render(report: StatusReport): void {

@@ -13,6 +13,18 @@ import { formatBytes, plural } from '../core/format.js';
 
 const hintOf = (error: unknown, otherwise: string) => (error as { hint?: string }).hint ?? otherwise;
 
+/**
+ * A crontab's entries as status counts them: the scheduled (periodic) ones. An @setup / @reboot line runs once
+ * each time a scheduler starts, not on a schedule; it is named apart. '23 scheduled entries, plus @setup setup
+ * on each start'; with no such line, every entry is scheduled: '1 entry'.
+ */
+export function describeEntries(crontab: Crontab): string {
+  const onStart = crontab.entries.filter((e) => e.onStart);
+  const scheduled = crontab.entries.length - onStart.length;
+  if (!onStart.length) return plural(scheduled, 'entry', 'entries');
+  return `${plural(scheduled, 'scheduled entry', 'scheduled entries')}, plus ${onStart.map((e) => `${e.schedule} ${e.command}`).join(', ')} on each start`;
+}
+
 /** The crontab run-scheduler would run; also returns the tasks and the crontab (when valid) for other checks. */
 export async function checkCrontab(config: Config, loadTasks: () => Promise<TaskSet>): Promise<{ check: Check; tasks?: TaskSet; crontab?: Crontab }> {
   const id = 'crontab';
@@ -26,7 +38,7 @@ export async function checkCrontab(config: Config, loadTasks: () => Promise<Task
   try {
     if (!path) {
       const crontab = defaultCrontab(tasks);
-      return { tasks, crontab, check: ok(id, 'crontab', `none configured: run-scheduler runs the default crontab (${plural(crontab.entries.length, 'entry', 'entries')})`) };
+      return { tasks, crontab, check: ok(id, 'crontab', `none configured: run-scheduler runs the default crontab (${describeEntries(crontab)})`) };
     }
     const { crontab, problems } = await inspectCrontab(path, tasks);
     if (problems.length) {
@@ -36,7 +48,7 @@ export async function checkCrontab(config: Config, loadTasks: () => Promise<Task
           `Fix these lines ('singularity crontab check ${path}' checks the file); run-scheduler refuses to start with them.`),
       };
     }
-    return { tasks, crontab, check: ok(id, 'crontab', `${path}: ${plural(crontab.entries.length, 'entry', 'entries')}, no problems`) };
+    return { tasks, crontab, check: ok(id, 'crontab', `${path}: ${describeEntries(crontab)}, no problems`) };
   } catch (error) {
     return { tasks, check: fail(id, 'crontab', (error as Error).message, hintOf(error, "'singularity crontab > FILE' writes the default crontab to start from.")) };
   }

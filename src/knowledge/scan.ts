@@ -71,14 +71,20 @@ const TEMPLATE_LANGUAGES: Record<string, string> = {
   '.liquid': 'liquid', '.txt': 'text', '.sql': 'sql', '.sh': 'shell', '.yaml': 'yaml', '.yml': 'yaml',
 };
 
-/** Read every artifact of a folder. A missing folder is a usage error (exit 2); a bad file is a problem. */
-export async function scanKnowledgeFolder(dir: string, options: ScanOptions): Promise<ScanResult> {
+/** The knowledge folder's real path; a usage error (exit 2) when it is not an existing folder. */
+export function knowledgeRoot(dir: string): string {
   const root = tryRealpath(dir);
   if (!root || !statSync(root).isDirectory()) {
     throw new UsageError(`knowledge folder not found: ${dir}`, {
       hint: 'Give an existing folder with --path, or set knowledge.templatesDir (SINGULARITY_TEMPLATES_DIR).',
     });
   }
+  return root;
+}
+
+/** Read every artifact of a folder. A missing folder is a usage error (exit 2); a bad file is a problem. */
+export async function scanKnowledgeFolder(dir: string, options: ScanOptions): Promise<ScanResult> {
+  const root = knowledgeRoot(dir);
   const result: ScanResult = { dir: root, artifacts: [], unread: [], problems: [], files: 0 };
   const seen = new Map<string, string>();
   for (const file of listFiles(root, result.problems)) {

@@ -8,9 +8,19 @@ import { sqlLiteral } from '../core/task/define.js';
 import type { TaskSet } from '../core/task/registry.js';
 import type { Crontab } from '../schedule/crontab.js';
 import { lastTickAtOrBefore, nextTick, periodMs } from '../schedule/ticks.js';
-import type { Health, RunRef, ScheduleSource, SchedulerStatus, StatusReport, TaskStatus } from './types.js';
+import type { Health, RunRef, ScheduleSource, SchedulerStatus, StatusReport, TaskState, TaskStatus } from './types.js';
 
 export type { StatusReport } from './types.js';
+
+/** The task's verdict from its other fields (see TaskState). */
+export function taskStateOf(t: Omit<TaskStatus, 'state'>): TaskState {
+  if (t.running.length) return 'running';
+  if (t.failing) return 'failing';
+  if (t.overdue) return 'overdue';
+  if (t.schedules.some((s) => s.runBy === 'nobody')) return 'unattended';
+  if (t.placement === 'manual') return 'manual';
+  return t.lastSuccess ? 'ok' : 'never-run';
+}
 
 /** How late a tick may start before it counts as overdue: a tenth of the period, between 1 min and 1 h. */
 export function graceMs(period: number): number {
@@ -145,7 +155,7 @@ export async function collectStatus(db: Database, config: Config, options: Statu
     for (const r of running.filter((r) => r.stale)) {
       problems.push(`run ${r.runId} of ${task.name} is stuck: no heartbeat since ${r.heartbeatAt.toISOString()} (pid ${r.pid} on ${r.host})`);
     }
-    return {
+    const status: Omit<TaskStatus, 'state'> = {
       task: task.name,
       engine: task.engine,
       placement: placed.has(task.name) ? 'pg_cron' : schedules.length ? 'scheduler' : 'manual',
@@ -159,6 +169,7 @@ export async function collectStatus(db: Database, config: Config, options: Statu
       overdueByMs: overdue ? now.getTime() - lastDue!.getTime() : null,
       running,
     };
+    return { ...status, state: taskStateOf(status) };
   });
 
   const health: Health = problems.length ? 'degraded' : 'healthy';

@@ -23,8 +23,17 @@ export interface RunRef {
   durationMs: number | null;
 }
 
+/**
+ * A task's verdict, first match wins: running (a run executes), failing, overdue, unattended (scheduled,
+ * but nobody runs the schedule: no live scheduler), manual (no schedule), never-run (scheduled, never
+ * completed), ok.
+ */
+export type TaskState = 'running' | 'failing' | 'overdue' | 'unattended' | 'manual' | 'never-run' | 'ok';
+
 export interface TaskStatus {
   task: string;
+  /** The verdict `status`, the dashboard and (through its gauges) the Prometheus file show for the task. */
+  state: TaskState;
   engine: 'node' | 'sql';
   placement: Placement;
   schedules: ScheduleSource[];

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Embedder } from '../embed/embedder.js';
 import { withEmbedder } from '../embed/transformers.js';
 import { ingestCodebase, type IngestReport } from '../ingest/ingest.js';
+import { realRoot } from '../ingest/scan.js';
 import { defineTask } from '../core/task/define.js';
 
 /** The run's result: ingest's report, and why chunks were left pending when they were. */
@@ -28,6 +29,7 @@ export default defineTask({
     skipEmbedding: z.boolean().default(false).describe('store chunks without embeddings (they stay pending)'),
   }),
   timeoutMs: 6 * 60 * 60_000,
+  check: ({ args }) => void realRoot(resolve(args.path)),
   // The codebase's id: two runs of one codebase never overlap, whatever path each was given.
   concurrencyKey: (args) => `ingest:${args.id ?? basename(resolve(args.path))}`,
   async run({ args, db, config, signal, progress }): Promise<IngestResult> {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { runKnowledgeLoad, summarizeKnowledgeRun } from '../knowledge/run.js';
 import { defineTask } from '../core/task/define.js';
-import { knowledgeArgs } from './knowledge-args.js';
+import { checkKnowledgeFolder, knowledgeArgs } from './knowledge-args.js';
 
 export default defineTask({
   name: 'migrate-knowledge',
@@ -19,6 +19,7 @@ export default defineTask({
     skipEmbedding: z.boolean().default(false).describe('load only; leave embeddings to embed-templates'),
   }),
   timeoutMs: 60 * 60_000,
+  check: checkKnowledgeFolder,
   run: (ctx) =>
     runKnowledgeLoad(ctx, { ...ctx.args, include: 'json', deleteVanished: false, embed: !ctx.args.skipEmbedding }),
   summarize: summarizeKnowledgeRun,

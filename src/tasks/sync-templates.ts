@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { runKnowledgeLoad, summarizeKnowledgeRun } from '../knowledge/run.js';
 import { defineTask } from '../core/task/define.js';
-import { knowledgeArgs } from './knowledge-args.js';
+import { checkKnowledgeFolder, knowledgeArgs } from './knowledge-args.js';
 
 export default defineTask({
   name: 'sync-templates',
@@ -13,6 +13,7 @@ export default defineTask({
   engine: 'node',
   schedule: '0 2 * * *',
   args: z.object(knowledgeArgs),
+  check: checkKnowledgeFolder,
   timeoutMs: 60 * 60_000,
   run: (ctx) => runKnowledgeLoad(ctx, { ...ctx.args, include: 'all', deleteVanished: true, embed: false }),
   summarize: summarizeKnowledgeRun,
