@@ -75,12 +75,12 @@ describe('checkSecrets', () => {
 });
 
 describe('doctor with an unreachable database', () => {
-  it('fails the database check with the reason and the fix, skips what needs it, runs the rest; exit 1', async () => {
+  it('fails the database check with the reason and the fix, skips what needs it, runs the rest; exit 2, as status says down', async () => {
     const home = mkdtempSync(join(tmpdir(), 'sg-doctor-'));
     try {
       const url = `postgres://postgres:${PASSWORD}@127.0.0.1:${await freePort()}/nowhere`;
       const result = await doctor({ DATABASE_URL: url, SINGULARITY_HOME: home });
-      expect(result.code).toBe(1);
+      expect(result.code).toBe(2);
       expect(result.report.ok).toBe(false);
       expect(result.check('database')).toMatchObject({ verdict: 'fail', fix: expect.stringMatching(/server running/) });
       expect(result.check('database').detail).toMatch(/cannot connect to postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/nowhere/);

@@ -1,5 +1,5 @@
 // `singularity doctor [--json]`: thin; the checks are in src/doctor/. Exit 0 when no check fails
-// (warnings allowed), 1 when any fails.
+// (warnings allowed), 1 when any fails, 2 when the database cannot be reached (as `status` says down).
 import { announceEmbeddedStart, type GlobalOptions } from './context.js';
 import { loadConfig } from '../core/config.js';
 import { EXIT } from '../core/errors.js';
@@ -24,5 +24,6 @@ export async function doctorCommand(opts: { json?: boolean }, globals: GlobalOpt
     const count = (v: Verdict) => report.checks.filter((c) => c.verdict === v).length;
     out(`${count('ok')} ok, ${count('warn')} warning(s), ${count('fail')} failed`);
   }
-  return report.ok ? EXIT.ok : EXIT.failed;
+  if (report.ok) return EXIT.ok;
+  return report.checks.some((c) => c.id === 'database' && c.verdict === 'fail') ? EXIT.unreachable : EXIT.failed;
 }

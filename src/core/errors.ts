@@ -1,6 +1,7 @@
 // Typed errors. The library throws these; the one handler in cli.ts turns them into a message and an exit code.
 
-export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+/** 2 is also `status`'s and `doctor`'s code for a database that cannot be reached (health down). */
+export const EXIT = { ok: 0, failed: 1, usage: 2, unreachable: 2 } as const;
 
 export class SingularityError extends Error {
   /** 1: the task failed or the system is unhealthy; 2: bad usage or configuration. */
