@@ -283,4 +283,20 @@ describe.each(backendNames)('singularity setup on %s', (backendName) => {
     );
     expect(log()).toEqual([]);
   });
+
+  it('a step completed by hand (seed-plan from the CLI) is done: setup skips it, naming that run; --force runs it', async () => {
+    await reset();
+    const byHand = await runCli(['seed-plan', '--json'], backend.env, { cwd: dir });
+    expect(byHand.code, output(byHand)).toBe(0);
+    const { id, trigger } = JSON.parse(byHand.stdout) as Run;
+    expect(trigger).toBe('cli');
+    const r = await runCli(['setup'], backend.env, { cwd: dir });
+    expect(r.code, output(r)).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`^\\[3/6\\] seed-plan +skipped: completed by run ${id} at `, 'm'));
+    expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('setup complete: 5 ran, 1 skipped');
+    expect((await setupRuns()).filter((x) => x.task === 'seed-plan').map((x) => x.id)).toEqual([id]);
+
+    const forced = await runCli(['setup', '--force'], backend.env, { cwd: dir });
+    expect(forced.stdout).toMatch(/^\[3\/6\] seed-plan {2,}completed in /m);
+  });
 });

@@ -318,14 +318,18 @@ export async function requestCancel(db: Database, id: number): Promise<Run> {
 }
 
 /**
- * The newest run of a task started by `trigger`, optionally only one in `state` (set-up: is this step
- * done?). Runs another run started as its steps (setup-rag's) do not count: they are that run's.
+ * The newest run of a task, optionally only one started by `trigger`, in `state`, with exactly these
+ * `args` (set-up: is this step done?). Runs another run started as its steps (setup-rag's) do not count:
+ * they are that run's.
  */
-export async function findLatestRun(db: Database, task: string, trigger: RunTrigger, state?: RunState): Promise<Run | undefined> {
+export async function findLatestRun(
+  db: Database, task: string, filter: { trigger?: RunTrigger; state?: RunState; args?: unknown } = {},
+): Promise<Run | undefined> {
   const rows = await db.query<Run>(
-    `select ${COLUMNS} from task_runs where task = $1 and trigger = $2 and ($3::text is null or state = $3) and parent_run_id is null
+    `select ${COLUMNS} from task_runs where task = $1 and ($2::text is null or trigger = $2) and ($3::text is null or state = $3)
+       and ($4::jsonb is null or args = $4::jsonb) and parent_run_id is null
      order by id desc limit 1`,
-    [task, trigger, state ?? null],
+    [task, filter.trigger ?? null, filter.state ?? null, filter.args === undefined ? null : JSON.stringify(filter.args)],
   );
   return rows[0];
 }

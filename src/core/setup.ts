@@ -1,6 +1,6 @@
 // The once-ever set-up flow: every task with a `setupOrder`, in that order, run by the one orchestrator
-// (core/flow.ts), each step a recorded run with trigger 'setup'. A step is done once a set-up run of its
-// task has completed; done steps are skipped (unless forced), so a flow that failed resumes at the failed
+// (core/flow.ts), each step a recorded run with trigger 'setup'. A step is done once a run of its task with
+// the step's flags has completed, whoever started it; done steps are skipped (unless forced), so a flow that failed resumes at the failed
 // step. A flow task among the steps (setup-rag) skips those of its own steps that this flow did.
 import type { Config } from './config.js';
 import type { Database } from './database.js';
@@ -42,8 +42,9 @@ export async function runSetup(options: SetupOptions): Promise<FlowResult> {
   // Forced, a step counts as done only if another flow completed it after this one started.
   const doneSince = options.force ? await dbNow(db) : undefined;
   const history: StepHistory = {
-    completed: (step) => runs.findLatestRun(db, step.task.name, 'setup', 'completed'),
-    latest: (step) => runs.findLatestRun(db, step.task.name, 'setup'),
+    // Done whoever ran it (setup, a person, a scheduler), with the flags a step runs with.
+    completed: (step) => runs.findLatestRun(db, step.task.name, { state: 'completed', args: step.args }),
+    latest: (step) => runs.findLatestRun(db, step.task.name, { trigger: 'setup' }),
     counts: (run) => !(doneSince && run.finishedAt! < doneSince),
     // Flows that saw the same history get one run between them, never two in a row.
     dedupeKey: (step, latest) => `setup:${step.task.name}:after:${latest?.id ?? 0}`,
