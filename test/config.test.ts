@@ -86,8 +86,14 @@ describe('loadConfig: the config file', () => {
   it('fails with exit 2 naming the file when it is not JSON', async () => {
     const file = writeJson(join(dir, 'bad.json'), '{ "home": ');
     const error = await configError(loadConfig({ config: 'bad.json' }, {}, dir));
-    expect(error.message).toContain(file);
-    expect(error.message).toMatch(/JSON/);
+    expect(error.message).toBe(`${file}:1:11: not valid JSON: Unexpected end of JSON input`);
+  });
+
+  it('a syntax error is named by line and column, where an editor goes to it', async () => {
+    const file = writeJson(join(dir, 'comma.json'), '{\n  "backup": {\n    "dir": "x",\n  }\n}\n');
+    const error = await configError(loadConfig({ config: 'comma.json' }, {}, dir));
+    expect(error.message).toBe(`${file}:4:3: not valid JSON: Expected double-quoted property name`);
+    expect(error.hint).toContain('Fix the syntax there');
   });
 
   it('fails with exit 2 naming the file and the JSON pointer of a value of the wrong type', async () => {

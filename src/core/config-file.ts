@@ -61,8 +61,9 @@ export function readConfigFile(path: string, text: string): ConfigFile {
   try {
     data = JSON.parse(text);
   } catch (error) {
-    throw new ConfigError(`${path}: not valid JSON (${(error as Error).message})`, {
-      hint: 'Fix the syntax; the file must be one JSON object.',
+    const { line, column, reason } = jsonSyntaxError(text, (error as Error).message);
+    throw new ConfigError(`${path}:${line}:${column}: not valid JSON: ${reason}`, {
+      hint: 'Fix the syntax there; the file must be one JSON object.',
     });
   }
   const parsed = ConfigFileSchema.safeParse(data);
@@ -75,4 +76,12 @@ export function readConfigFile(path: string, text: string): ConfigFile {
     });
   }
   return parsed.data;
+}
+
+/** Where JSON.parse stopped, as line and column (1-based; the end of the text when it ran out), and why. */
+function jsonSyntaxError(text: string, message: string): { line: number; column: number; reason: string } {
+  const position = Number(/at position (\d+)/.exec(message)?.[1] ?? text.length);
+  const before = text.slice(0, position).split('\n');
+  const reason = message.replace(/,? ?(in JSON )?at position \d+.*$/, '').replace(/ \(line \d+ column \d+\)$/, '');
+  return { line: before.length, column: before.at(-1)!.length + 1, reason };
 }
