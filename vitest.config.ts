@@ -10,5 +10,7 @@ export default defineConfig({
     hookTimeout: 120_000,
     // No test may reach for a model on the network: tests that embed build the stand-in model.
     env: { SINGULARITY_OFFLINE: '1' },
+    // The default summary, then a line when the server half of the suite was skipped.
+    reporters: ['default', './test/support/server-half-reporter.ts'],
   },
 });
