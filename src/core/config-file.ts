@@ -5,6 +5,30 @@ import { jsonPointer } from './json-pointer.js';
 
 const positiveMs = z.number().int().positive();
 
+const isHttpUrl = (value: string) => {
+  try {
+    return ['http:', 'https:'].includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+};
+// The value is never echoed in a message: a webhook URL may carry its token.
+const webhook = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'a name of letters, digits, dots, dashes and underscores').optional(),
+    url: z.string().refine(isHttpUrl, 'must be an http:// or https:// URL'),
+    headers: z
+      .record(
+        z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'not a valid HTTP header name'),
+        z.union([
+          z.string().refine((v) => !/[\r\n]/.test(v), 'a header value cannot hold a line break'),
+          z.object({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'the name of an environment variable') }).strict(),
+        ], { error: 'a string, or {"env": "VARIABLE"} to read the value from the environment' }),
+      )
+      .optional(),
+  })
+  .strict();
+
 const ConfigFileSchema = z
   .object({
     $schema: z.string().optional(),
@@ -51,6 +75,7 @@ const ConfigFileSchema = z
       })
       .strict()
       .optional(),
+    notify: z.object({ webhooks: z.array(webhook).optional() }).strict().optional(),
   })
   .strict();
 
@@ -71,7 +96,9 @@ export function readConfigFile(path: string, text: string): ConfigFile {
     const issue = parsed.error.issues[0]!;
     // An unknown key is reported at the key itself, not at the object holding it.
     const at = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path;
-    throw new ConfigError(`${path}: at ${jsonPointer(at)}: ${issue.message}`, {
+    // A bad record key (a header name) carries its reason inside.
+    const message = issue.code === 'invalid_key' ? issue.issues[0]?.message ?? issue.message : issue.message;
+    throw new ConfigError(`${path}: at ${jsonPointer(at)}: ${message}`, {
       hint: 'See docs/configuration.md for the keys the file accepts.',
     });
   }

@@ -4,6 +4,7 @@ import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from './errors.js';
 import { registerSecret } from './redact.js';
+import { resolveWebhooks, type Webhook } from './webhooks.js';
 
 export const CONFIG_FILE_NAME = 'singularity.config.json';
 
@@ -58,6 +59,10 @@ export interface Config {
     /** The databases to back up; empty: the one singularity uses. */
     databases: BackupDatabase[];
   };
+  notify: {
+    /** Where alerts (a task failing or overdue, and its recovery) are POSTed; empty: no alerts are sent. */
+    webhooks: Webhook[];
+  };
 }
 
 export interface BackupDatabase {
@@ -101,6 +106,7 @@ export function defaultConfig(cwd: string): Config {
     knowledge: { templatesDir: SHIPPED_TEMPLATES_DIR },
     embedding: { model: DEFAULT_EMBEDDING_MODEL, batchSize: 32 },
     backup: { dir: join(home, 'backups'), databases: [] },
+    notify: { webhooks: [] },
   };
 }
 
@@ -138,6 +144,7 @@ export async function loadConfig(
     backupDirSet ||= Boolean(file.backup?.dir);
     if (file.backup?.dir) config.backup.dir = resolve(dirname(path), file.backup.dir);
     if (file.backup?.databases) config.backup.databases = file.backup.databases;
+    if (file.notify?.webhooks) config.notify.webhooks = resolveWebhooks(path, file.notify.webhooks, env);
   }
 
   if (env.DATABASE_URL) config.databaseUrl = env.DATABASE_URL;
