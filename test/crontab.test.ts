@@ -168,6 +168,8 @@ describe('scheduler options', () => {
       command: 'prune-runs',
     });
     expect(entry('*/5 * * * * [ missed=skip ] analyze-stats').missed).toBe('skip');
+    expect(entry('@daily [ping=https://hc-ping.com/0f1c2d3e?rid=1] analyze-stats').ping).toBe('https://hc-ping.com/0f1c2d3e?rid=1');
+    expect(entry('@daily analyze-stats')).not.toHaveProperty('ping');
     expect(entry('@hourly [missed=once] analyze-stats').missed).toBe('once');
   });
 
@@ -181,7 +183,10 @@ describe('scheduler options', () => {
     ['[timeout=forever]', '1:9: timeout=forever: expected a duration above 0 and at most 24d, such as 90s, 10m or 2h'],
     ['[timeout=30d]', '1:9: timeout=30d: expected a duration above 0 and at most 24d, such as 90s, 10m or 2h'],
     ['[id=Nightly!]', '1:9: id=Nightly!: expected lower-case letters, digits, dots, dashes and underscores'],
-    ['[color=red]', "1:9: unknown option 'color' (options: missed, max, lateness, overlap, timeout, tz, id)"],
+    ['[color=red]', "1:9: unknown option 'color' (options: missed, max, lateness, overlap, timeout, tz, id, ping)"],
+    ['[ping=hc-ping.com/abc]', '1:14: ping=hc-ping.com/abc: expected an http:// or https:// URL such as https://hc-ping.com/UUID'],
+    ['[ping=ftp://hc.example/abc]', '1:14: ping=ftp://hc.example/abc: expected an http:// or https:// URL, not ftp://'],
+    ['[ping=https://u:pw@hc.example/abc]', '1:14: ping=https://u:pw@hc.example/abc: a ping URL cannot hold user:password (its path is what identifies the check)'],
     ['[missed=all missed=skip]', "1:20: option 'missed' is given twice"],
     ['[missed]', "1:9: expected key=value in the options, got 'missed'"],
     ['[max=3]', '1:9: max= bounds the catch-up runs of missed=all; add missed=all'],

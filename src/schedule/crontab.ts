@@ -18,6 +18,7 @@
 //   lateness=DURATION      a tick older than this only counts as missed (default max(period, 24h))
 //   overlap=skip|allow     default the task's; timeout=DURATION default the task's
 //   tz=Area/City           overrides TZ= for this line; id=NAME the entry's identity (default: its command)
+//   ping=URL               an http(s) URL pinged healthchecks.io-style: URL/start, then URL or URL/fail
 // TASK --FLAGS is exactly what one would type after `singularity `: shell quoting is allowed, but nothing
 // a shell would expand or interpret ($, globs, operators), since the scheduler runs no shell.
 
@@ -63,6 +64,8 @@ export interface CrontabEntry {
   maxLatenessMs: number;
   overlap: 'skip' | 'allow';
   timeoutMs: number;
+  /** `ping=URL`: pinged as URL/start when a run starts, URL when it completes, URL/fail when it fails. */
+  ping?: string;
 }
 
 export interface CrontabProblem {
@@ -93,7 +96,7 @@ const ON_START = ['@setup', '@reboot'];
 const FIELD_NAMES = ['minute', 'hour', 'day-of-month', 'month', 'day-of-week'];
 // What a cron field can be made of; decides where the schedule ends and the task begins.
 const FIELD = /^(?:[\d*?,/#LWH-]|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|sun|mon|tue|wed|thu|fri|sat)+$/i;
-const OPTION_KEYS = ['missed', 'max', 'lateness', 'overlap', 'timeout', 'tz', 'id'];
+const OPTION_KEYS = ['missed', 'max', 'lateness', 'overlap', 'timeout', 'tz', 'id', 'ping'];
 const ID = /^[a-z0-9][a-z0-9._-]*$/;
 const DEFAULT_MAX_CATCH_UP = 24;
 // setTimeout cannot wait longer (about 24.8 days); a longer timeout would fire at once.
@@ -166,6 +169,19 @@ function isTimeZone(name: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Why a ping= value cannot be pinged, if it cannot. */
+function badPingUrl(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'expected an http:// or https:// URL such as https://hc-ping.com/UUID';
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `expected an http:// or https:// URL, not ${url.protocol}//`;
+  if (url.username || url.password) return 'a ping URL cannot hold user:password (its path is what identifies the check)';
+  return undefined;
 }
 
 const badZone = (name: string) => `unknown time zone '${name}': use an IANA name such as Europe/Berlin, America/New_York or UTC`;
@@ -319,6 +335,9 @@ function parseEntry(
   const tz = options.get('tz');
   if (tz && !isTimeZone(tz.value)) report(tz.valueColumn, `tz=${tz.value}: ${badZone(tz.value)}`);
   const id = option('id', (v) => ID.test(v), 'expected lower-case letters, digits, dots, dashes and underscores');
+  const ping = options.get('ping');
+  const pingProblem = ping && badPingUrl(ping.value);
+  if (pingProblem) report(ping.valueColumn, `ping=${ping.value}: ${pingProblem}`);
   for (const key of ['missed', 'max', 'lateness']) {
     const o = options.get(key);
     if (o && onStart) report(o.keyColumn, `${key}= does not apply to ${schedule}: it runs once each time a scheduler starts`);
@@ -382,6 +401,7 @@ function parseEntry(
     overlap: overlap ?? task?.overlap ?? 'skip',
     // The set-up flow runs its steps one after another, each within its own timeout.
     timeoutMs: timeout ? parseDuration(timeout)! : task?.timeoutMs ?? setupTimeoutMs(tasks),
+    ...(ping && !pingProblem ? { ping: ping.value } : {}),
   };
   return { entry, idColumn: options.get('id')?.keyColumn ?? taskWord.column };
 }
@@ -512,7 +532,7 @@ export function defaultCrontabText(tasks: TaskSet): string {
     '# A line is: SCHEDULE [OPTIONS] TASK --FLAGS, where TASK --FLAGS is what you would type after `singularity`.',
     '# SCHEDULE: five cron fields (minute hour day-of-month month day-of-week), @hourly, @daily, @weekly,',
     '# @monthly, @yearly, or @setup (once each time a scheduler starts). OPTIONS, in one [...] group:',
-    '# missed=skip|once|all max=N lateness=3d overlap=skip|allow timeout=10m tz=Area/City id=NAME.',
+    '# missed=skip|once|all max=N lateness=3d overlap=skip|allow timeout=10m tz=Area/City id=NAME ping=URL.',
     '# TZ=Area/City sets the time zone of the lines below it. Check a file: singularity crontab check FILE',
     '',
     'TZ=UTC',
