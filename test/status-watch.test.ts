@@ -10,7 +10,7 @@ import { createElement as h } from 'react';
 import { render } from 'ink-testing-library';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import {
-  Dashboard, WatchApp, fitRows, formatAgo, formatIn, formatSpan, plainBlock, recentFailures, sortTasks, taskState, watchStatus, wrapText,
+  Dashboard, WatchApp, fitRows, formatAgo, formatIn, formatSpan, plainBlock, recentFailures, sortTasks, sparkline, taskState, watchStatus, wrapText,
 } from '../src/commands/status-watch.js';
 import type { StatusReport, TaskStatus } from '../src/status/types.js';
 import { taskStateOf } from '../src/status/status.js';
@@ -21,12 +21,13 @@ const ago = (ms: number) => new Date(NOW.getTime() - ms);
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 
+/** A task as collectStatus builds it: its fields, then its state from them (the dashboard reads `state`). */
 function task(name: string, fields: Partial<Omit<TaskStatus, 'state'>> = {}): TaskStatus {
   const status: Omit<TaskStatus, 'state'> = {
     task: name,
     engine: 'sql',
     placement: 'scheduler',
-    schedules: [{ id: name, schedule: '*/15 * * * *', timezone: 'UTC', runBy: 'scheduler' }],
+    schedules: [{ id: name, schedule: '*/15 * * * *', timezone: 'UTC', runBy: 'scheduler', paused: null }],
     lastSuccess: { runId: 1, at: ago(3 * MIN), trigger: 'scheduler', durationMs: 120 },
     lastFailure: null,
     failing: false,
@@ -35,6 +36,7 @@ function task(name: string, fields: Partial<Omit<TaskStatus, 'state'>> = {}): Ta
     overdue: false,
     overdueByMs: null,
     running: [],
+    recent: [],
     ...fields,
   };
   return { ...status, state: taskStateOf(status) };
@@ -70,6 +72,17 @@ function fixture(extra: Partial<StatusReport> = {}): StatusReport {
 /** A frame without styles (chalk styles it when FORCE_COLOR is set, whatever the colour prop says). */
 const frameOf = (app: { lastFrame: () => string | undefined }) => (app.lastFrame() ?? '').replace(/\u001b\[[0-9;]*m/g, '');
 
+/** Runs for `recent`: [state, durationMs] pairs. */
+const runs = (...list: Array<[string, number | null]>) => list.map(([state, durationMs]) => ({ state, durationMs }));
+/** A pause of a schedule, by `by`, until `until` (null: until resumed). */
+const pause = (by: string, until: Date | null, reason: string | null = null) => ({ since: ago(HOUR), until, by, reason });
+const schedule = (id: string, paused: ReturnType<typeof pause> | null) =>
+  ({ id, schedule: '0 * * * *', timezone: 'UTC', runBy: 'scheduler' as const, paused });
+/** "14:05" and "2026-05-09", in local time as the dashboard shows them. */
+const two = (n: number) => String(n).padStart(2, '0');
+const hhmm = (d: Date) => `${two(d.getHours())}:${two(d.getMinutes())}`;
+const ymd = (d: Date) => `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}`;
+
 async function until(check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
@@ -101,7 +114,7 @@ describe('formatting helpers', () => {
     expect(taskState(running)).toEqual({ kind: 'running', label: 'running 1m' });
     expect(taskState(overdue)).toEqual({ kind: 'overdue', label: 'overdue 2h' });
     expect(taskState(manual)).toEqual({ kind: 'manual', label: 'manual' });
-    expect(taskState({ ...failing, running: running.running }).kind).toBe('running');
+    expect(taskState(task('rank-graph', { failing: true, running: running.running })).kind).toBe('running');
     expect(sortTasks(fixture().tasks).map((t) => t.task)).toEqual(['rank-graph', 'prune-runs', 'populate-graph', 'vacuum-analyze', 'seed-plan']);
   });
 
@@ -139,7 +152,7 @@ describe('formatting helpers', () => {
   });
 
   it('a task that nobody runs, or that never ran, is not ok', () => {
-    const nobody = [{ id: 'x', schedule: '*/15 * * * *', timezone: 'UTC', runBy: 'nobody' as const }];
+    const nobody = [{ id: 'x', schedule: '*/15 * * * *', timezone: 'UTC', runBy: 'nobody' as const, paused: null }];
     expect(taskState(task('a', { schedules: nobody, lastSuccess: null, lastDue: null }))).toEqual({ kind: 'unattended', label: 'never run: no scheduler runs it' });
     expect(taskState(task('a', { schedules: nobody }))).toEqual({ kind: 'unattended', label: 'unattended: no scheduler runs it' });
     expect(taskState(task('a', { schedules: nobody, overdue: true, overdueByMs: HOUR })).kind).toBe('overdue');
@@ -149,10 +162,18 @@ describe('formatting helpers', () => {
     expect(sortTasks(tasks).map((t) => t.task)).toEqual(['failing', 'nobody', 'never', 'ok']);
   });
 
+  it('a plain block lists a paused task, and does not count it as not ok', () => {
+    vi.stubEnv('NO_COLOR', '1');
+    const stream = new PassThrough() as unknown as NodeJS.WriteStream;
+    const healthy = fixture({ health: 'healthy', problems: [], tasks: [task('a'), task('b', { schedules: [schedule('x', pause('alice@host', null))] })] });
+    expect(plainBlock({ report: healthy }, NOW, stream).split('\n').slice(1)).toEqual(['  b  paused by alice@host', 'all 2 tasks ok (1 paused)']);
+    vi.unstubAllEnvs();
+  });
+
   it('a plain block shows the text of every problem that no task line shows', () => {
     vi.stubEnv('NO_COLOR', '1');
     const stream = new PassThrough() as unknown as NodeJS.WriteStream;
-    const nobody = [{ id: 'x', schedule: '0 23 * * *', timezone: 'UTC', runBy: 'nobody' as const }];
+    const nobody = [{ id: 'x', schedule: '0 23 * * *', timezone: 'UTC', runBy: 'nobody' as const, paused: null }];
     const unattended = fixture({
       problems: ['no run-scheduler has ever run against this database: 1 scheduled entries are not being run', 'rank-graph is failing: boom (run 7)'],
       tasks: [task('vacuum-analyze', { schedules: nobody, lastSuccess: null, lastDue: null }), task('rank-graph', { failing: true }), task('seed-plan', { placement: 'manual' })],
@@ -169,6 +190,28 @@ describe('formatting helpers', () => {
       '! Is the server running?',
     ]);
     vi.unstubAllEnvs();
+  });
+
+  it('a sparkline: a cell per run, its height from its duration, its colour from its state, a failure a ✖', () => {
+    const cells = sparkline(runs(['completed', 100], ['completed', 200], ['discarded', 400], ['completed', 400], ['cancelled', 5],
+      ['skipped', 0], ['retryable', 300], ['executing', null]));
+    expect(cells.map((c) => c.glyph).join('')).toBe('▂▄✖█✖▁▆·');
+    expect(cells.map((c) => c.style)).toEqual(['green', 'green', 'red', 'green', 'red', 'gray', 'yellow', 'cyan']);
+    expect(sparkline([])).toEqual([]);
+    expect(sparkline(runs(['completed', 0], ['scheduled', null])).map((c) => c.glyph).join('')).toBe('▁·');
+  });
+
+  it('a paused task: until when (the pause that ends first), by whom, why; after unattended, before running', () => {
+    const soon = new Date(NOW.getTime() + 30 * MIN);
+    const later = new Date(NOW.getTime() + 3 * 24 * HOUR);
+    const both = task('a', { schedules: [schedule('x', pause('alice@host', later)), schedule('y', pause('bob@host', soon, 'db migration'))] });
+    expect(both.state).toBe('paused');
+    expect(taskState(both, 50, NOW)).toEqual({ kind: 'paused', label: `paused until ${hhmm(soon)} by bob@host: db migration` });
+    expect(taskState(task('a', { schedules: [schedule('x', pause('alice@host', later))] }), 50, NOW).label)
+      .toBe(`paused until ${ymd(later)} ${hhmm(later)} by alice@host`); // another day: with its date
+    expect(taskState(task('a', { schedules: [schedule('x', pause('alice@host', null))] }), 50, NOW).label).toBe('paused by alice@host');
+    // One schedule of two paused: the task still runs.
+    expect(taskState(task('a', { schedules: [schedule('x', pause('alice@host', null)), schedule('y', null)] })).kind).toBe('ok');
   });
 
   it('wraps text at word boundaries', () => {
@@ -199,6 +242,50 @@ describe('the dashboard (ink)', () => {
     expect(frame).toMatch(/^recent failures\n +rank-graph +1m ago +relation "graph_nodes" does not exist\n +seed-plan +3h ago +old failure$/m);
     expect(frame).toMatch(/^schedulers\n +worker-1 +pid 4242 +v0\.1\.0 +heartbeat 2s ago +alive\n +worker-2 +pid 77 +v0\.1\.0 +heartbeat 2h ago +dead$/m);
     app.unmount();
+  });
+
+  it('a sparkline of each task\'s runs, newest next to the state; failures tell apart without colour', () => {
+    const [ok, failing, ...rest] = fixture().tasks as [TaskStatus, TaskStatus, ...TaskStatus[]];
+    const report = fixture({ tasks: [
+      { ...ok, recent: runs(['completed', 50], ['completed', 400]) },
+      { ...failing, recent: runs(['completed', 100], ['completed', 200], ['discarded', 400], ['completed', 400], ['discarded', 50]) },
+      ...rest,
+    ] });
+    const frame = frameOf(render(h(Dashboard, { view: { report, refreshedAt: NOW }, rows: 40, columns: 120, colour: false })));
+    expect(frame).toMatch(/TASK +ENGINE +PLACEMENT +LAST SUCCESS +NEXT DUE +RUNS +STATE/);
+    expect(frame).toMatch(/^rank-graph +sql +scheduler +3m ago +in 12m +▂▄✖█✖ {2}failing: relation "graph_nodes"/m);
+    expect(frame).toMatch(/^vacuum-analyze +sql +scheduler +3m ago +in 12m +▁█ {2}ok$/m);
+    expect(frame).toMatch(/^seed-plan +sql +manual +- +- +manual$/m); // no runs: an empty cell
+    // Right-aligned: every task's newest run in the column just before the state.
+    const lines = frame.split('\n');
+    const newest = lines.find((l) => l.startsWith('TASK'))!.indexOf('STATE') - 3;
+    expect(lines.find((l) => l.startsWith('rank-graph '))![newest]).toBe('✖');
+    expect(lines.find((l) => l.startsWith('vacuum-analyze '))![newest]).toBe('█');
+  });
+
+  it('a narrow terminal drops the sparkline, not the state', () => {
+    const [ok, failing, ...rest] = fixture().tasks as [TaskStatus, TaskStatus, ...TaskStatus[]];
+    const report = fixture({ tasks: [ok, { ...failing, recent: runs(['completed', 100], ['discarded', 50]) }, ...rest] });
+    const frame = frameOf(render(h(Dashboard, { view: { report, refreshedAt: NOW }, rows: 40, columns: 80, colour: false })));
+    expect(frame).not.toContain('RUNS');
+    expect(frame).not.toContain('✖');
+    expect(frame).toMatch(/^rank-graph +sql +scheduler +3m ago +in 12m +failing: relation/m);
+  });
+
+  it('a paused task: until when and by whom, listed after unattended and before running', () => {
+    const until = new Date(NOW.getTime() + 2 * HOUR);
+    const nobody = { ...schedule('n', null), runBy: 'nobody' as const };
+    const report = fixture({ tasks: [
+      ...fixture().tasks,
+      task('nightly-export', { schedules: [schedule('a', pause('ann@ops', until, 'audit')), schedule('b', pause('bob@host', null))] }),
+      task('rebuild-index', { schedules: [schedule('c', pause('carol@ci', null))] }),
+      task('sync-mirror', { schedules: [nobody] }),
+    ] });
+    const frame = frameOf(render(h(Dashboard, { view: { report, refreshedAt: NOW }, rows: 40, columns: 120, colour: false })));
+    expect(frame).toMatch(new RegExp(`^nightly-export +sql +scheduler +3m ago +in 12m +paused until ${hhmm(until)} by ann@ops: audit$`, 'm'));
+    expect(frame).toMatch(/^rebuild-index +sql +scheduler .* +paused by carol@ci$/m);
+    const order = frame.split('\n').map((l) => l.split(' ')[0]).filter((name) => report.tasks.some((t) => t.task === name));
+    expect(order).toEqual(['rank-graph', 'prune-runs', 'sync-mirror', 'nightly-export', 'rebuild-index', 'populate-graph', 'vacuum-analyze', 'seed-plan']);
   });
 
   it('keeps to the terminal height: "+N more"', () => {

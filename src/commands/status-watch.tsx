@@ -7,7 +7,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { paint, truncate, write, type Style } from './output.js';
 import { redact } from '../core/redact.js';
 import type { Health, StatusReport, TaskState as TaskStateOf, TaskStatus } from '../status/types.js';
-import { taskStateOf } from '../status/status.js';
 import { formatTime } from '../core/format.js';
 
 export interface WatchOptions {
@@ -53,15 +52,34 @@ export interface TaskState {
 }
 
 export const STATE_STYLE: Record<TaskStateKind, Style> = {
-  running: 'cyan', failing: 'red', overdue: 'yellow', unattended: 'yellow', 'never-run': 'gray', ok: 'green', manual: 'gray',
+  running: 'cyan', failing: 'red', overdue: 'yellow', paused: 'magenta', unattended: 'yellow', 'never-run': 'gray', ok: 'green', manual: 'gray',
 };
 export const HEALTH_STYLE: Record<Health, Style> = { healthy: 'green', degraded: 'yellow', down: 'red' };
-/** Display order: what needs attention first, so that a truncated list still shows it. */
-const STATE_ORDER: TaskStateKind[] = ['failing', 'overdue', 'unattended', 'running', 'never-run', 'ok', 'manual'];
+/**
+ * Display order: what needs attention first, so that a truncated list still shows it. Paused after the
+ * unintended problems (someone chose it) but before running: it stays paused until someone resumes it.
+ */
+const STATE_ORDER: TaskStateKind[] = ['failing', 'overdue', 'unattended', 'paused', 'running', 'never-run', 'ok', 'manual'];
 
-/** The task's verdict (the one `status --json` gives it), with a short label. */
-export function taskState(task: TaskStatus, errorWidth = 50): TaskState {
-  const kind = taskStateOf(task);
+/** "14:00" today, "2026-05-12 14:00" another day (local time, as the refresh time). */
+function clockTime(date: Date, now: Date): string {
+  const [day, time] = [formatTime(date).slice(0, 10), formatTime(date).slice(11, 16)];
+  return day === formatTime(now).slice(0, 10) ? time : `${day} ${time}`;
+}
+
+/** "paused until 14:00 by alice@host: reason": the pause that ends first (with several schedules), else any. */
+function pausedLabel(task: TaskStatus, width: number, now: Date): string {
+  const pauses = task.schedules.flatMap((s) => (s.paused ? [s.paused] : []));
+  const ending = pauses.filter((p) => p.until).sort((a, b) => a.until!.getTime() - b.until!.getTime());
+  const pause = ending[0] ?? pauses[0];
+  if (!pause) return 'paused';
+  const label = `paused${pause.until ? ` until ${clockTime(pause.until, now)}` : ''} by ${pause.by}`;
+  return pause.reason ? `${label}: ${truncate(pause.reason, width)}` : label;
+}
+
+/** The task's verdict (the one `status --json` gives it, `task.state`), with a short label. */
+export function taskState(task: TaskStatus, errorWidth = 50, now = new Date()): TaskState {
+  const kind = task.state;
   switch (kind) {
     case 'running': {
       const longest = task.running.reduce((a, b) => (b.elapsedMs > a.elapsedMs ? b : a));
@@ -70,10 +88,31 @@ export function taskState(task: TaskStatus, errorWidth = 50): TaskState {
     }
     case 'failing': return { kind, label: `failing: ${truncate(task.lastFailure?.error ?? 'failed', errorWidth)}` };
     case 'overdue': return { kind, label: task.overdueByMs === null ? 'overdue' : `overdue ${formatSpan(task.overdueByMs)}` };
+    case 'paused': return { kind, label: pausedLabel(task, errorWidth, now) };
     case 'unattended': return { kind, label: `${task.lastSuccess ? 'unattended' : 'never run'}: no scheduler runs it` };
     case 'never-run': return { kind, label: 'never run' };
     default: return { kind, label: kind };
   }
+}
+
+const BARS = '▁▂▃▄▅▆▇█';
+const RUN_STYLE: Record<string, Style> = { completed: 'green', discarded: 'red', cancelled: 'red', skipped: 'gray', executing: 'cyan' };
+const FAILED = new Set(['discarded', 'cancelled']);
+
+/**
+ * A cell per recent run, oldest first: its height from its duration against the longest of them, its colour
+ * from its state. A failed run is a ✖ whatever its duration, so that it shows without colour too; a run
+ * without a duration yet (executing, scheduled) is a dot.
+ */
+export function sparkline(recent: TaskStatus['recent']): Array<{ glyph: string; style: Style }> {
+  const longest = Math.max(0, ...recent.map((r) => r.durationMs ?? 0));
+  return recent.map(({ state, durationMs }) => {
+    const style = RUN_STYLE[state] ?? 'yellow';
+    if (FAILED.has(state)) return { glyph: '✖', style };
+    if (durationMs === null) return { glyph: '·', style };
+    const level = longest ? Math.ceil((durationMs / longest) * BARS.length) - 1 : 0;
+    return { glyph: BARS[Math.max(0, level)]!, style };
+  });
 }
 
 /** The tasks, those that need attention first (stable within a state). */
@@ -128,22 +167,26 @@ export function plainBlock(result: { report: StatusReport } | { error: string },
   const lines = [`${stamp}  ${paint(stream, style, report.health)}${problems}  ${report.database}`];
   const width = Math.max(0, ...report.tasks.map((t) => t.task.length));
   const listed = sortTasks(report.tasks)
-    .map((task) => ({ task, state: taskState(task, 100) }))
+    .map((task) => ({ task, state: taskState(task, 100, at) }))
     .filter(({ state }) => state.kind !== 'ok' && state.kind !== 'manual');
   for (const problem of report.problems) {
     if (!listed.some(({ task }) => problem.startsWith(`${task.task} `))) lines.push(`${paint(stream, style, '!')} ${problem}`);
   }
   if (report.health === 'down') return lines.join('\n');
+  // Running and paused tasks are listed but not counted as not ok: nothing is wrong with them.
   let notOk = 0;
   let running = 0;
+  let paused = 0;
   for (const { task, state } of listed) {
     if (state.kind === 'running') running++;
+    else if (state.kind === 'paused') paused++;
     else notOk++;
     lines.push(`  ${task.task.padEnd(width)}  ${paint(stream, STATE_STYLE[state.kind], state.label)}`);
   }
   const n = report.tasks.length;
-  const runningNote = running ? ` (${running} running)` : '';
-  lines.push(notOk === 0 ? `all ${n} tasks ok${runningNote}` : `${notOk} of ${n} tasks not ok${runningNote}`);
+  const notes = [running ? `${running} running` : '', paused ? `${paused} paused` : ''].filter(Boolean).join(', ');
+  const note = notes ? ` (${notes})` : '';
+  lines.push(notOk === 0 ? `all ${n} tasks ok${note}` : `${notOk} of ${n} tasks not ok${note}`);
   return lines.join('\n');
 }
 
@@ -216,20 +259,30 @@ export function Dashboard({ view, rows, columns, colour = true }: { view: View; 
     placement: 9,
     last: 12,
     next: 10,
+    runs: Math.max(4, ...tasks.map((t) => t.recent.length)),
   };
+  // A sparkline when there are runs to draw and it leaves the state room: a narrow terminal keeps the state.
+  const before = w.task + w.engine + w.placement + w.last + w.next + 5 * 2;
+  const stateRoom = 24;
+  const showRuns = tasks.some((t) => t.recent.length) && (columns === undefined || columns >= before + w.runs + 2 + stateRoom);
   const schedWidth = Math.max(4, ...report.schedulers.map((s) => s.host.length));
   return (
     <Box flexDirection="column">
       {header}
       <Box flexDirection="column" marginTop={1}>
         <Text bold wrap="truncate">
-          {[pad('TASK', w.task), pad('ENGINE', w.engine), pad('PLACEMENT', w.placement), pad('LAST SUCCESS', w.last), pad('NEXT DUE', w.next), 'STATE'].join('  ')}
+          {[pad('TASK', w.task), pad('ENGINE', w.engine), pad('PLACEMENT', w.placement), pad('LAST SUCCESS', w.last), pad('NEXT DUE', w.next),
+            ...(showRuns ? [pad('RUNS', w.runs)] : []), 'STATE'].join('  ')}
         </Text>
         {tasks.slice(0, shown).map((t) => {
-          const state = taskState(t);
+          const state = taskState(t, 50, now);
+          const runs = showRuns ? sparkline(t.recent) : [];
           return (
             <Text key={t.task} wrap="truncate">
               {[pad(t.task, w.task), pad(t.engine, w.engine), pad(t.placement, w.placement), pad(formatAgo(t.lastSuccess?.at, now), w.last), pad(formatIn(t.nextDue, now), w.next), ''].join('  ')}
+              {showRuns ? ' '.repeat(w.runs - runs.length) : null}
+              {runs.map((r, i) => <Text key={i} color={tint(r.style)}>{r.glyph}</Text>)}
+              {showRuns ? '  ' : null}
               <Text color={tint(STATE_STYLE[state.kind])}>{state.label}</Text>
             </Text>
           );
