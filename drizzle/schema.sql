@@ -855,6 +855,18 @@ COMMENT ON FUNCTION public.seed_work_plan() IS 'Idempotently seeds the singulari
 CREATE PROCEDURE public.singularity_cron_run(IN p_task text, IN p_entry text, IN p_statement text)
     LANGUAGE plpgsql
     AS $$
+BEGIN
+  CALL singularity_cron_run(p_task, p_entry, '{}'::jsonb, p_statement);
+END
+$$;
+
+--
+-- Name: singularity_cron_run(text, text, jsonb, text); Type: PROCEDURE; Schema: public; Owner: -
+--
+
+CREATE PROCEDURE public.singularity_cron_run(IN p_task text, IN p_entry text, IN p_args jsonb, IN p_statement text)
+    LANGUAGE plpgsql
+    AS $$
 DECLARE
   run_id bigint;
   outcome jsonb;
@@ -862,26 +874,24 @@ DECLARE
 BEGIN
   INSERT INTO task_runs (task, args, trigger, state, attempt, max_attempts, concurrency_key, entry, scheduled_for,
                          started_at, heartbeat_at, host, pid)
-  VALUES (p_task, '{}', 'pg_cron', 'executing', 1, 1, p_task, p_entry, date_trunc('minute', now()),
+  VALUES (p_task, p_args, 'pg_cron', 'executing', 1, 1, p_task, p_entry, date_trunc('minute', now()),
           now(), now(), 'pg_cron', pg_backend_pid())
   ON CONFLICT DO NOTHING
   RETURNING id INTO run_id;
   IF run_id IS NULL THEN
     INSERT INTO task_runs (task, args, trigger, state, max_attempts, entry, scheduled_for, finished_at, duration_ms,
                            host, pid, reason)
-    VALUES (p_task, '{}', 'pg_cron', 'skipped', 1, p_entry, date_trunc('minute', now()), now(), 0, 'pg_cron',
+    VALUES (p_task, p_args, 'pg_cron', 'skipped', 1, p_entry, date_trunc('minute', now()), now(), 0, 'pg_cron',
             pg_backend_pid(), format('overlap: another run of %s was executing', p_task));
     RETURN;
   END IF;
   COMMIT;
   BEGIN
-    -- A query's first row is the result; other statements (ANALYZE, CALL) have none.
     IF p_statement ~* '^\s*(select|with|values)\y' THEN
       EXECUTE format('select to_jsonb(r) from (%s) r limit 1', p_statement) INTO outcome;
     ELSE
       EXECUTE p_statement;
     END IF;
-    -- A single column named result is the result itself, as the runner does it.
     IF outcome IS NOT NULL AND (SELECT array_agg(k) FROM jsonb_object_keys(outcome) k) = ARRAY['result'] THEN
       outcome := outcome -> 'result';
     END IF;
@@ -1131,6 +1141,80 @@ CREATE SEQUENCE public.agents_id_seq
 --
 
 ALTER SEQUENCE public.agents_id_seq OWNED BY public.agents.id;
+
+--
+-- Name: alert_deliveries; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.alert_deliveries (
+    id bigint NOT NULL,
+    incident_id bigint NOT NULL,
+    event text NOT NULL,
+    webhook text NOT NULL,
+    payload jsonb NOT NULL,
+    state text DEFAULT 'pending'::text NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    created_at timestamp with time zone NOT NULL,
+    next_attempt_at timestamp with time zone NOT NULL,
+    last_attempt_at timestamp with time zone,
+    last_error text,
+    last_error_at timestamp with time zone,
+    delivered_at timestamp with time zone,
+    CONSTRAINT alert_deliveries_attempts_check CHECK ((attempts >= 0)),
+    CONSTRAINT alert_deliveries_event_check CHECK ((event = ANY (ARRAY['opened'::text, 'resolved'::text]))),
+    CONSTRAINT alert_deliveries_state_check CHECK ((state = ANY (ARRAY['pending'::text, 'delivered'::text, 'failed'::text])))
+);
+
+--
+-- Name: alert_deliveries_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.alert_deliveries_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: alert_deliveries_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.alert_deliveries_id_seq OWNED BY public.alert_deliveries.id;
+
+--
+-- Name: alert_incidents; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.alert_incidents (
+    id bigint NOT NULL,
+    task text NOT NULL,
+    kind text NOT NULL,
+    opened_at timestamp with time zone NOT NULL,
+    opened_by_run bigint,
+    detail text NOT NULL,
+    resolved_at timestamp with time zone,
+    resolved_by_run bigint,
+    resolved_detail text,
+    CONSTRAINT alert_incidents_kind_check CHECK ((kind = ANY (ARRAY['failing'::text, 'overdue'::text])))
+);
+
+--
+-- Name: alert_incidents_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.alert_incidents_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: alert_incidents_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.alert_incidents_id_seq OWNED BY public.alert_incidents.id;
 
 --
 -- Name: analysis_cache; Type: TABLE; Schema: public; Owner: -
@@ -1584,6 +1668,27 @@ CREATE SEQUENCE public.learning_sync_batches_id_seq
 ALTER SEQUENCE public.learning_sync_batches_id_seq OWNED BY public.learning_sync_batches.id;
 
 --
+-- Name: pgcron_import; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.pgcron_import (
+    cron_database text NOT NULL,
+    next_runid bigint NOT NULL
+);
+
+--
+-- Name: pgcron_install; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.pgcron_install (
+    id integer DEFAULT 1 NOT NULL,
+    crontab text NOT NULL,
+    entries jsonb NOT NULL,
+    installed_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT pgcron_install_id_check CHECK ((id = 1))
+);
+
+--
 -- Name: pgcron_jobs; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -1594,7 +1699,22 @@ CREATE TABLE public.pgcron_jobs (
     schedule text NOT NULL,
     command text NOT NULL,
     cron_database text NOT NULL,
-    installed_at timestamp with time zone DEFAULT now() NOT NULL
+    installed_at timestamp with time zone DEFAULT now() NOT NULL,
+    args jsonb DEFAULT '{}'::jsonb NOT NULL,
+    direct boolean DEFAULT false NOT NULL,
+    timezone text DEFAULT 'GMT'::text NOT NULL
+);
+
+--
+-- Name: schedule_pauses; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.schedule_pauses (
+    entry text NOT NULL,
+    paused_at timestamp with time zone DEFAULT now() NOT NULL,
+    until timestamp with time zone,
+    reason text,
+    paused_by text NOT NULL
 );
 
 --
@@ -1667,7 +1787,7 @@ CREATE TABLE public.task_runs (
     parent_run_id bigint,
     CONSTRAINT task_runs_attempt_check CHECK (((attempt >= 1) AND (max_attempts >= 1))),
     CONSTRAINT task_runs_state_check CHECK ((state = ANY (ARRAY['scheduled'::text, 'executing'::text, 'completed'::text, 'retryable'::text, 'discarded'::text, 'cancelled'::text, 'skipped'::text, 'missed'::text]))),
-    CONSTRAINT task_runs_trigger_check CHECK ((trigger = ANY (ARRAY['cli'::text, 'ci'::text, 'scheduler'::text, 'setup'::text, 'pg_cron'::text, 'retry'::text, 'backfill'::text])))
+    CONSTRAINT task_runs_trigger_check CHECK ((trigger = ANY (ARRAY['cli'::text, 'ci'::text, 'scheduler'::text, 'setup'::text, 'pg_cron'::text, 'retry'::text, 'backfill'::text, 'manual'::text])))
 );
 
 --
@@ -1843,6 +1963,18 @@ ALTER TABLE ONLY public.agent_tasks ALTER COLUMN id SET DEFAULT nextval('public.
 ALTER TABLE ONLY public.agents ALTER COLUMN id SET DEFAULT nextval('public.agents_id_seq'::regclass);
 
 --
+-- Name: alert_deliveries id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.alert_deliveries ALTER COLUMN id SET DEFAULT nextval('public.alert_deliveries_id_seq'::regclass);
+
+--
+-- Name: alert_incidents id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.alert_incidents ALTER COLUMN id SET DEFAULT nextval('public.alert_incidents_id_seq'::regclass);
+
+--
 -- Name: analysis_results id; Type: DEFAULT; Schema: public; Owner: -
 --
 
@@ -1952,6 +2084,27 @@ ALTER TABLE ONLY public.agents
 
 ALTER TABLE ONLY public.agents
     ADD CONSTRAINT agents_pkey PRIMARY KEY (id);
+
+--
+-- Name: alert_deliveries alert_deliveries_incident_id_event_webhook_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.alert_deliveries
+    ADD CONSTRAINT alert_deliveries_incident_id_event_webhook_key UNIQUE (incident_id, event, webhook);
+
+--
+-- Name: alert_deliveries alert_deliveries_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.alert_deliveries
+    ADD CONSTRAINT alert_deliveries_pkey PRIMARY KEY (id);
+
+--
+-- Name: alert_incidents alert_incidents_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.alert_incidents
+    ADD CONSTRAINT alert_incidents_pkey PRIMARY KEY (id);
 
 --
 -- Name: analysis_cache analysis_cache_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -2094,11 +2247,32 @@ ALTER TABLE ONLY public.learning_sync_batches
     ADD CONSTRAINT learning_sync_batches_pkey PRIMARY KEY (id);
 
 --
+-- Name: pgcron_import pgcron_import_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.pgcron_import
+    ADD CONSTRAINT pgcron_import_pkey PRIMARY KEY (cron_database);
+
+--
+-- Name: pgcron_install pgcron_install_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.pgcron_install
+    ADD CONSTRAINT pgcron_install_pkey PRIMARY KEY (id);
+
+--
 -- Name: pgcron_jobs pgcron_jobs_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.pgcron_jobs
     ADD CONSTRAINT pgcron_jobs_pkey PRIMARY KEY (jobname);
+
+--
+-- Name: schedule_pauses schedule_pauses_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.schedule_pauses
+    ADD CONSTRAINT schedule_pauses_pkey PRIMARY KEY (entry);
 
 --
 -- Name: schedulers schedulers_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -2193,6 +2367,24 @@ CREATE INDEX agent_tasks_completed_idx ON public.agent_tasks USING btree (comple
 --
 
 CREATE INDEX agent_tasks_pending_idx ON public.agent_tasks USING btree (priority DESC, inserted_at, id) WHERE (status = 'pending'::text);
+
+--
+-- Name: alert_deliveries_created_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX alert_deliveries_created_idx ON public.alert_deliveries USING btree (created_at);
+
+--
+-- Name: alert_deliveries_due_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX alert_deliveries_due_idx ON public.alert_deliveries USING btree (next_attempt_at) WHERE (state = 'pending'::text);
+
+--
+-- Name: alert_incidents_open_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX alert_incidents_open_idx ON public.alert_incidents USING btree (task, kind) WHERE (resolved_at IS NULL);
 
 --
 -- Name: analysis_cache_expires_idx; Type: INDEX; Schema: public; Owner: -
@@ -2345,6 +2537,12 @@ CREATE INDEX task_runs_task_started_idx ON public.task_runs USING btree (task, i
 CREATE INDEX task_runs_task_state_finished_idx ON public.task_runs USING btree (task, state, finished_at DESC NULLS LAST);
 
 --
+-- Name: task_runs_unsummarized_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX task_runs_unsummarized_idx ON public.task_runs USING btree (id) WHERE ((trigger = 'pg_cron'::text) AND (state = 'completed'::text) AND (summary IS NULL));
+
+--
 -- Name: task_runs_task_state_stats; Type: STATISTICS; Schema: public; Owner: -
 --
 
@@ -2356,6 +2554,13 @@ CREATE STATISTICS public.task_runs_task_state_stats (mcv) ON task, state FROM pu
 
 ALTER TABLE ONLY public.agent_tasks
     ADD CONSTRAINT agent_tasks_assigned_agent_id_fkey FOREIGN KEY (assigned_agent_id) REFERENCES public.agents(id);
+
+--
+-- Name: alert_deliveries alert_deliveries_incident_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.alert_deliveries
+    ADD CONSTRAINT alert_deliveries_incident_id_fkey FOREIGN KEY (incident_id) REFERENCES public.alert_incidents(id) ON DELETE CASCADE;
 
 --
 -- Name: code_chunks code_chunks_file_fk; Type: FK CONSTRAINT; Schema: public; Owner: -

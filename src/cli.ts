@@ -189,6 +189,48 @@ function buildProgram(manifest: TaskManifestEntry[]): Command {
       exitCode = await pgcronStatus(opts, cmd.optsWithGlobals<GlobalOptions>());
     });
 
+  const scheduleCommand = program
+    .command('schedule')
+    .summary('the schedule in force, from both engines: list, pause, resume, trigger an entry')
+    .helpGroup('Commands:');
+  scheduleCommand
+    .command('list')
+    .description('Every entry in force (run-scheduler\'s crontab and pg_cron\'s jobs): schedule, time zone, engine, pause,\n' +
+      'last run and next run.')
+    .option('--json', 'print JSON: { entries: [...] }')
+    .action(async (opts, cmd: Command) => {
+      const { scheduleList } = await import('./commands/schedule.js');
+      exitCode = await scheduleList(opts, cmd.optsWithGlobals<GlobalOptions>());
+    });
+  scheduleCommand
+    .command('pause <entry>')
+    .description('Pause an entry on whichever engine runs it: every run-scheduler skips its ticks (recorded as skipped),\n' +
+      'pg_cron\'s job is deactivated. status shows it paused, not overdue.')
+    .option('--until <time>', 'end the pause by itself: an ISO time (2026-12-08T06:00Z) or a duration from now (90m, 2h, 1d)')
+    .option('--reason <text>', 'why, for whoever looks at status')
+    .option('--json', 'print JSON')
+    .action(async (entry: string, opts, cmd: Command) => {
+      const { schedulePause } = await import('./commands/schedule.js');
+      exitCode = await schedulePause(entry, opts, cmd.optsWithGlobals<GlobalOptions>());
+    });
+  scheduleCommand
+    .command('resume <entry>')
+    .description('End a pause: the entry\'s next tick runs (pg_cron\'s job is active again).')
+    .option('--json', 'print JSON')
+    .action(async (entry: string, opts, cmd: Command) => {
+      const { scheduleResume } = await import('./commands/schedule.js');
+      exitCode = await scheduleResume(entry, opts, cmd.optsWithGlobals<GlobalOptions>());
+    });
+  scheduleCommand
+    .command('trigger <entry>')
+    .description('Run an entry now, here, with its own flags from the crontab (or pg_cron job); recorded with trigger\n' +
+      'manual and the entry\'s id. Exit code as for the task.')
+    .option('--json', 'print the run as JSON')
+    .action(async (entry: string, opts, cmd: Command) => {
+      const { scheduleTrigger } = await import('./commands/schedule.js');
+      exitCode = await scheduleTrigger(entry, opts, cmd.optsWithGlobals<GlobalOptions>());
+    });
+
   const runsCommand = program
     .command('runs')
     .summary('the run history: list, show, retry, cancel')

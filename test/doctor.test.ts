@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Database } from '../src/core/database.js';
 import { defaultConfig } from '../src/core/config.js';
 import { checkSecrets, type Check, type DoctorReport } from '../src/doctor/index.js';
@@ -17,7 +17,7 @@ import { runCli, type CliResult } from './support/cli.js';
 import { canRunOwnServer, freePort, startOwnServer, type OwnServer } from './support/own-server.js';
 
 const PASSWORD = 'singularity-test-pw';
-const ALL_IDS = ['database', 'server-version', 'migrations', 'pg_cron', 'pgvector', 'postgres_fdw', 'recent-failures', 'stuck-runs',
+const ALL_IDS = ['database', 'server-version', 'migrations', 'pg_cron', 'pgvector', 'postgres_fdw', 'schedule', 'recent-failures', 'stuck-runs',
   'history-size', 'backups', 'crontab', 'pg_dump', 'backup-dir', 'embedding-model', 'templates', 'secrets'];
 
 /** Every output of the CLI in this file: none may contain the password. */
@@ -102,6 +102,11 @@ describe.each(backendNames)('doctor on %s', (name) => {
     backend = await createBackend(name);
     db = await backend.open(); // migrated: doctor itself migrates nothing
     dir = mkdtempSync(join(tmpdir(), 'sg-doctor-'));
+    // A live run-scheduler with no entries: nothing is scheduled, so nothing is unattended or overdue.
+    await db.query(`insert into schedulers (host, pid, version, entries) values ('test-host', 1, 'test', '[]')`);
+  });
+  beforeEach(async () => {
+    await db.query('update schedulers set heartbeat_at = now() where stopped_at is null');
   });
   afterAll(async () => {
     await db?.close();
@@ -114,7 +119,7 @@ describe.each(backendNames)('doctor on %s', (name) => {
     outputs.push(text);
     expect(text.code, text.stdout + text.stderr).toBe(0);
     const lines = text.stdout.trimEnd().split('\n');
-    expect(lines.filter((l) => /^(ok {2}|warn|FAIL) /.test(l)).length).toBe(ALL_IDS.length + (name === 'embedded' ? 1 : 3));
+    expect(lines.filter((l) => /^(ok {2}|warn|FAIL) /.test(l)).length).toBe(ALL_IDS.length + (name === 'embedded' ? 1 : 2));
     expect(lines.some((l) => l.startsWith('FAIL'))).toBe(false);
     // Under each warning, its fix, indented.
     const warning = lines.findIndex((l) => l.startsWith('warn  backups'));
@@ -146,7 +151,7 @@ describe.each(backendNames)('doctor on %s', (name) => {
     expect(ids).toEqual(expect.arrayContaining(ALL_IDS));
     expect(ids).toContain(name === 'embedded' ? 'embedded-data' : 'pg_cron-jobs');
     for (const check of result.report.checks) {
-      expect(Object.keys(check).every((k) => ['id', 'title', 'verdict', 'detail', 'fix'].includes(k))).toBe(true);
+      expect(Object.keys(check).every((k) => ['id', 'title', 'verdict', 'detail', 'fix', 'data'].includes(k))).toBe(true);
       expect(['ok', 'warn', 'fail']).toContain(check.verdict);
       expect(typeof check.detail).toBe('string');
       if (check.verdict !== 'ok') expect(check.fix, check.id).toEqual(expect.any(String));
@@ -193,7 +198,7 @@ describe.each(backendNames)('doctor on %s', (name) => {
     }
   });
 
-  it('failures in the last 24 h: warn with each task and count, and the run to show; exit 0', async () => {
+  it('failures in the last 24 h: warn with each task and count, and the run to show; a task failing now fails, as status says', async () => {
     const rows = await db.query<{ id: number; task: string }>(
       `insert into task_runs (task, trigger, state, started_at, finished_at, error)
        select task, 'scheduler', 'discarded', now() - interval '5 minutes', now() - interval '4 minutes', '{"name": "Error", "message": "boom"}'
@@ -204,7 +209,13 @@ describe.each(backendNames)('doctor on %s', (name) => {
     await db.query(`insert into task_runs (task, trigger, state, finished_at) values ('reindex', 'cli', 'discarded', now() - interval '2 days')`);
     const newest = Math.max(...rows.filter((r) => r.task === 'analyze-stats').map((r) => r.id));
     const result = await doctor(backend.env);
-    expect(result.code).toBe(0);
+    // analyze-stats and prune-runs are failing now: status exits 1 for that, and so does doctor.
+    expect(result.code).toBe(1);
+    expect(result.check('schedule').verdict).toBe('fail');
+    expect(result.check('schedule').detail).toContain('FAIL: analyze-stats is failing: boom');
+    const status = await runCli(['status', '--json'], backend.env);
+    expect(status.code).toBe(1);
+    expect(JSON.parse(status.stdout).findings).toContainEqual({ severity: 'fail', task: 'analyze-stats', text: expect.stringContaining('analyze-stats is failing: boom') });
     expect(result.check('recent-failures')).toMatchObject({
       verdict: 'warn',
       detail: `3 failed runs in the last 24 h: analyze-stats ×2 (newest: run ${newest}), prune-runs ×1 (newest: run ${rows.find((r) => r.task === 'prune-runs')!.id})`,
@@ -260,8 +271,10 @@ describe.each(backendNames)('doctor on %s', (name) => {
   });
 
   it('the default crontab: doctor counts its scheduled entries as status does, and names the @setup line apart', async () => {
+    await db.query('update schedulers set stopped_at = now()'); // no scheduler: status counts the crontab's entries
     const detail = (await doctor(backend.env)).check('crontab').detail;
     const status = JSON.parse((await runCli(['status', '--json'], backend.env)).stdout) as { problems: string[] };
+    await db.query('update schedulers set stopped_at = null, heartbeat_at = now()');
     const unserved = status.problems.map((p) => /(\d+) scheduled entries are not being run/.exec(p)?.[1]).find(Boolean);
     expect(unserved).toBeDefined();
     expect(detail).toBe(`none configured: run-scheduler runs the default crontab (${unserved} scheduled entries, plus @setup setup on each start)`);
@@ -306,7 +319,7 @@ describe.runIf(!!process.env.TEST_DATABASE_URL)('doctor and the jobs of pg_cron 
     await backend?.dispose();
   });
 
-  it('a tick pg_cron let pass, with no run since: warn naming the job; a job installed after its tick is not expected', async () => {
+  it('a tick pg_cron let pass, with no run since: overdue in doctor as in status; a job installed after its tick is not expected', async () => {
     // A yearly job recorded as installed long ago: its 1 January tick passed with no run.
     const late = `singularity:analyze-stats@${database}`;
     const fresh = `singularity:vacuum-analyze@${database}`;
@@ -320,14 +333,17 @@ describe.runIf(!!process.env.TEST_DATABASE_URL)('doctor and the jobs of pg_cron 
       [late, fresh],
     );
     const result = await doctor(backend.env);
-    const missed = result.check('pg_cron-missed');
-    expect(missed.verdict).toBe('warn');
-    expect(missed.detail).toMatch(new RegExp(`^1 job did not run at its latest tick:\\n${late} \\(0 0 1 1 \\* GMT\\): no run since its tick at \\d{4}-01-01T00:00:00Z$`));
-    expect(missed.fix).toContain('cron.use_background_workers');
+    const schedule = result.check('schedule');
+    expect(schedule.verdict).toBe('fail');
+    expect(schedule.detail).toMatch(/FAIL: analyze-stats is overdue: due at \d{4}-01-01T00:00:00.000Z, no run since/);
+    expect(schedule.detail).not.toContain('vacuum-analyze is overdue');
+    expect(schedule.fix).toContain('cron.use_background_workers');
+    const status = JSON.parse((await runCli(['status', '--json'], backend.env)).stdout);
+    expect(status.tasks.find((t: { task: string }) => t.task === 'analyze-stats').state).toBe('overdue');
     // A run in the history since the tick (pg_cron's wrapper records one) clears it.
     await db.query(`insert into task_runs (task, trigger, state, started_at, finished_at, host) values ('analyze-stats', 'pg_cron', 'completed', now(), now(), 'pg_cron')`);
-    expect((await doctor(backend.env)).check('pg_cron-missed')).toMatchObject({ verdict: 'ok' });
-    expect((await doctor(backend.env)).check('pg_cron-jobs').detail).toMatch(/^3 jobs \(3 active\)/);
+    expect((await doctor(backend.env)).check('schedule').detail).not.toContain('analyze-stats is overdue');
+    expect((await doctor(backend.env)).check('pg_cron-jobs').detail).toMatch(/^3 jobs \(3 active, 0 paused\)/);
   });
 
   it('a job whose last run failed: fail with pg_cron\'s return message; exit 1', async () => {
@@ -346,7 +362,7 @@ describe.runIf(!!process.env.TEST_DATABASE_URL)('doctor and the jobs of pg_cron 
     expect(result.code).toBe(1);
     const jobs = result.check('pg_cron-jobs');
     expect(jobs.verdict).toBe('fail');
-    expect(jobs.detail).toMatch(new RegExp(`singularity:bogus-task@${database} \\(\\* \\* \\* \\* \\*\\): last run failed at \\S+ \\(\\d+ failures? in 24 h\\): ` +
+    expect(jobs.detail).toMatch(new RegExp(`singularity:bogus-task@${database} \\(\\* \\* \\* \\* \\*\\): last run failed at \\S+: ` +
       'ERROR: +function no_such_function\\(\\) does not exist'));
     expect(jobs.fix).toContain("'singularity pgcron install'");
     expect(result.check('pg_cron').verdict).toBe('ok');
@@ -363,6 +379,11 @@ describe.runIf(canRunOwnServer)('doctor on a server without pg_cron', () => {
     env = { DATABASE_URL: server.url, SINGULARITY_HOME: join(server.dir, 'home') };
     const migrated = await runCli(['migrate'], env);
     expect(migrated.code, migrated.stderr).toBe(0);
+    // A live run-scheduler with no entries: the schedule check has nothing to fault.
+    const client = new pg.Client({ connectionString: env.DATABASE_URL });
+    await client.connect();
+    await client.query(`insert into schedulers (host, pid, version, entries) values ('test-host', 1, 'test', '[]')`);
+    await client.end();
   }, 120_000);
   afterAll(() => server?.dispose());
 

@@ -143,7 +143,7 @@ describe.runIf(!!process.env.TEST_DATABASE_URL)('pgcron on PostgreSQL with pg_cr
     const installed = await jobs();
     expect(installed.map((j) => j.jobname)).toEqual(['foreign-job', ...CRON_TASKS.map((t) => `singularity:${t}@${database}`)]);
     expect(installed.find((j) => j.jobname.startsWith('singularity:analyze-stats'))!.command)
-      .toBe(`CALL singularity_cron_run('analyze-stats', 'analyze-stats', $singularity$analyze$singularity$)`);
+      .toBe(`CALL singularity_cron_run('analyze-stats', 'analyze-stats', '{}'::jsonb, $singularity$analyze$singularity$)`);
 
     const again = await cli(['pgcron', 'install']);
     expect(again.code).toBe(0);
@@ -216,14 +216,34 @@ describe.runIf(!!process.env.TEST_DATABASE_URL)('pgcron on PostgreSQL with pg_cr
       await new Promise((r) => setTimeout(r, 500));
     }
     expect(runs[0]).toMatchObject({ state: 'completed', trigger: 'pg_cron', entry: 'analyze-stats', host: 'pg_cron' });
-    // VACUUM cannot run inside the recording wrapper: pg_cron's own record shows its outcome.
-    const status = await cli(['pgcron', 'status', '--json']);
-    const vacuum = JSON.parse(status.stdout).jobs.find((j: { task: string }) => j.task === 'vacuum-analyze');
+    // VACUUM cannot run inside the recording wrapper: pg_cron's own record of it is read into the history.
+    let vacuum: { schedule: string; lastRun: { state: string; runId: number } | null; cronRun: { status: string } | null } | undefined;
     await expect.poll(async () => {
       const s = JSON.parse((await cli(['pgcron', 'status', '--json'])).stdout);
-      return s.jobs.find((j: { task: string }) => j.task === 'vacuum-analyze').lastRun?.status;
-    }, { timeout: 20_000, interval: 500 }).toBe('succeeded');
-    expect(vacuum.schedule).toBe('* * * * *');
+      vacuum = s.jobs.find((j: { task: string }) => j.task === 'vacuum-analyze');
+      return vacuum?.lastRun?.state;
+    }, { timeout: 20_000, interval: 500 }).toBe('completed');
+    expect(vacuum!.cronRun!.status).toBe('succeeded');
+    expect(vacuum!.schedule).toBe('* * * * *');
+    const [recorded] = await db.query<{ trigger: string; entry: string; summary: string }>(
+      'select trigger, entry, summary from task_runs where id = $1', [vacuum!.lastRun!.runId],
+    );
+    expect(recorded).toEqual({ trigger: 'pg_cron', entry: 'vacuum-analyze', summary: 'pg_cron ran it: VACUUM' });
+    // status, doctor and the run list tell the same story: both tasks ran, nothing overdue.
+    const status = JSON.parse((await cli(['status', '--json'])).stdout);
+    for (const task of ['analyze-stats', 'vacuum-analyze']) {
+      const t = status.tasks.find((x: { task: string }) => x.task === task);
+      expect(t, task).toMatchObject({ overdue: false, failing: false, lastSuccess: { trigger: 'pg_cron' } });
+    }
+    const doctor = JSON.parse((await cli(['doctor', '--json'])).stdout);
+    const schedule = doctor.checks.find((c: { id: string }) => c.id === 'schedule');
+    for (const task of ['analyze-stats', 'vacuum-analyze']) {
+      const t = schedule.data.tasks.find((x: { task: string }) => x.task === task);
+      const s = status.tasks.find((x: { task: string }) => x.task === task);
+      expect(t, task).toMatchObject({ state: s.state, overdue: false, lastSuccess: { runId: s.lastSuccess.runId } });
+    }
+    const list = await cli(['runs', 'list', '--task', 'vacuum-analyze']);
+    expect(list.stdout).toMatch(/vacuum-analyze +completed +pg_cron .*pg_cron ran it: VACUUM/);
   }, 120_000);
 });
 

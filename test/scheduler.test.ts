@@ -243,7 +243,7 @@ describe.each(backendNames)('scheduler on %s', (backendName) => {
       `select pid, version, entries, stopped_at as "stoppedAt", heartbeat_at as beat from schedulers`,
     );
     expect(live).toMatchObject({ pid: process.pid, version: 'test', stoppedAt: null });
-    expect(live!.entries).toEqual([{ id: 'hourly', schedule: '0 * * * *', task: 'fx-note', timezone: 'Europe/Paris' }]);
+    expect(live!.entries).toEqual([{ id: 'hourly', schedule: '0 * * * *', task: 'fx-note', timezone: 'Europe/Paris', args: { label: '' } }]);
     await until(async () => {
       const [row] = await db.query<{ beat: Date }>('select heartbeat_at as beat from schedulers');
       return row!.beat > live!.beat;

@@ -131,7 +131,7 @@ describe.each(backendNames)('status on %s', (backendName) => {
     const report = await statusAt(new Date());
     expect(report.health).toBe('degraded');
     expect(report.problems[0]).toMatch(/^no run-scheduler has ever run against this database: \d+ scheduled entries are not being run$/);
-    expect(report.tasks.find((t) => t.task === 'vacuum-analyze')!.schedules).toEqual([{ id: 'vacuum-analyze', schedule: '0 23 * * *', timezone: 'UTC', runBy: 'nobody' }]);
+    expect(report.tasks.find((t) => t.task === 'vacuum-analyze')!.schedules).toEqual([{ id: 'vacuum-analyze', schedule: '0 23 * * *', timezone: 'UTC', runBy: 'nobody', paused: null }]);
     // With no scheduler ever, no tick was anyone's to run: that one problem, and nothing overdue.
     expect(report.tasks.filter((t) => t.overdue)).toEqual([]);
     expect(report.problems).toHaveLength(1);

@@ -40,13 +40,17 @@ export async function pgcronInstall(opts: { dryRun?: boolean; crontab?: string; 
   const { db, cronDb, site, lib, close } = await open(globals);
   try {
     const wanted = lib.wantedJobs(tasks, crontab, site);
+    // A paused entry's job is installed inactive: installing does not end a pause ('schedule resume' does).
+    const { listPauses, pausedAt } = await import('../schedule/pauses.js');
+    const pauses = new Map((await listPauses(db)).map((p) => [p.entry, p]));
+    for (const job of wanted.jobs) if (pausedAt(pauses.get(job.entry), new Date())) job.active = false;
     if (wanted.problems.length) {
       throw new UsageError(`${wanted.problems.length} entr${wanted.problems.length === 1 ? 'y' : 'ies'} cannot go into pg_cron as written:\n${wanted.problems.join('\n')}`);
     }
     const plan = lib.planJobs(wanted.jobs, await lib.installedJobs(cronDb, site));
     const changes = plan.add.length + plan.change.length + plan.remove.length;
     // Applied even without changes: that also brings the local record of the jobs in step.
-    if (!opts.dryRun) await lib.applyPlan(db, cronDb, site, plan, wanted.jobs);
+    if (!opts.dryRun) await lib.applyPlan(db, cronDb, site, plan, wanted.jobs, crontab);
     if (opts.json) {
       printJson({ site, dryRun: !!opts.dryRun, plan, leftToScheduler: wanted.leftToScheduler.map((e) => e.id) });
       return 0;
@@ -54,7 +58,7 @@ export async function pgcronInstall(opts: { dryRun?: boolean; crontab?: string; 
     out(where(site));
     for (const job of plan.add) out(`+ ${job.jobname}  ${job.schedule}  ${truncate(job.command, 80)}`);
     for (const { job, from } of plan.change) {
-      const what = [from.schedule !== job.schedule && `schedule ${from.schedule} -> ${job.schedule}`, from.command !== job.command && 'command', !from.active && 'reactivated']
+      const what = [from.schedule !== job.schedule && `schedule ${from.schedule} -> ${job.schedule}`, from.command !== job.command && 'command', from.active !== (job.active ?? true) && (from.active ? 'paused' : 'reactivated')]
         .filter(Boolean).join(', ');
       out(`~ ${job.jobname}  ${what}`);
     }
@@ -88,9 +92,11 @@ export async function pgcronUninstall(opts: { dryRun?: boolean; json?: boolean }
 export async function pgcronStatus(opts: { json?: boolean }, globals: GlobalOptions): Promise<number> {
   const { loadTasks } = await import('../tasks/index.js');
   const tasks = await loadTasks(await loadConfig(globals));
-  const { cronDb, site, lib, close } = await open(globals);
+  const { db, cronDb, site, lib, close } = await open(globals);
   try {
-    const jobs = await lib.jobStatuses(cronDb, site);
+    const { syncPgCronHistory } = await import('../pgcron/history.js');
+    await syncPgCronHistory(db, tasks);
+    const jobs = await lib.jobStatuses(db, cronDb, site);
     // Placement: every sql task runs in exactly one place.
     const byScheduler = tasks.all.filter((t) => t.engine === 'sql' && !jobs.some((j) => j.task === t.name)).map((t) => t.name);
     if (opts.json) {
@@ -103,12 +109,15 @@ export async function pgcronStatus(opts: { json?: boolean }, globals: GlobalOpti
       err("no jobs installed: 'singularity pgcron install' puts the sql tasks into pg_cron");
       return 0;
     }
+    // OUTCOME is the task's, from the run history; pg_cron's own status only says that the job's command ran.
     out(table(
       ['JOB', 'SCHEDULE', 'ACTIVE', 'LAST RUN', 'OUTCOME'],
-      jobs.map((j) => [
-        j.jobname, j.schedule, j.active ? 'yes' : 'no', formatTime(j.lastRun?.startedAt),
-        j.lastRun ? `${j.lastRun.status}${j.lastRun.message ? `: ${truncate(j.lastRun.message, 60)}` : ''}` : 'never ran',
-      ]),
+      jobs.map((j) => {
+        const run = j.lastRun;
+        const outcome = run ? `${run.state} (run ${run.runId})${run.message ? `: ${truncate(run.message, 60)}` : ''}`
+          : j.cronRun ? `pg_cron: ${j.cronRun.status}${j.cronRun.message ? `: ${truncate(j.cronRun.message, 60)}` : ''}` : 'never ran';
+        return [j.jobname, j.schedule, j.active ? 'yes' : 'no', formatTime(run?.startedAt ?? j.cronRun?.startedAt), outcome];
+      }),
     ));
     return 0;
   } finally {

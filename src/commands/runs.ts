@@ -1,7 +1,8 @@
 // `singularity runs list | show | retry | cancel`: the run history.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { withDatabase, type GlobalOptions } from './context.js';
-import { loadConfig } from '../core/config.js';
+import { loadConfig, type Config } from '../core/config.js';
+import type { Database } from '../core/database.js';
 import { parseDuration } from '../core/duration.js';
 import { UsageError } from '../core/errors.js';
 import * as runs from '../core/runs.js';
@@ -11,6 +12,17 @@ import { out, printJson, table, truncate } from './output.js';
 import { renderRunError, runOutcome, stateLabel } from './render-run.js';
 import { withTaskRun } from './task.js';
 import { formatDuration, formatTime } from '../core/format.js';
+
+/**
+ * Before the history is shown: runs whose process died are marked, and pg_cron's record of what it ran
+ * is read in, so that the list never shows a dead run executing nor misses a pg_cron run.
+ */
+async function bringUpToDate(db: Database, config: Config): Promise<void> {
+  await runs.reapStaleRuns(db, db.config.runs);
+  if (db.kind !== 'postgres') return;
+  const [{ loadTasks }, { syncPgCronHistory }] = await Promise.all([import('../tasks/index.js'), import('../pgcron/history.js')]);
+  await syncPgCronHistory(db, await loadTasks(config));
+}
 
 function parseRunId(id: string): number {
   if (!/^\d+$/.test(id) || !Number.isSafeInteger(Number(id))) {
@@ -31,9 +43,9 @@ export async function runsList(
   }
   const limit = Number(opts.limit);
   if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit: '${opts.limit}' is not a positive whole number`);
-  const list = await withDatabase(await loadConfig(globals), async (db) => {
-    // Whoever looks at the history first marks runs whose process died, so the list never shows them executing.
-    await runs.reapStaleRuns(db, db.config.runs);
+  const config = await loadConfig(globals);
+  const list = await withDatabase(config, async (db) => {
+    await bringUpToDate(db, config);
     return runs.listRuns(db, { task: opts.task, state: opts.state, since, limit });
   });
   if (opts.json || globals.json) {
@@ -94,8 +106,9 @@ function describeRun(run: Run): string {
 
 export async function runsShow(id: string, opts: { json?: boolean }, globals: GlobalOptions): Promise<number> {
   const runId = parseRunId(id);
-  const run = await withDatabase(await loadConfig(globals), async (db) => {
-    await runs.reapStaleRuns(db, db.config.runs);
+  const config = await loadConfig(globals);
+  const run = await withDatabase(config, async (db) => {
+    await bringUpToDate(db, config);
     return runs.getRun(db, runId);
   });
   if (opts.json || globals.json) printJson(run);
@@ -122,7 +135,10 @@ export async function runsRetry(id: string, opts: { json?: boolean }, globals: G
       if (resumed) return resumed;
       throw new UsageError(`run ${runId} could not be resumed: it is no longer retryable, or another run of '${task.name}' is executing`);
     }
-    return execute({ trigger: 'retry', args: original.args, retryOf: runId });
+    // The recorded arguments through the task's schema: what a run recorded without them (or by an older
+    // version) lacks gets the defaults, as on the command line.
+    const { parseArgs } = await import('../core/task/args.js');
+    return execute({ trigger: 'retry', args: parseArgs(task.args, original.args, task.name), retryOf: runId });
   });
 }
 

@@ -1,4 +1,5 @@
-// `singularity status`: health for operators and monitors. Exit 0 healthy, 1 degraded, 2 down (no database).
+// `singularity status`: health for operators and monitors. Exit 0 healthy (warnings allowed), 1 degraded (a
+// failure), 2 down (no database): the rule doctor follows too (src/status/severity.ts).
 import { renameSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { openCommandDatabase, type GlobalOptions } from './context.js';
@@ -53,6 +54,7 @@ function down(config: Config, message: string): StatusReport {
     generatedAt: new Date(),
     database: config.databaseUrl ? describeUrl(config.databaseUrl) : `embedded database in ${config.home}`,
     problems: [message],
+    findings: [{ severity: 'fail', text: message }],
     schedulers: [],
     tasks: [],
   };

@@ -36,7 +36,7 @@ export async function runTaskCommand(name: string, raw: Record<string, unknown>,
   return withTaskRun(task, { config, tasks }, globals, (execute) => execute({ trigger, args }));
 }
 
-type Execute = (request: Pick<RunRequest, 'trigger' | 'args' | 'retryOf'>) => Promise<Run>;
+type Execute = (request: Pick<RunRequest, 'trigger' | 'args' | 'retryOf' | 'entry' | 'timeoutMs' | 'scheduledFor'>) => Promise<Run>;
 
 /**
  * Open the database, give the run a spinner (on a terminal) and Ctrl-C handling, print the outcome.

@@ -12,5 +12,5 @@ export const RUN_STATES = [
 ] as const;
 export type RunState = (typeof RUN_STATES)[number];
 
-export const RUN_TRIGGERS = ['cli', 'ci', 'scheduler', 'setup', 'pg_cron', 'retry', 'backfill'] as const;
+export const RUN_TRIGGERS = ['cli', 'ci', 'scheduler', 'setup', 'pg_cron', 'retry', 'backfill', 'manual'] as const;
 export type RunTrigger = (typeof RUN_TRIGGERS)[number];

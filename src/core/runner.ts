@@ -91,7 +91,7 @@ function toRunError(error: unknown): RunError {
 }
 
 /** The task's one-line summary of its result; a summarize() that throws must not fail a finished run. */
-function summarize(task: TaskDefinition, result: unknown): string | null {
+export function summarize(task: TaskDefinition, result: unknown): string | null {
   if (!task.summarize) return null;
   try {
     return redact(task.summarize(result));

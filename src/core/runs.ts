@@ -108,23 +108,27 @@ export async function insertSkippedRun(db: Database, run: NewRun, reason: string
   return rows[0];
 }
 
-/** Record ticks that no run will serve as missed (the scheduler was down, or they were too late to run). */
+/**
+ * Record ticks that no run will serve: missed (the scheduler was down, or they were too late to run), or
+ * skipped (a pause held them).
+ */
 export async function insertMissedRuns(
   db: Database,
   run: Omit<NewRun, 'scheduledFor' | 'dedupeKey'> & { entry: string },
   ticks: Date[],
   reason: string,
+  state: 'missed' | 'skipped' = 'missed',
 ): Promise<number> {
   if (ticks.length === 0) return 0;
   const rows = await db.query<{ id: number }>(
     `insert into task_runs (task, args, trigger, state, max_attempts, timeout_ms, concurrency_key, entry,
        scheduled_for, dedupe_key, finished_at, duration_ms, host, pid, reason)
-     select $1, $2, $3, 'missed', $4, $5, $6, $7, tick, key, now(), 0, $8, $9, $10
+     select $1, $2, $3, $13, $4, $5, $6, $7, tick, key, now(), 0, $8, $9, $10
      from unnest($11::timestamptz[], $12::text[]) as t(tick, key)
      on conflict do nothing
      returning id`,
     [run.task, run.args, run.trigger, run.maxAttempts, run.timeoutMs, run.concurrencyKey, run.entry, HOST, process.pid,
-      reason, ticks, ticks.map((tick) => tickKey(run.entry, tick))],
+      reason, ticks, ticks.map((tick) => tickKey(run.entry, tick)), state],
   );
   return rows.length;
 }

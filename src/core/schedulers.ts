@@ -8,6 +8,8 @@ export interface SchedulerEntrySummary {
   schedule: string;
   task: string;
   timezone: string;
+  /** The entry's arguments (absent in records of older versions). */
+  args?: Record<string, unknown>;
 }
 
 export interface SchedulerRecord {

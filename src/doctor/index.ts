@@ -16,7 +16,9 @@ import { checkBackups } from './backups.js';
 import { checkMigrations, checkReachable, checkServerVersion, serverVersion, type ServerVersion } from './database.js';
 import { checkPgCron, checkPgvector, checkPostgresFdw, findPgCron } from './extensions.js';
 import { checkBackupDir, checkCrontab, checkEmbeddedData, checkEmbeddingModel, checkPgDump, checkTemplates } from './local.js';
-import { checkEnginesSideBySide, checkPgCronJobs, checkPgCronMissed, jobFailures } from './pgcron-jobs.js';
+import { checkEnginesSideBySide, checkPgCronJobs, jobFailures } from './pgcron-jobs.js';
+import { checkSchedule } from './schedule.js';
+import { listPauses } from '../schedule/pauses.js';
 import { checkHistorySize, checkRecentFailures, checkStuckRuns } from './runs.js';
 import { fail, guarded, ok, type Check, type DoctorReport } from './types.js';
 
@@ -78,6 +80,7 @@ async function databaseChecks(
 
   const prune = local.crontab?.entries.find((e) => e.task === 'prune-runs' && !e.onStart);
   const olderThan = String(prune?.args.olderThan ?? '30d');
+  if (schedule) checks.push(await guarded('schedule', 'schedule in force', () => checkSchedule(db, config, schedule.tasks, schedule.crontab)));
   checks.push(
     await guarded('recent-failures', 'recent failures', () => checkRecentFailures(db)),
     await guarded('stuck-runs', 'stuck runs', () => checkStuckRuns(db, config.runs.staleAfterMs)),
@@ -97,11 +100,11 @@ async function pgCronJobChecks(db: Database, site: PgCronSite, schemaCurrent: bo
   let cronDb: Database | undefined;
   try {
     cronDb = await openCronDatabase(db, site);
-    const jobs = await jobStatuses(cronDb, site);
+    const jobs = schemaCurrent ? await jobStatuses(db, cronDb, site) : [];
     const failures = await jobFailures(cronDb, site);
-    const [{ now }] = (await db.query<{ now: Date }>('select now() as now')) as [{ now: Date }];
-    const checks = [checkPgCronJobs(jobs, failures)];
-    if (schemaCurrent) checks.push(await guarded('pg_cron-missed', 'pg_cron missed runs', () => checkPgCronMissed(db, jobs, site, now)));
+    const wanted = schemaCurrent ? await db.query<{ jobname: string; entry: string }>('select jobname, entry from pgcron_jobs order by jobname') : [];
+    const paused = schemaCurrent ? (await listPauses(db)).map((p) => p.entry) : [];
+    const checks = [checkPgCronJobs(jobs, failures, wanted, paused)];
     if (schemaCurrent) checks.push(await guarded('engines', 'both engines, last 24 h', () => checkEnginesSideBySide(db, cronDb!, site)));
     return checks;
   } catch (error) {

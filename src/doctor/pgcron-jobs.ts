@@ -1,12 +1,10 @@
-// pg_cron's jobs for this database: their state and recent failures, and the ticks pg_cron let pass.
+// pg_cron's jobs for this database: their state, their tasks' real outcomes, jobs missing or deactivated.
+// Ticks pg_cron let pass are the schedule check's (src/doctor/schedule.ts): overdue, as status says.
 import type { Database } from '../core/database.js';
 import { managedJobPattern, type JobStatus, type PgCronSite } from '../pgcron/pgcron.js';
-import { lastTickAtOrBefore, periodMs } from '../schedule/ticks.js';
-import { graceMs } from '../status/status.js';
 import { fail, ok, warn, type Check } from './types.js';
 import { plural } from '../core/format.js';
 
-const MINUTE_MS = 60_000;
 export const iso = (date: Date) => date.toISOString().replace(/\.\d+Z$/, 'Z');
 
 export interface JobFailures {
@@ -25,81 +23,46 @@ export async function jobFailures(cronDb: Database, site: PgCronSite): Promise<J
   );
 }
 
-export function checkPgCronJobs(jobs: JobStatus[], failures: JobFailures[]): Check {
+/**
+ * The jobs `pgcron install` wanted against those pg_cron has: a job whose task failed (its real outcome,
+ * from the run history), a job missing (unscheduled by hand), a job deactivated outside `schedule pause`.
+ */
+export function checkPgCronJobs(jobs: JobStatus[], failures: JobFailures[], wanted: Array<{ jobname: string; entry: string }> = [], paused: string[] = []): Check {
   const id = 'pg_cron-jobs';
   const title = 'pg_cron jobs';
-  if (!jobs.length) return ok(id, title, "no jobs installed for this database: run-scheduler runs the sql tasks ('singularity pgcron install' moves them to pg_cron)");
+  const installed = new Set(jobs.map((j) => j.jobname));
+  const missing = wanted.filter((w) => !installed.has(w.jobname));
+  if (!jobs.length && !missing.length) return ok(id, title, "no jobs installed for this database: run-scheduler runs the sql tasks ('singularity pgcron install' moves them to pg_cron)");
   const failed = new Map(failures.map((f) => [f.jobname, f.count]));
-  const inactive = jobs.filter((j) => !j.active);
-  const failing = jobs.filter((j) => j.lastRun?.status === 'failed');
+  const isPaused = (j: JobStatus) => !!j.entry && paused.includes(j.entry);
+  const inactive = jobs.filter((j) => !j.active && !isPaused(j));
+  const pausedJobs = jobs.filter((j) => !j.active && isPaused(j));
+  const failing = jobs.filter((j) => (j.lastRun ? j.lastRun.state === 'discarded' : j.cronRun?.status === 'failed'));
   const failedBefore = jobs.filter((j) => failed.has(j.jobname) && !failing.includes(j));
-  const summary = `${plural(jobs.length, 'job')} (${jobs.length - inactive.length} active); ` +
-    `${plural(failures.reduce((n, f) => n + f.count, 0), 'failed run')} in the last 24 h`;
+  const summary = `${plural(jobs.length, 'job')} (${jobs.length - inactive.length - pausedJobs.length} active, ${pausedJobs.length} paused); ` +
+    `${plural(failures.reduce((n, f) => n + f.count, 0), 'failed run')} of pg_cron's own in the last 24 h`;
   const lines = [
-    ...failing.map((j) => `${j.jobname} (${j.schedule}): last run failed at ${j.lastRun!.startedAt ? iso(j.lastRun!.startedAt) : '?'}` +
-      ` (${plural(failed.get(j.jobname) ?? 1, 'failure')} in 24 h): ${(j.lastRun!.message ?? 'no message').replace(/\s+/g, ' ').trim()}`),
-    ...failedBefore.map((j) => `${j.jobname} (${j.schedule}): ${plural(failed.get(j.jobname)!, 'failure')} in 24 h, last run ${j.lastRun?.status ?? 'unknown'}`),
-    ...inactive.map((j) => `${j.jobname} (${j.schedule}): inactive`),
+    ...missing.map((w) => `${w.jobname}: installed by 'pgcron install' but missing from cron.job (unscheduled by hand?): entry ${w.entry} is not being run`),
+    ...failing.map((j) => {
+      const at = j.lastRun?.startedAt ?? j.cronRun?.startedAt;
+      const message = j.lastRun ? `${j.lastRun.message ?? 'no message'} (run ${j.lastRun.runId})` : j.cronRun!.message ?? 'no message';
+      return `${j.jobname} (${j.schedule}): last run failed at ${at ? iso(at) : '?'}: ${message.replace(/\s+/g, ' ').trim()}`;
+    }),
+    ...failedBefore.map((j) => `${j.jobname} (${j.schedule}): ${plural(failed.get(j.jobname)!, 'failure')} in 24 h, last run ${j.lastRun?.state ?? j.cronRun?.status ?? 'unknown'}`),
+    ...inactive.map((j) => `${j.jobname} (${j.schedule}): inactive, but not paused by 'singularity schedule pause'`),
   ];
   const detail = [summary, ...lines].join('\n');
-  if (failing.length) {
+  if (failing.length || missing.length) {
     return fail(id, title, detail,
-      "Fix the cause the message names ('singularity pgcron status' shows each job's last run); " +
+      (missing.length ? "'singularity pgcron install' restores the missing jobs. " : '') +
+      "Fix the cause a failure names ('singularity pgcron status' shows each job's last run); " +
       "'singularity pgcron install' rewrites singularity's jobs from the crontab and removes those it does not know.");
   }
   if (lines.length) {
     return warn(id, title, detail,
-      "'singularity pgcron status' shows each job's last run; 'singularity pgcron install' reactivates inactive jobs.");
+      "'singularity pgcron status' shows each job's last run; 'singularity pgcron install' reactivates jobs deactivated by hand.");
   }
   return ok(id, title, `${summary}; 'singularity pgcron status' lists them`);
-}
-
-/**
- * Ticks pg_cron should have run and did not: an active job installed before its latest tick that passed
- * more than a grace ago (status's: a tenth of its period, at most 1 h; here at least 2 min, for pg_cron's
- * own start-up lag), with neither a run in the history
- * (trigger pg_cron) nor a row in cron.job_run_details since.
- */
-export async function checkPgCronMissed(db: Database, jobs: JobStatus[], site: PgCronSite, now: Date): Promise<Check> {
-  const id = 'pg_cron-missed';
-  const title = 'pg_cron missed runs';
-  const installed = new Map(
-    (await db.query<{ jobname: string; installedAt: Date }>(
-      'select jobname, installed_at as "installedAt" from pgcron_jobs',
-    )).map((r) => [r.jobname, r.installedAt]),
-  );
-  const due: Array<{ job: JobStatus; tick: Date }> = [];
-  for (const job of jobs) {
-    const since = installed.get(job.jobname);
-    if (!job.active || !since) continue;
-    const entry = { expression: job.schedule, timezone: site.timezone };
-    let period: number;
-    try {
-      period = periodMs(entry);
-    } catch {
-      continue; // pg_cron syntax cron-parser does not read ('30 seconds', '$'): cannot tell
-    }
-    const tick = lastTickAtOrBefore(entry, new Date(now.getTime() - Math.max(2 * MINUTE_MS, graceMs(period))));
-    if (tick && tick > since) due.push({ job, tick });
-  }
-  if (!due.length) return ok(id, title, 'no tick of an installed job is overdue');
-  const earliest = new Date(Math.min(...due.map((d) => d.tick.getTime())) - MINUTE_MS);
-  const ran = new Map(
-    (await db.query<{ task: string; at: Date }>(
-      `select task, max(inserted_at) as at from task_runs where trigger = 'pg_cron' and task = any($1) and inserted_at >= $2 group by task`,
-      [[...new Set(due.map((d) => d.job.task))], earliest],
-    )).map((r) => [r.task, r.at]),
-  );
-  const slack = 1000; // the run's own clock may read a little before the tick's minute
-  const missed = due.filter(({ job, tick }) =>
-    !((job.lastRun?.startedAt && job.lastRun.startedAt.getTime() >= tick.getTime() - slack) ||
-      (ran.get(job.task)?.getTime() ?? 0) >= tick.getTime() - slack));
-  if (!missed.length) return ok(id, title, `each of ${plural(due.length, 'job')} ran at its latest tick`);
-  return warn(id, title,
-    `${plural(missed.length, 'job')} did not run at ${missed.length === 1 ? 'its' : 'their'} latest tick:\n` +
-      missed.map(({ job, tick }) => `${job.jobname} (${job.schedule} ${site.timezone}): no run since its tick at ${iso(tick)}`).join('\n'),
-    "pg_cron did not start them: check that pg_cron's launcher runs (the server log), and that cron.use_background_workers = on " +
-      "or cron.host lets pg_cron connect (see docs/postgresql.md); 'singularity pgcron status' shows each job's last run.");
 }
 
 /**

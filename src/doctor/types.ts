@@ -9,6 +9,8 @@ export interface Check {
   detail: string;
   /** What to do about it; present whenever the verdict is not ok. */
   fix?: string;
+  /** Structured facts behind the verdict, for --json readers (the schedule check: each task's state). */
+  data?: unknown;
 }
 
 export interface DoctorReport {

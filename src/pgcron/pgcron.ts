@@ -32,6 +32,12 @@ export interface CronJob {
   entry: string;
   schedule: string;
   command: string;
+  /** The entry's arguments, as its runs record them. */
+  args: Record<string, unknown>;
+  /** Run as it is, outside the recording wrapper: its outcome is read from cron.job_run_details. */
+  direct: boolean;
+  /** False for a paused entry's job (`schedule pause`): installed, not started. Default true. */
+  active?: boolean;
   /** Where the job runs: singularity's database, unless said otherwise. */
   database?: string;
 }
@@ -125,6 +131,12 @@ export function openCronDatabase(db: Database, site: PgCronSite): Promise<Databa
   return site.cronDatabase === site.database ? db : openSibling(db.config, site.cronDatabase);
 }
 
+/** The database pg_cron lives in, by name: this one, or a sibling with the same credentials (close it after). */
+export async function openCronDatabaseNamed(db: Database, cronDatabase: string): Promise<Database> {
+  const [{ here }] = (await db.query<{ here: string }>('select current_database() as here')) as [{ here: string }];
+  return cronDatabase === here ? db : openSibling(db.config, cronDatabase);
+}
+
 /** A statement quoted for use inside another: dollar quotes that the statement does not contain. */
 function dollarQuote(text: string): string {
   let tag = 'singularity';
@@ -138,7 +150,8 @@ export function jobCommand(task: TaskDefinition, entry: CrontabEntry): string {
   const statement = task.sql(entry.args as never);
   // VACUUM, REINDEX CONCURRENTLY and committing procedures cannot run inside the wrapper's transaction.
   if (!task.transaction) return statement;
-  return `CALL singularity_cron_run(${sqlLiteral(task.name)}, ${sqlLiteral(entry.id)}, ${dollarQuote(statement)})`;
+  const args = `${sqlLiteral(JSON.stringify(entry.args))}::jsonb`;
+  return `CALL singularity_cron_run(${sqlLiteral(task.name)}, ${sqlLiteral(entry.id)}, ${args}, ${dollarQuote(statement)})`;
 }
 
 export interface WantedJobs {
@@ -177,6 +190,8 @@ export function wantedJobs(tasks: TaskSet, crontab: Crontab, site: PgCronSite): 
       entry: entry.id,
       schedule: entry.expression!,
       command: jobCommand(task, entry),
+      args: entry.args,
+      direct: !task.transaction,
     });
   }
   // pg_cron's own history lives in its database; where that is not singularity's, prune_runs cannot
@@ -189,6 +204,8 @@ export function wantedJobs(tasks: TaskSet, crontab: Crontab, site: PgCronSite): 
       task: 'prune-runs',
       entry: prune.id,
       schedule: prune.expression!,
+      args: {},
+      direct: true,
       command:
         `DELETE FROM cron.job_run_details WHERE end_time < now() - ${sqlLiteral(olderThan)}::interval AND jobid IN ` +
         `(SELECT jobid FROM cron.job WHERE jobname LIKE ${sqlLiteral(managedJobPattern(site))})`,
@@ -205,7 +222,8 @@ export function planJobs(wanted: CronJob[], installed: InstalledJob[]): JobPlan 
   for (const job of wanted) {
     const current = byName.get(job.jobname);
     if (!current) plan.add.push(job);
-    else if (current.schedule !== job.schedule || current.command !== job.command || !current.active || current.database !== (job.database ?? current.database)) {
+    else if (current.schedule !== job.schedule || current.command !== job.command || current.active !== (job.active ?? true) ||
+      current.database !== (job.database ?? current.database)) {
       plan.change.push({ job, from: current });
     }
     else plan.unchanged.push(job);
@@ -229,26 +247,34 @@ export async function installedJobs(cronDb: Database, site: PgCronSite): Promise
   );
 }
 
-/** Apply a plan in one transaction of the cron database, and record the jobs in this database. */
-export async function applyPlan(db: Database, cronDb: Database, site: PgCronSite, plan: JobPlan, wanted: CronJob[]): Promise<void> {
+/** Apply a plan in one transaction of the cron database, and record the jobs (and the crontab they came from) here. */
+export async function applyPlan(db: Database, cronDb: Database, site: PgCronSite, plan: JobPlan, wanted: CronJob[], crontab?: Crontab): Promise<void> {
   await cronDb.transaction(async (client) => {
     for (const job of plan.remove) await client.query('select cron.unschedule($1::bigint)', [job.jobid]);
     for (const { job, from } of plan.change) {
-      await client.query('select cron.alter_job($1::bigint, schedule => $2, command => $3, database => $4, active => true)', [
-        from.jobid, job.schedule, job.command, job.database ?? site.database,
+      await client.query('select cron.alter_job($1::bigint, schedule => $2, command => $3, database => $4, active => $5)', [
+        from.jobid, job.schedule, job.command, job.database ?? site.database, job.active ?? true,
       ]);
     }
     for (const job of plan.add) {
-      await client.query('select cron.schedule_in_database($1, $2, $3, $4)', [job.jobname, job.schedule, job.command, job.database ?? site.database]);
+      await client.query('select cron.schedule_in_database($1, $2, $3, $4, active => $5)', [
+        job.jobname, job.schedule, job.command, job.database ?? site.database, job.active ?? true,
+      ]);
     }
   });
   await db.transaction(async (client) => {
     await client.query('delete from pgcron_jobs');
+    await client.query('delete from pgcron_install');
     for (const job of wanted) {
       await client.query(
-        'insert into pgcron_jobs (jobname, task, entry, schedule, command, cron_database) values ($1, $2, $3, $4, $5, $6)',
-        [job.jobname, job.task, job.entry, job.schedule, job.command, site.cronDatabase],
+        `insert into pgcron_jobs (jobname, task, entry, schedule, command, cron_database, args, direct, timezone)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+        [job.jobname, job.task, job.entry, job.schedule, job.command, site.cronDatabase, JSON.stringify(job.args), job.direct, site.timezone],
       );
+    }
+    if (crontab && wanted.length) {
+      const entries = crontab.entries.map((e) => ({ id: e.id, schedule: e.schedule, task: e.task, timezone: e.timezone, args: e.args }));
+      await client.query('insert into pgcron_install (crontab, entries) values ($1, $2)', [crontab.source, JSON.stringify(entries)]);
     }
   });
 }
@@ -256,13 +282,18 @@ export async function applyPlan(db: Database, cronDb: Database, site: PgCronSite
 export interface JobStatus {
   jobname: string;
   task: string;
+  /** The crontab entry it was installed from (undefined for a job `pgcron install` did not record). */
+  entry?: string;
   schedule: string;
   active: boolean;
-  lastRun: { status: string; startedAt: Date | null; finishedAt: Date | null; message: string | null } | null;
+  /** The task's real outcome: the job's latest run in the run history. */
+  lastRun: { runId: number; state: string; startedAt: Date | null; finishedAt: Date | null; message: string | null } | null;
+  /** pg_cron's own record of its latest run (for a wrapper job: only that the wrapper ran). */
+  cronRun: { status: string; startedAt: Date | null; finishedAt: Date | null; message: string | null } | null;
 }
 
-/** Each managed job with pg_cron's record of its last run. */
-export async function jobStatuses(cronDb: Database, site: PgCronSite): Promise<JobStatus[]> {
+/** Each managed job, with its latest run in the run history and pg_cron's own record of it. */
+export async function jobStatuses(db: Database, cronDb: Database, site: PgCronSite): Promise<JobStatus[]> {
   const rows = await cronDb.query<InstalledJob & { status: string | null; startedAt: Date | null; finishedAt: Date | null; message: string | null }>(
     `select j.jobid, j.jobname, j.schedule, j.active, d.status, d.start_time as "startedAt", d.end_time as "finishedAt",
        d.return_message as message
@@ -271,13 +302,29 @@ export async function jobStatuses(cronDb: Database, site: PgCronSite): Promise<J
      where j.jobname like $1 order by j.jobname`,
     [managedJobPattern(site)],
   );
-  return rows.map((r) => ({
-    jobname: r.jobname,
-    task: taskOfJob(r.jobname),
-    schedule: r.schedule,
-    active: r.active,
-    lastRun: r.status ? { status: r.status, startedAt: r.startedAt, finishedAt: r.finishedAt, message: r.message } : null,
-  }));
+  const entries = new Map((await db.query<{ jobname: string; entry: string }>('select jobname, entry from pgcron_jobs')).map((r) => [r.jobname, r.entry]));
+  const latest = new Map(
+    (await db.query<{ entry: string; runId: number; state: string; startedAt: Date | null; finishedAt: Date | null; message: string | null }>(
+      `select distinct on (entry) entry, id as "runId", state, started_at as "startedAt", finished_at as "finishedAt",
+         coalesce(error->>'message', reason, nullif(summary, '')) as message
+       from task_runs where trigger = 'pg_cron' and entry = any($1) order by entry, scheduled_for desc nulls last, id desc`,
+      [[...new Set(entries.values())]],
+    )).map(({ entry, ...run }) => [entry, run]),
+  );
+  return rows.map((r) => {
+    const entry = entries.get(r.jobname);
+    // The job that prunes pg_cron's own history records no run of its own.
+    const own = entry && !r.jobname.includes(':cron-details@') ? latest.get(entry) ?? null : null;
+    return {
+      jobname: r.jobname,
+      task: taskOfJob(r.jobname),
+      ...(entry ? { entry } : {}),
+      schedule: r.schedule,
+      active: r.active,
+      lastRun: own,
+      cronRun: r.status ? { status: r.status, startedAt: r.startedAt, finishedAt: r.finishedAt, message: r.message } : null,
+    };
+  });
 }
 
 /** The task a managed job runs, from its name. */

@@ -1,5 +1,5 @@
 // Which sql tasks pg_cron runs. `pgcron install` names its jobs `singularity:<task>[:<n>]@<database>`;
-// a task with an active job is not run by run-scheduler as well.
+// a task with a job (active, or paused: inactive) is not run by run-scheduler as well.
 import type { Database } from '../core/database.js';
 
 export const PGCRON_JOB_PREFIX = 'singularity:';
@@ -15,7 +15,7 @@ export async function tasksInPgCron(db: Database): Promise<Map<string, string>> 
   )) as [{ cronHere: boolean; recorded: boolean }];
   const rows = cronHere
     ? await db.query<{ jobname: string }>(
-        `select jobname from cron.job where active and jobname like $1 and database = current_database() order by jobname`,
+        `select jobname from cron.job where jobname like $1 and database = current_database() order by jobname`,
         [`${PGCRON_JOB_PREFIX}%`],
       )
     : recorded

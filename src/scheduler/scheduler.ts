@@ -12,7 +12,10 @@ import type { Run } from '../core/runs.js';
 import * as registry from '../core/schedulers.js';
 import type { TaskDefinition } from '../core/task/define.js';
 import type { TaskSet } from '../core/task/registry.js';
+import { syncPgCronHistory } from '../pgcron/history.js';
 import { tasksInPgCron } from '../pgcron/placement.js';
+import { listPauses, pausedAt, pauseReason, type Pause } from '../schedule/pauses.js';
+import { endExpiredPauses } from '../schedule/steer.js';
 import { childExecutor } from './child-executor.js';
 import type { Crontab, CrontabEntry } from '../schedule/crontab.js';
 import { nextTick, periodMs, ticksBetween } from '../schedule/ticks.js';
@@ -66,6 +69,8 @@ export class Scheduler {
   private readonly cursors = new Map<string, Date>();
   private readonly periods = new Map<string, number>();
   private placed = new Map<string, string>();
+  /** The pauses in the database, read at each pass of the loop. */
+  private pauses = new Map<string, Pause>();
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly stopping = new AbortController();
   private readonly interrupt = new AbortController();
@@ -168,7 +173,7 @@ export class Scheduler {
   }
 
   private summary(): [registry.SchedulerEntrySummary[], string[]] {
-    const entries = this.crontab.entries.map((e) => ({ id: e.id, schedule: e.schedule, task: e.task, timezone: e.timezone }));
+    const entries = this.crontab.entries.map((e) => ({ id: e.id, schedule: e.schedule, task: e.task, timezone: e.timezone, args: e.args }));
     return [entries, [...this.placed.keys()]];
   }
 
@@ -176,7 +181,13 @@ export class Scheduler {
     while (!this.stopping.signal.aborted) {
       const now = this.clock.now();
       let failed = false;
-      for (const entry of this.entries) {
+      try {
+        this.pauses = new Map((await listPauses(this.db)).map((p) => [p.entry, p]));
+      } catch (error) {
+        failed = true; // the pauses in force are unknown: claim nothing this pass
+        this.log('warn', `could not read the schedule's pauses (${(error as Error).message}); trying again`);
+      }
+      for (const entry of failed ? [] : this.entries) {
         if (this.stopping.signal.aborted) break;
         try {
           await this.handleDue(entry, now);
@@ -246,13 +257,31 @@ export class Scheduler {
   private async handleDue(entry: CrontabEntry, now: Date): Promise<void> {
     const cursor = this.cursors.get(entry.id)!;
     if (now <= cursor) return; // the clock went back: nothing is due until it passes the last tick handled
-    const { ticks, dropped } = ticksBetween(entry, cursor, now, MAX_TICKS_PER_PASS);
-    if (ticks.length === 0) return;
-    const latest = ticks.at(-1)!;
+    const found = ticksBetween(entry, cursor, now, MAX_TICKS_PER_PASS);
+    const { dropped } = found;
+    if (found.ticks.length === 0) return;
     if (this.placed.has(entry.task)) {
-      this.cursors.set(entry.id, latest);
+      this.cursors.set(entry.id, found.ticks.at(-1)!);
       return;
     }
+    // Ticks a pause holds are recorded as skipped, not run and not missed.
+    const pause = this.pauses.get(entry.id);
+    const held = pause ? found.ticks.filter((tick) => pausedAt(pause, tick)) : [];
+    if (held.length) {
+      const task = this.options.tasks.find(entry.task);
+      const recorded = await runs.insertMissedRuns(
+        this.db,
+        { task: entry.task, args: entry.args, trigger: 'scheduler', maxAttempts: task?.retry.maxAttempts ?? 1, timeoutMs: entry.timeoutMs, concurrencyKey: null, entry: entry.id },
+        held, pauseReason(pause!), 'skipped',
+      );
+      if (recorded) this.log('info', `${entry.id}: ${recorded} tick(s) skipped: ${pauseReason(pause!)}`);
+    }
+    const ticks = held.length ? found.ticks.filter((tick) => !held.includes(tick)) : found.ticks;
+    if (ticks.length === 0) {
+      this.cursors.set(entry.id, found.ticks.at(-1)!);
+      return;
+    }
+    const latest = ticks.at(-1)!;
     const onTime = now.getTime() - latest.getTime() < Math.min(this.period(entry), ON_TIME_MS) ? latest : undefined;
     const late = onTime ? ticks.slice(0, -1) : ticks;
     const eligible = late.filter((tick) => now.getTime() - tick.getTime() <= entry.maxLatenessMs);
@@ -366,6 +395,9 @@ export class Scheduler {
       }
       if (this.stopping.signal.aborted) return;
       await this.refreshPlacement();
+      for (const pause of await endExpiredPauses(this.db)) this.log('info', `${pause.entry}: its pause ended (until ${pause.until!.toISOString()}); runs again`);
+      // pg_cron's direct-command jobs and paused jobs are recorded as soon as a scheduler looks.
+      if (this.placed.size) await syncPgCronHistory(this.db, this.options.tasks);
       for (const { id, task: name } of await runs.dueRetryableRuns(this.db, this.config.runs.heartbeatMs * 2)) {
         const task = this.options.tasks.find(name);
         if (!task || this.placed.has(name)) continue;

@@ -3,12 +3,15 @@
 // a tick that passed, plus a grace, with no run started since. A dead-man's switch for every task.
 import type { Config } from '../core/config.js';
 import type { Database } from '../core/database.js';
-import { tasksInPgCron } from '../pgcron/placement.js';
+import { syncPgCronHistory } from '../pgcron/history.js';
+import { isScheduled, scheduleInForce } from '../schedule/in-force.js';
+import { pausedAt } from '../schedule/pauses.js';
 import { sqlLiteral } from '../core/task/define.js';
 import type { TaskSet } from '../core/task/registry.js';
 import type { Crontab } from '../schedule/crontab.js';
 import { lastTickAtOrBefore, nextTick, periodMs } from '../schedule/ticks.js';
-import type { Health, RunRef, ScheduleSource, SchedulerStatus, StatusReport, TaskState, TaskStatus } from './types.js';
+import { healthOf, type Finding, type Severity } from './severity.js';
+import type { Health, RunRef, SchedulerStatus, StatusReport, TaskState, TaskStatus } from './types.js';
 
 export type { StatusReport } from './types.js';
 
@@ -17,6 +20,7 @@ export function taskStateOf(t: Omit<TaskStatus, 'state'>): TaskState {
   if (t.running.length) return 'running';
   if (t.failing) return 'failing';
   if (t.overdue) return 'overdue';
+  if (t.schedules.length && t.schedules.every((s) => s.paused)) return 'paused';
   if (t.schedules.some((s) => s.runBy === 'nobody')) return 'unattended';
   if (t.placement === 'manual') return 'manual';
   return t.lastSuccess ? 'ok' : 'never-run';
@@ -27,22 +31,14 @@ export function graceMs(period: number): number {
   return Math.min(Math.max(period / 10, 60_000), 3_600_000);
 }
 
-interface ScheduledEntry extends ScheduleSource {
-  task: string;
-  /** Ticks before this were nobody's to run (the first scheduler started, the job was installed). */
-  since: Date | null;
-}
-
-/** The crontab's on-start schedules: such an entry runs once each time a scheduler starts, not periodically. */
-const ON_START = ['@setup', '@reboot'];
-/** A periodic schedule, not an on-start one: what status (and doctor) count as a scheduled entry. */
-export const isScheduled = (schedule: string) => !ON_START.includes(schedule);
+export { isScheduled };
 
 interface TaskRow {
   task: string;
   lastSuccess: (Omit<RunRef, 'at'> & { at: string }) | null;
   lastFailure: (Omit<RunRef, 'at'> & { at: string; error: string }) | null;
   lastStart: Date | null;
+  recent: Array<{ state: string; durationMs: number | null }> | null;
 }
 
 /**
@@ -61,10 +57,16 @@ export function tasksQuery(names: string[]): string {
                  'error', coalesce(error->>'message', reason, 'failed'))
             from task_runs r where r.task = ${task} and r.state = 'discarded' order by r.finished_at desc nulls last limit 1) as "lastFailure",
          (select inserted_at from task_runs r where r.task = ${task} and r.state <> 'missed'
-            order by r.inserted_at desc nulls last limit 1) as "lastStart"`;
+            order by r.inserted_at desc nulls last limit 1) as "lastStart",
+         (select jsonb_agg(jsonb_build_object('state', state, 'durationMs', duration_ms) order by inserted_at)
+            from (select state, duration_ms, inserted_at from task_runs r where r.task = ${task} and r.state <> 'missed'
+                  order by r.inserted_at desc nulls last limit ${RECENT_RUNS}) recent) as recent`;
     })
     .join('\nunion all\n');
 }
+
+/** How many of a task's latest runs the report carries (the dashboard's sparkline). */
+export const RECENT_RUNS = 30;
 
 export interface StatusOptions {
   tasks: TaskSet;
@@ -76,7 +78,13 @@ export interface StatusOptions {
 export async function collectStatus(db: Database, config: Config, options: StatusOptions): Promise<StatusReport> {
   const now = options.now ?? new Date();
   const names = options.tasks.all.map((t) => t.name);
-  const [rows, executing, schedulerRows, [first], placed, jobs] = await Promise.all([
+  const findings: Finding[] = [];
+  const note = (severity: Severity, text: string, task?: string) => findings.push({ severity, text, ...(task ? { task } : {}) });
+  // pg_cron's own record of what it ran goes into the history first, so that every view agrees.
+  await syncPgCronHistory(db, options.tasks, now).catch((error: Error) => {
+    note('warn', `pg_cron's record of its runs could not be read (${error.message}): runs of its direct-command jobs may be missing here`);
+  });
+  const [rows, executing, schedulerRows, inForce] = await Promise.all([
     db.query<TaskRow>(tasksQuery(names)),
     db.query<{ id: number; task: string; startedAt: Date; heartbeatAt: Date; host: string | null; pid: number | null; trigger: string; stale: boolean }>(
       `select id, task, started_at as "startedAt", heartbeat_at as "heartbeatAt", host, pid, trigger,
@@ -91,40 +99,18 @@ export async function collectStatus(db: Database, config: Config, options: Statu
        from schedulers where stopped_at is null order by started_at`,
       [config.runs.staleAfterMs],
     ),
-    db.query<{ firstStart: Date | null }>('select min(started_at) as "firstStart" from schedulers'),
-    tasksInPgCron(db),
-    db.kind === 'postgres'
-      ? db.query<{ jobname: string; task: string; schedule: string; installedAt: Date }>(
-          `select jobname, task, schedule, installed_at as "installedAt" from pgcron_jobs where jobname not like '%:cron-details@%'`,
-        )
-      : Promise.resolve([]),
+    scheduleInForce(db, { tasks: options.tasks, crontab: options.crontab, staleAfterMs: config.runs.staleAfterMs, now }),
   ]);
 
-  const firstStart = first?.firstStart ?? null;
-  const problems: string[] = [];
-  const live = schedulerRows.filter((s) => s.alive);
   for (const dead of schedulerRows.filter((s) => !s.alive)) {
-    problems.push(`scheduler ${dead.id} (pid ${dead.pid} on ${dead.host}) stopped sending heartbeats at ${dead.heartbeatAt.toISOString()} without signing off`);
+    // A warning: whether its entries are run is judged below, entry by entry.
+    note('warn', `scheduler ${dead.id} (pid ${dead.pid} on ${dead.host}) stopped sending heartbeats at ${dead.heartbeatAt.toISOString()} without signing off`);
   }
-
-  // What should run, and who runs it.
-  const entries: ScheduledEntry[] = jobs
-    .filter((j) => placed.has(j.task))
-    .map((j) => ({ id: j.jobname, task: j.task, schedule: j.schedule, timezone: 'UTC', runBy: 'pg_cron' as const, since: j.installedAt }));
-  const servedBy = live.length ? 'scheduler' : 'nobody';
-  const crontabEntries = live.length
-    ? live.flatMap((s) => s.entryList)
-    : (await options.crontab()).entries.map((e) => ({ id: e.id, schedule: e.schedule, task: e.task, timezone: e.timezone }));
-  const seen = new Set<string>();
-  for (const e of crontabEntries) {
-    if (seen.has(e.id) || !isScheduled(e.schedule) || placed.has(e.task) || !options.tasks.find(e.task)) continue;
-    seen.add(e.id);
-    entries.push({ ...e, runBy: servedBy, since: firstStart });
-  }
-  const unserved = entries.filter((e) => e.runBy === 'nobody');
+  const entries = inForce.entries;
+  const unserved = entries.filter((e) => e.runBy === 'nobody' && !e.paused);
   if (unserved.length) {
-    problems.push(
-      firstStart
+    note('fail',
+      inForce.firstStart
         ? `no scheduler is alive: ${unserved.length} scheduled entries are not being run (start 'singularity run-scheduler')`
         : `no run-scheduler has ever run against this database: ${unserved.length} scheduled entries are not being run`,
     );
@@ -141,8 +127,10 @@ export async function collectStatus(db: Database, config: Config, options: Statu
     for (const entry of schedules) {
       const scheduled = { expression: entry.schedule, timezone: entry.timezone };
       const due = lastTickAtOrBefore(scheduled, new Date(now.getTime() - graceMs(periodMs(scheduled)))) ?? null;
-      // Only ticks someone was there to run count: after the first scheduler started, the job was installed.
-      if (due && entry.since && due >= entry.since && (!lastDue || due > lastDue)) lastDue = due;
+      // Only ticks someone was there to run count: after the first scheduler started, the job was installed;
+      // a tick a pause held was not meant to run.
+      if (due && entry.since && due >= entry.since && !pausedAt(entry.pause ?? undefined, due) && (!lastDue || due > lastDue)) lastDue = due;
+      if (entry.paused) continue;
       const next = nextTick(scheduled, now);
       if (!nextDue || next < nextDue) nextDue = next;
     }
@@ -150,16 +138,19 @@ export async function collectStatus(db: Database, config: Config, options: Statu
     const lastFailure = row.lastFailure && { ...row.lastFailure, at: new Date(row.lastFailure.at) };
     const failing = !!lastFailure && (!lastSuccess || lastFailure.at > lastSuccess.at);
     const overdue = !!lastDue && running.length === 0 && (!row.lastStart || row.lastStart < lastDue);
-    if (overdue) problems.push(`${task.name} is overdue: due at ${lastDue!.toISOString()}, no run since`);
-    if (failing) problems.push(`${task.name} is failing: ${lastFailure!.error} (run ${lastFailure!.runId})`);
+    if (overdue) note('fail', `${task.name} is overdue: due at ${lastDue!.toISOString()}, no run since`, task.name);
+    if (failing) note('fail', `${task.name} is failing: ${lastFailure!.error} (run ${lastFailure!.runId})`, task.name);
     for (const r of running.filter((r) => r.stale)) {
-      problems.push(`run ${r.runId} of ${task.name} is stuck: no heartbeat since ${r.heartbeatAt.toISOString()} (pid ${r.pid} on ${r.host})`);
+      note('fail', `run ${r.runId} of ${task.name} is stuck: no heartbeat since ${r.heartbeatAt.toISOString()} (pid ${r.pid} on ${r.host})`);
     }
     const status: Omit<TaskStatus, 'state'> = {
       task: task.name,
       engine: task.engine,
-      placement: placed.has(task.name) ? 'pg_cron' : schedules.length ? 'scheduler' : 'manual',
-      schedules: schedules.map(({ id, schedule, timezone, runBy }) => ({ id, schedule, timezone, runBy })),
+      placement: schedules.some((e) => e.engine === 'pg_cron') ? 'pg_cron' : schedules.length ? 'scheduler' : 'manual',
+      schedules: schedules.map(({ id, schedule, timezone, runBy, jobname, pause, paused }) => ({
+        id, schedule, timezone, runBy, ...(jobname ? { jobname } : {}),
+        paused: paused && pause ? { since: pause.pausedAt, until: pause.until, by: pause.pausedBy, reason: pause.reason } : null,
+      })),
       lastSuccess,
       lastFailure,
       failing,
@@ -168,16 +159,23 @@ export async function collectStatus(db: Database, config: Config, options: Statu
       overdue,
       overdueByMs: overdue ? now.getTime() - lastDue!.getTime() : null,
       running,
+      recent: row.recent ?? [],
     };
     return { ...status, state: taskStateOf(status) };
   });
 
-  const health: Health = problems.length ? 'degraded' : 'healthy';
+  // A pause whose --until passed, still holding (no run-scheduler's housekeeping has ended it).
+  for (const e of entries.filter((e) => e.pause?.until && e.pause.until <= now)) {
+    note('warn', `the pause of ${e.id} was to end at ${e.pause!.until!.toISOString()} but still holds: a run-scheduler ends it at its next housekeeping, or 'singularity schedule resume ${e.id}'`, e.task);
+  }
+  findings.sort((a, b) => (a.severity === b.severity ? 0 : a.severity === 'fail' ? -1 : 1));
+  const health: Health = healthOf(findings);
   return {
     health,
     generatedAt: now,
     database: db.target,
-    problems,
+    problems: findings.map((f) => f.text),
+    findings,
     // A scheduler's entries, counted as above: its scheduled ones (its list also has the @setup / @reboot lines).
     schedulers: schedulerRows.map(({ entryList, ...s }) => ({ ...s, entries: entryList.filter((e) => isScheduled(e.schedule)).length })),
     tasks,

@@ -1,19 +1,26 @@
 // The shape of `singularity status --json`: stable and documented (docs/status-and-doctor.md). Dates are ISO strings
 // in JSON; the library returns Date objects.
 
+import type { Finding } from './severity.js';
+
+/** healthy: no failure (warnings allowed); degraded: at least one finding of severity fail; down: no database. */
 export type Health = 'healthy' | 'degraded' | 'down';
 
 /** Where a task's scheduled runs come from. 'manual': no schedule anywhere; only by hand. */
 export type Placement = 'pg_cron' | 'scheduler' | 'manual';
 
 export interface ScheduleSource {
-  /** The crontab entry id, or the pg_cron job name. */
+  /** The crontab entry id (for a pg_cron job too: the entry it was installed from). */
   id: string;
+  /** The pg_cron job that runs it, for a pg_cron entry. */
+  jobname?: string;
   /** Five-field cron expression. */
   schedule: string;
   timezone: string;
   /** Who runs it: a live scheduler, pg_cron, or nobody (a crontab no live scheduler serves). */
   runBy: 'scheduler' | 'pg_cron' | 'nobody';
+  /** The pause holding the entry now (`schedule pause`), or null. */
+  paused: { since: Date; until: Date | null; by: string; reason: string | null } | null;
 }
 
 export interface RunRef {
@@ -24,11 +31,11 @@ export interface RunRef {
 }
 
 /**
- * A task's verdict, first match wins: running (a run executes), failing, overdue, unattended (scheduled,
- * but nobody runs the schedule: no live scheduler), manual (no schedule), never-run (scheduled, never
- * completed), ok.
+ * A task's verdict, first match wins: running (a run executes), failing, overdue, paused (every schedule of
+ * it is paused), unattended (scheduled, but nobody runs the schedule: no live scheduler), manual (no
+ * schedule), never-run (scheduled, never completed), ok.
  */
-export type TaskState = 'running' | 'failing' | 'overdue' | 'unattended' | 'manual' | 'never-run' | 'ok';
+export type TaskState = 'running' | 'failing' | 'overdue' | 'paused' | 'unattended' | 'manual' | 'never-run' | 'ok';
 
 export interface TaskStatus {
   task: string;
@@ -48,6 +55,8 @@ export interface TaskStatus {
   overdue: boolean;
   overdueByMs: number | null;
   running: Array<{ runId: number; startedAt: Date; heartbeatAt: Date; elapsedMs: number; host: string | null; pid: number | null; trigger: string; stale: boolean }>;
+  /** The latest runs (at most 30, missed ticks left out), oldest first: the dashboard's sparkline. */
+  recent: Array<{ state: string; durationMs: number | null }>;
 }
 
 export interface SchedulerStatus {
@@ -67,8 +76,10 @@ export interface StatusReport {
   generatedAt: Date;
   /** The database, with any password masked. */
   database: string;
-  /** One line per problem, worst first: what is wrong, for a human or an alert. */
+  /** One line per finding, worst first: what is wrong, for a human or an alert (the texts of `findings`). */
   problems: string[];
+  /** The same, each with its severity on the scale doctor uses too: any 'fail' makes the health degraded. */
+  findings: Finding[];
   schedulers: SchedulerStatus[];
   tasks: TaskStatus[];
 }
