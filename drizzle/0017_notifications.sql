@@ -30,7 +30,9 @@ CREATE TABLE alert_deliveries (
   -- When a pending delivery is next tried; while an attempt is under way, when its lease runs out.
   next_attempt_at timestamptz NOT NULL,
   last_attempt_at timestamptz,
+  -- The latest failed attempt's error, kept once a later attempt delivers it.
   last_error text,
+  last_error_at timestamptz,
   delivered_at timestamptz,
   UNIQUE (incident_id, event, webhook)
 );
