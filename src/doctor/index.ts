@@ -86,6 +86,7 @@ async function databaseChecks(
     await guarded('stuck-runs', 'stuck runs', () => checkStuckRuns(db, config.runs.staleAfterMs)),
     await guarded('history-size', 'run history', () => checkHistorySize(db, { olderThan, ms: parseDuration(olderThan) ?? 30 * DAY_MS })),
     await guarded('backups', 'backups', () => checkBackups(db, (type) => keepOf(local.crontab, type))),
+    await guarded('notifications', 'notifications', async () => (await import('./notifications.js')).checkNotifications(db, config)),
   );
   return checks;
 }
