@@ -204,6 +204,74 @@ describe.runIf(!!process.env.TEST_DATABASE_URL)('pgcron on PostgreSQL with pg_cr
     expect(await jobs()).toEqual([]);
   });
 
+  it('status judges against the crontab pg_cron was installed from, not the default one', async () => {
+    const own = crontab('own.crontab', 'TZ=UTC\n0 */4 * * * analyze-stats\n');
+    expect((await cli(['pgcron', 'install', '--crontab', own])).code).toBe(0);
+    // No run-scheduler: the tasks of the default crontab that this one leaves out are scheduled nowhere.
+    await db.query('update schedulers set stopped_at = now() where stopped_at is null');
+    const status = JSON.parse((await cli(['status', '--json'])).stdout);
+    const of = (task: string) => status.tasks.find((t: { task: string }) => t.task === task);
+    expect(of('analyze-stats').schedules).toEqual([expect.objectContaining({ id: 'analyze-stats', schedule: '0 */4 * * *', runBy: 'pg_cron', jobname: `singularity:analyze-stats@${database}` })]);
+    expect(of('vacuum-analyze')).toMatchObject({ schedules: [], placement: 'manual' });
+    expect(status.problems.join('\n')).not.toMatch(/scheduled entries are not being run/);
+  });
+
+  it('pause and resume a pg_cron entry: the job is deactivated, install keeps it so, its ticks are recorded as skipped', async () => {
+    await db.query('delete from schedule_pauses');
+    const two = crontab('pause.crontab', 'TZ=UTC\n0 */4 * * * analyze-stats\n* * * * * vacuum-analyze\n');
+    expect((await cli(['pgcron', 'install', '--crontab', two])).code).toBe(0);
+    const paused = await cli(['schedule', 'pause', 'vacuum-analyze', '--reason', 'bulk load']);
+    expect(paused.code, paused.stderr).toBe(0);
+    expect(paused.stdout).toContain(`paused vacuum-analyze (pg_cron: job singularity:vacuum-analyze@${database} deactivated)`);
+    const active = async () => (await jobs()).find((j) => j.jobname.startsWith('singularity:vacuum-analyze'))!.active;
+    expect(await active()).toBe(false);
+    // Installing again does not end the pause.
+    const again = await cli(['pgcron', 'install', '--crontab', two]);
+    expect(again.stdout).toContain('nothing to change');
+    expect(await active()).toBe(false);
+    // Three minutes into the pause (moved back rather than waited for): those ticks are skipped, and say why.
+    await db.query(`update schedule_pauses set paused_at = date_trunc('minute', now()) - interval '3 minutes' + interval '1 second'`);
+    const status = JSON.parse((await cli(['status', '--json'])).stdout);
+    expect(status.tasks.find((t: { task: string }) => t.task === 'vacuum-analyze')).toMatchObject({ state: 'paused', overdue: false });
+    const skipped = await db.query<{ state: string; trigger: string; reason: string }>(
+      `select state, trigger, reason from task_runs where entry = 'vacuum-analyze' and state = 'skipped'`,
+    );
+    expect(skipped.length).toBeGreaterThanOrEqual(3);
+    expect(skipped[0]).toMatchObject({ state: 'skipped', trigger: 'pg_cron', reason: expect.stringMatching(/^paused by .*: bulk load$/) });
+    const doctor = JSON.parse((await cli(['doctor', '--json'])).stdout);
+    expect(doctor.checks.find((c: { id: string }) => c.id === 'pg_cron-jobs').detail).toMatch(/\(1 active, 1 paused\)/);
+
+    const resumed = await cli(['schedule', 'resume', 'vacuum-analyze']);
+    expect(resumed.stdout).toContain(`resumed vacuum-analyze (job singularity:vacuum-analyze@${database} active again)`);
+    expect(await active()).toBe(true);
+  });
+
+  it('doctor names a job unscheduled by hand, and pgcron install restores it', async () => {
+    const one = crontab('restore.crontab', 'TZ=UTC\n0 */4 * * * analyze-stats\n');
+    expect((await cli(['pgcron', 'install', '--crontab', one])).code).toBe(0);
+    await cron.query('select cron.unschedule($1)', [`singularity:analyze-stats@${database}`]);
+    const doctor = await cli(['doctor', '--json']);
+    expect(doctor.code).toBe(1);
+    const check = JSON.parse(doctor.stdout).checks.find((c: { id: string }) => c.id === 'pg_cron-jobs');
+    expect(check.verdict).toBe('fail');
+    expect(check.detail).toContain(`singularity:analyze-stats@${database}: installed by 'pgcron install' but missing from cron.job (unscheduled by hand?)`);
+    expect(check.fix).toContain("'singularity pgcron install' restores the missing jobs");
+    expect((await cli(['pgcron', 'install', '--crontab', one])).stdout).toContain(`+ singularity:analyze-stats@${database}`);
+  });
+
+  it("pgcron status shows the task's real outcome, not the wrapper's; pg_cron's runs get their task's summary", async () => {
+    const two = crontab('outcome.crontab', 'TZ=UTC\n0 */4 * * * analyze-stats\n*/15 * * * * cleanup-cache\n');
+    expect((await cli(['pgcron', 'install', '--crontab', two])).code).toBe(0);
+    // What pg_cron runs, run here: the wrapper ends cleanly whatever the statement does.
+    await db.query(`CALL singularity_cron_run('analyze-stats', 'analyze-stats', '{}'::jsonb, 'select no_such_function()')`);
+    await db.query(`CALL singularity_cron_run('cleanup-cache', 'cleanup-cache', '{}'::jsonb, 'select cleanup_cache() as result')`);
+    const status = await cli(['pgcron', 'status']);
+    expect(status.stdout).toMatch(new RegExp(`singularity:analyze-stats@${database} .* no +\\S+ \\S+ +discarded \\(run \\d+\\): function no_such_function\\(\\) does not exist|` +
+      `singularity:analyze-stats@${database} .* yes +\\S+ \\S+ +discarded \\(run \\d+\\): function no_such_function\\(\\) does not exist`));
+    const list = await cli(['runs', 'list', '--task', 'cleanup-cache']);
+    expect(list.stdout).toMatch(/cleanup-cache +completed +pg_cron .*deleted \d+ expired cache entries; \d+ remain/);
+  });
+
   it('a job installed with a near schedule really runs under pg_cron, and its run is in the history', async () => {
     const soon = crontab('soon.crontab', 'TZ=UTC\n* * * * * analyze-stats\n* * * * * vacuum-analyze\n');
     expect((await cli(['pgcron', 'install', '--crontab', soon])).code).toBe(0);
@@ -215,7 +283,7 @@ describe.runIf(!!process.env.TEST_DATABASE_URL)('pgcron on PostgreSQL with pg_cr
       if (runs.some((r) => r.state === 'completed')) break;
       await new Promise((r) => setTimeout(r, 500));
     }
-    expect(runs[0]).toMatchObject({ state: 'completed', trigger: 'pg_cron', entry: 'analyze-stats', host: 'pg_cron' });
+    expect(runs.find((r) => r.state === 'completed')).toMatchObject({ state: 'completed', trigger: 'pg_cron', entry: 'analyze-stats', host: 'pg_cron' });
     // VACUUM cannot run inside the recording wrapper: pg_cron's own record of it is read into the history.
     let vacuum: { schedule: string; lastRun: { state: string; runId: number } | null; cronRun: { status: string } | null } | undefined;
     await expect.poll(async () => {

@@ -235,6 +235,26 @@ describe.each(backendNames)('scheduler on %s', (backendName) => {
     expect(await db.query(`select id from task_runs where trigger = 'setup' and parent_run_id is null`)).toHaveLength(6);
   });
 
+  it('a paused entry: each tick is recorded as skipped (paused), none runs; resumed, the next tick runs', async () => {
+    await db.query('delete from schedule_pauses');
+    onTestFinished(async () => void (await db.query('delete from schedule_pauses')));
+    const clock = new FakeClock(at('2026-01-05T10:00:30Z'));
+    const s = await start('* * * * * [id=minutely] fx-note\n', clock);
+    await idle(clock, [s]);
+    await db.query(`insert into schedule_pauses (entry, paused_by, reason) values ('minutely', 'ops@test', 'maintenance window')`);
+    await step(clock, [s]);
+    await step(clock, [s]);
+    const paused = await runsOf('minutely');
+    expect(paused.map((r) => [r.state, r.scheduledFor?.toISOString()])).toEqual([
+      ['skipped', '2026-01-05T10:01:00.000Z'], ['skipped', '2026-01-05T10:02:00.000Z'],
+    ]);
+    expect(paused[0]!.reason).toMatch(/^paused by ops@test at .*: maintenance window$/);
+    await db.query('delete from schedule_pauses');
+    await step(clock, [s]);
+    await s.stop();
+    expect((await runsOf('minutely')).at(-1)).toMatchObject({ state: 'completed', trigger: 'scheduler', scheduledFor: at('2026-01-05T10:03:00Z') });
+  });
+
   it('registers itself with its entries and heartbeat, and signs off when it stops', async () => {
     const clock = new FakeClock(at('2026-01-05T10:00:00Z'));
     const s = await start('TZ=Europe/Paris\n0 * * * * [id=hourly] fx-note\n', clock);

@@ -77,6 +77,10 @@ function stateOf(t: TaskStatus, now: Date): string {
     case 'failing': return paint(s, 'red', `failing: ${truncate(t.lastFailure!.error, 50)}`);
     case 'overdue': return paint(s, 'yellow', `overdue ${ago(t.lastDue, now).replace(' ago', '')}`);
     case 'unattended': return paint(s, 'yellow', `${t.lastSuccess ? 'unattended' : 'never run'}: no scheduler runs it`);
+    case 'paused': {
+      const ends = t.schedules.map((e) => e.paused?.until).filter((d): d is Date => !!d).sort((a, b) => a.getTime() - b.getTime());
+      return paint(s, 'magenta', ends.length ? `paused, ends ${until(ends[0], now)}` : 'paused');
+    }
     case 'never-run': return paint(s, 'gray', 'never run');
     case 'manual': return paint(s, 'gray', 'manual');
     default: return paint(s, 'green', 'ok');

@@ -14,7 +14,7 @@ import type { TaskDefinition } from '../core/task/define.js';
 import type { TaskSet } from '../core/task/registry.js';
 import { syncPgCronHistory } from '../pgcron/history.js';
 import { tasksInPgCron } from '../pgcron/placement.js';
-import { listPauses, pausedAt, pauseReason, type Pause } from '../schedule/pauses.js';
+import { listPauses, pauseReason, type Pause } from '../schedule/pauses.js';
 import { endExpiredPauses } from '../schedule/steer.js';
 import { childExecutor } from './child-executor.js';
 import type { Crontab, CrontabEntry } from '../schedule/crontab.js';
@@ -264,23 +264,20 @@ export class Scheduler {
       this.cursors.set(entry.id, found.ticks.at(-1)!);
       return;
     }
-    // Ticks a pause holds are recorded as skipped, not run and not missed.
+    // While a pause holds, every tick that comes due is recorded as skipped: not run, not missed, not caught up later.
     const pause = this.pauses.get(entry.id);
-    const held = pause ? found.ticks.filter((tick) => pausedAt(pause, tick)) : [];
-    if (held.length) {
+    if (pause && (!pause.until || pause.until > now)) {
       const task = this.options.tasks.find(entry.task);
       const recorded = await runs.insertMissedRuns(
         this.db,
         { task: entry.task, args: entry.args, trigger: 'scheduler', maxAttempts: task?.retry.maxAttempts ?? 1, timeoutMs: entry.timeoutMs, concurrencyKey: null, entry: entry.id },
-        held, pauseReason(pause!), 'skipped',
+        found.ticks, pauseReason(pause), 'skipped',
       );
-      if (recorded) this.log('info', `${entry.id}: ${recorded} tick(s) skipped: ${pauseReason(pause!)}`);
-    }
-    const ticks = held.length ? found.ticks.filter((tick) => !held.includes(tick)) : found.ticks;
-    if (ticks.length === 0) {
+      if (recorded) this.log('info', `${entry.id}: ${recorded} tick(s) skipped: ${pauseReason(pause)}`);
       this.cursors.set(entry.id, found.ticks.at(-1)!);
       return;
     }
+    const ticks = found.ticks;
     const latest = ticks.at(-1)!;
     const onTime = now.getTime() - latest.getTime() < Math.min(this.period(entry), ON_TIME_MS) ? latest : undefined;
     const late = onTime ? ticks.slice(0, -1) : ticks;
