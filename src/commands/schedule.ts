@@ -5,7 +5,7 @@ import type { Database } from '../core/database.js';
 import { parseDuration } from '../core/duration.js';
 import { formatDuration, formatTime } from '../core/format.js';
 import type { TaskSet } from '../core/task/registry.js';
-import type { SteerOptions } from '../schedule/steer.js';
+import type { SteerOptions } from '../steering/steer.js';
 import { out, printJson, table } from './output.js';
 import { withTaskRun } from './task.js';
 
@@ -25,7 +25,7 @@ async function upToDate(db: Database, tasks: TaskSet): Promise<void> {
 export async function scheduleList(opts: { json?: boolean }, globals: GlobalOptions): Promise<number> {
   const config = await loadConfig(globals);
   const options = await steerOptions(config);
-  const { listSchedule } = await import('../schedule/list.js');
+  const { listSchedule } = await import('../steering/list.js');
   const rows = await withDatabase(config, async (db) => {
     await upToDate(db, options.tasks);
     return listSchedule(db, options);
@@ -54,7 +54,7 @@ export async function scheduleList(opts: { json?: boolean }, globals: GlobalOpti
 export async function schedulePause(id: string, opts: { until?: string; reason?: string; json?: boolean }, globals: GlobalOptions): Promise<number> {
   const config = await loadConfig(globals);
   const options = await steerOptions(config);
-  const { pauseEntry, parseUntil } = await import('../schedule/steer.js');
+  const { pauseEntry, parseUntil } = await import('../steering/steer.js');
   const until = opts.until === undefined ? undefined : parseUntil(opts.until, new Date(), (s) => parseDuration(s, 'mhdw'));
   const { entry, pause } = await withDatabase(config, (db) => pauseEntry(db, options, id, { until, reason: opts.reason }));
   if (opts.json || globals.json) printJson({ entry: entry.id, engine: entry.engine, pause });
@@ -68,7 +68,7 @@ export async function schedulePause(id: string, opts: { until?: string; reason?:
 export async function scheduleResume(id: string, opts: { json?: boolean }, globals: GlobalOptions): Promise<number> {
   const config = await loadConfig(globals);
   const options = await steerOptions(config);
-  const { resumeEntry } = await import('../schedule/steer.js');
+  const { resumeEntry } = await import('../steering/steer.js');
   const { entry, pause } = await withDatabase(config, (db) => resumeEntry(db, options, id));
   if (opts.json || globals.json) printJson({ entry: entry?.id ?? id, engine: entry?.engine ?? null, wasPaused: !!pause });
   else out(pause ? `resumed ${entry?.id ?? id}${entry?.jobname ? ` (job ${entry.jobname} active again)` : ''}: its next tick runs` : `${id} was not paused; nothing to do`);
@@ -79,7 +79,7 @@ export async function scheduleResume(id: string, opts: { json?: boolean }, globa
 export async function scheduleTrigger(id: string, opts: { json?: boolean }, globals: GlobalOptions): Promise<number> {
   const config = await loadConfig(globals);
   const options = await steerOptions(config);
-  const { findEntry, entryArgs } = await import('../schedule/steer.js');
+  const { findEntry, entryArgs } = await import('../steering/steer.js');
   const entry = await withDatabase(config, (db) => findEntry(db, options, id));
   const args = entryArgs(options.tasks, entry);
   const task = options.tasks.find(entry.task)!;

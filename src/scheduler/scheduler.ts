@@ -15,7 +15,7 @@ import type { TaskSet } from '../core/task/registry.js';
 import { syncPgCronHistory } from '../pgcron/history.js';
 import { tasksInPgCron } from '../pgcron/placement.js';
 import { listPauses, pauseReason, type Pause } from '../schedule/pauses.js';
-import { endExpiredPauses } from '../schedule/steer.js';
+import { endExpiredPauses } from '../steering/steer.js';
 import { childExecutor } from './child-executor.js';
 import type { Crontab, CrontabEntry } from '../schedule/crontab.js';
 import { nextTick, periodMs, ticksBetween } from '../schedule/ticks.js';

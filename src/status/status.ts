@@ -4,7 +4,7 @@
 import type { Config } from '../core/config.js';
 import type { Database } from '../core/database.js';
 import { syncPgCronHistory } from '../pgcron/history.js';
-import { isScheduled, scheduleInForce } from '../schedule/in-force.js';
+import { isScheduled, scheduleInForce } from '../steering/in-force.js';
 import { pausedAt } from '../schedule/pauses.js';
 import { sqlLiteral } from '../core/task/define.js';
 import type { TaskSet } from '../core/task/registry.js';

@@ -7,9 +7,9 @@ import { formatTime } from '../core/format.js';
 import type { TaskSet } from '../core/task/registry.js';
 import { parseArgs } from '../core/task/args.js';
 import { openCronDatabaseNamed } from '../pgcron/pgcron.js';
-import type { Crontab } from './crontab.js';
+import type { Crontab } from '../schedule/crontab.js';
 import { scheduleInForce, type EntryInForce } from './in-force.js';
-import { clearPause, listPauses, setPause, type Pause } from './pauses.js';
+import { clearPause, listPauses, setPause, type Pause } from '../schedule/pauses.js';
 
 export interface SteerOptions {
   tasks: TaskSet;

@@ -1,7 +1,7 @@
 // `schedule list`: every entry in force, from both engines, with its pause, its last run and its next tick.
 import type { Database } from '../core/database.js';
 import { scheduleInForce, type EntryInForce } from './in-force.js';
-import { nextTick } from './ticks.js';
+import { nextTick } from '../schedule/ticks.js';
 import type { SteerOptions } from './steer.js';
 
 export interface ScheduleRow {

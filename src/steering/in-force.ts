@@ -6,8 +6,8 @@ import type { Database } from '../core/database.js';
 import type { TaskSet } from '../core/task/registry.js';
 import { recordedJobs } from '../pgcron/history.js';
 import { tasksInPgCron } from '../pgcron/placement.js';
-import type { Crontab } from './crontab.js';
-import { listPauses, pausedAt, type Pause } from './pauses.js';
+import type { Crontab } from '../schedule/crontab.js';
+import { listPauses, pausedAt, type Pause } from '../schedule/pauses.js';
 
 export interface EntryInForce {
   /** The crontab entry id: what `schedule pause | resume | trigger` take. */
