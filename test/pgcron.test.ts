@@ -240,6 +240,7 @@ describe.runIf(!!process.env.TEST_DATABASE_URL)('pgcron on PostgreSQL with pg_cr
     expect(skipped[0]).toMatchObject({ state: 'skipped', trigger: 'pg_cron', reason: expect.stringMatching(/^paused by .*: bulk load$/) });
     const doctor = JSON.parse((await cli(['doctor', '--json'])).stdout);
     expect(doctor.checks.find((c: { id: string }) => c.id === 'pg_cron-jobs').detail).toMatch(/\(1 active, 1 paused\)/);
+    expect((await cli(['pgcron', 'status'])).stdout).toMatch(new RegExp(`singularity:vacuum-analyze@${database} +\\* \\* \\* \\* \\* +paused `));
 
     const resumed = await cli(['schedule', 'resume', 'vacuum-analyze']);
     expect(resumed.stdout).toContain(`resumed vacuum-analyze (job singularity:vacuum-analyze@${database} active again)`);

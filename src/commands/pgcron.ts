@@ -97,6 +97,8 @@ export async function pgcronStatus(opts: { json?: boolean }, globals: GlobalOpti
     const { syncPgCronHistory } = await import('../pgcron/history.js');
     await syncPgCronHistory(db, tasks);
     const jobs = await lib.jobStatuses(db, cronDb, site);
+    const { listPauses } = await import('../schedule/pauses.js');
+    const paused = new Set((await listPauses(db)).map((p) => p.entry));
     // Placement: every sql task runs in exactly one place.
     const byScheduler = tasks.all.filter((t) => t.engine === 'sql' && !jobs.some((j) => j.task === t.name)).map((t) => t.name);
     if (opts.json) {
@@ -116,7 +118,7 @@ export async function pgcronStatus(opts: { json?: boolean }, globals: GlobalOpti
         const run = j.lastRun;
         const outcome = run ? `${run.state} (run ${run.runId})${run.message ? `: ${truncate(run.message, 60)}` : ''}`
           : j.cronRun ? `pg_cron: ${j.cronRun.status}${j.cronRun.message ? `: ${truncate(j.cronRun.message, 60)}` : ''}` : 'never ran';
-        return [j.jobname, j.schedule, j.active ? 'yes' : 'no', formatTime(run?.startedAt ?? j.cronRun?.startedAt), outcome];
+        return [j.jobname, j.schedule, j.active ? 'yes' : j.entry && paused.has(j.entry) ? 'paused' : 'no', formatTime(run?.startedAt ?? j.cronRun?.startedAt), outcome];
       }),
     ));
     return 0;
