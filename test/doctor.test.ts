@@ -102,8 +102,10 @@ describe.each(backendNames)('doctor on %s', (name) => {
     backend = await createBackend(name);
     db = await backend.open(); // migrated: doctor itself migrates nothing
     dir = mkdtempSync(join(tmpdir(), 'sg-doctor-'));
-    // A live run-scheduler with no entries: nothing is scheduled, so nothing is unattended or overdue.
+    // A live run-scheduler with no entries: nothing is scheduled, so nothing is unattended or overdue. It
+    // beats only before each test: its heartbeat must stay fresh for a CLI start on a busy machine.
     await db.query(`insert into schedulers (host, pid, version, entries) values ('test-host', 1, 'test', '[]')`);
+    backend.env.SINGULARITY_STALE_AFTER_MS = '600000';
   });
   beforeEach(async () => {
     await db.query('update schedulers set heartbeat_at = now() where stopped_at is null');

@@ -1,6 +1,8 @@
 // The scheduler with an injected clock: exactly-once ticks under racing schedulers, missed-tick policies,
 // overlap, DST, clock jumps, reload, isolation of runs in child processes, liveness. Real databases.
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,9 +54,9 @@ describe.each(backendNames)('scheduler on %s', (backendName) => {
   async function start(
     crontabText: string,
     clock: FakeClock,
-    options: { isolation?: 'child' | 'in-process'; crontabFile?: string } = {},
+    options: { isolation?: 'child' | 'in-process'; crontabFile?: string; config?: Config } = {},
   ): Promise<Started> {
-    const config = schedulerConfig();
+    const config = options.config ?? schedulerConfig();
     const tasks = await loadTasks(config);
     const crontab = options.crontabFile
       ? await readCrontab(options.crontabFile, tasks)
@@ -253,6 +255,48 @@ describe.each(backendNames)('scheduler on %s', (backendName) => {
     await step(clock, [s]);
     await s.stop();
     expect((await runsOf('minutely')).at(-1)).toMatchObject({ state: 'completed', trigger: 'scheduler', scheduledFor: at('2026-01-05T10:03:00Z') });
+  });
+
+  it('alerts: a failing entry over 5 ticks sends one webhook message, its recovery one more; ping= hears start, success and fail', async () => {
+    const received: Array<{ path: string; body: { event?: string; kind?: string; task?: string } | null }> = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        received.push({ path: req.url!, body: body ? JSON.parse(body) : null });
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    await db.query('delete from alert_deliveries');
+    await db.query('delete from alert_incidents');
+    const config = { ...schedulerConfig(), notify: { webhooks: [{ name: 'ops', url: `${base}/hook`, headers: {} }] } };
+    const hooks = () => received.filter((r) => r.path === '/hook').map((r) => [r.body!.event, r.body!.kind, r.body!.task]);
+    const pings = () => received.filter((r) => r.path.startsWith('/ping/')).map((r) => r.path);
+
+    (globalThis as { fxBroken?: boolean }).fxBroken = true;
+    onTestFinished(() => void ((globalThis as { fxBroken?: boolean }).fxBroken = false));
+    const clock = new FakeClock(at('2026-01-05T10:00:30Z'));
+    const s = await start(`* * * * * [id=flaky ping=${base}/ping/abc] fx-flaky\n`, clock, { config });
+    await idle(clock, [s]);
+    for (let i = 0; i < 5; i++) await step(clock, [s]);
+    expect((await runsOf('flaky')).map((r) => r.state)).toEqual(Array(5).fill('discarded'));
+    await expect.poll(hooks, { timeout: 15_000 }).toEqual([['opened', 'failing', 'fx-flaky']]);
+
+    (globalThis as { fxBroken?: boolean }).fxBroken = false;
+    await step(clock, [s]);
+    await expect.poll(hooks, { timeout: 15_000 }).toEqual([['opened', 'failing', 'fx-flaky'], ['resolved', 'failing', 'fx-flaky']]);
+    await s.stop();
+    // One message per incident, whatever the number of housekeeping passes: the outbox says the same.
+    expect(await db.query(`select event, state from alert_deliveries order by id`)).toEqual([
+      { event: 'opened', state: 'delivered' }, { event: 'resolved', state: 'delivered' },
+    ]);
+    await expect.poll(() => pings().length, { timeout: 10_000 }).toBe(12);
+    expect(pings().filter((p) => p === '/ping/abc/start')).toHaveLength(6);
+    expect(pings().filter((p) => p === '/ping/abc/fail')).toHaveLength(5);
+    expect(pings().filter((p) => p === '/ping/abc')).toHaveLength(1);
   });
 
   it('registers itself with its entries and heartbeat, and signs off when it stops', async () => {

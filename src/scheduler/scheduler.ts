@@ -12,6 +12,7 @@ import type { Run } from '../core/runs.js';
 import * as registry from '../core/schedulers.js';
 import type { TaskDefinition } from '../core/task/define.js';
 import type { TaskSet } from '../core/task/registry.js';
+import { Notifier, ping } from '../notify/index.js';
 import { syncPgCronHistory } from '../pgcron/history.js';
 import { tasksInPgCron } from '../pgcron/placement.js';
 import { listPauses, pauseReason, type Pause } from '../schedule/pauses.js';
@@ -79,6 +80,8 @@ export class Scheduler {
   private crontabStamp?: string;
   private maintaining = false;
   private readonly timers: NodeJS.Timeout[] = [];
+  /** Alerts: every housekeeping pass turns the status into incidents and delivers their messages. */
+  private readonly notifier: Notifier;
 
   constructor(private readonly options: SchedulerOptions) {
     this.db = options.db;
@@ -90,6 +93,7 @@ export class Scheduler {
     this.killAll = children ? () => children.killAll() : () => {};
     this.crontab = options.crontab;
     this.entries = options.crontab.entries.filter((e) => !e.onStart);
+    this.notifier = new Notifier({ db: this.db, config: this.config, tasks: options.tasks, crontab: async () => this.crontab, log: this.log });
   }
 
   /** Runs until stop() and every run has ended. */
@@ -341,12 +345,17 @@ export class Scheduler {
 
   private async carry(task: TaskDefinition, run: Run, entry?: CrontabEntry): Promise<void> {
     const request: RunRequest = { trigger: run.trigger, args: run.args, signal: this.interrupt.signal, entry: entry?.id };
+    // Dead-man pings (healthchecks.io style), off the run's path: a slow monitor never delays a run.
+    const pingTo = (phase: 'start' | 'success' | 'fail') => entry?.ping && void ping(entry.ping, phase, this.log);
+    pingTo('start');
     try {
       const final = await carryRun(this.runner(), task, run, request);
+      pingTo(final.state === 'completed' ? 'success' : 'fail');
       const outcome = final.state === 'completed' ? `completed in ${final.durationMs} ms${final.summary ? `: ${final.summary}` : ''}`
         : `${final.state}${final.error ? `: ${final.error.message}` : final.reason ? `: ${final.reason}` : ''}`;
       this.log(final.state === 'completed' ? 'info' : 'warn', `run ${final.id} ${final.task}: ${outcome}`);
     } catch (error) {
+      pingTo('fail');
       this.log('error', `run ${run.id} ${task.name}: its record could not be written (${(error as Error).message}); a live scheduler will mark it when its heartbeat goes stale`);
     }
   }
@@ -386,6 +395,7 @@ export class Scheduler {
   private async maintain(): Promise<void> {
     if (this.maintaining) return;
     this.maintaining = true;
+    void this.notifier.tick(); // never rejects; a pass still running is joined, not doubled
     try {
       for (const run of await runs.reapStaleRuns(this.db, this.config.runs)) {
         this.log('warn', `run ${run.id} ${run.task}: its process stopped (last heartbeat ${run.heartbeatAt?.toISOString()} from pid ${run.pid} on ${run.host}); now ${run.state}`);
