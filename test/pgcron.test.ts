@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Database } from '../src/core/database.js';
-import { diagnosePgCron, planJobs, PgCronUnavailableError, type CronJob, type InstalledJob, type PgCronFacts } from '../src/pgcron/pgcron.js';
+import { diagnosePgCron, planJobs, PgCronUnavailableError, wantedJobs, type CronJob, type InstalledJob, type PgCronFacts } from '../src/pgcron/pgcron.js';
+import { parseCrontab } from '../src/schedule/crontab.js';
 import { tasks } from '../src/tasks/index.js';
 
 // What pg_cron gets from the default crontab: every scheduled sql task whose statement is fixed.
@@ -28,6 +29,20 @@ describe('planJobs', () => {
     expect(plan.change.map((c) => [c.job.jobname, c.from.jobid])).toEqual([['b', 2], ['d', 3]]);
     expect(plan.remove.map((j) => j.jobid)).toEqual([4]);
     expect(plan.unchanged.map((j) => j.jobname)).toEqual(['a']);
+  });
+});
+
+describe('wantedJobs', () => {
+  it('an entry with ping= stays with run-scheduler, which can call its monitor; the others become jobs with their arguments', () => {
+    const taskSet = (all: typeof tasks) => ({ all, find: (name: string) => all.find((t) => t.name === name) });
+    const { crontab, problems } = parseCrontab(
+      'TZ=UTC\n0 */6 * * * analyze-stats\n0 0 * * 0 [ping=https://hc.example/abc] prune-runs --older-than 60d\n',
+      { source: 'test', tasks: taskSet(tasks) },
+    );
+    expect(problems).toEqual([]);
+    const wanted = wantedJobs(taskSet(tasks), crontab, { database: 'app', cronDatabase: 'app', version: '1.4', timezone: 'GMT' });
+    expect(wanted.jobs.map((j) => [j.jobname, j.args, j.direct])).toEqual([['singularity:analyze-stats@app', {}, false]]);
+    expect(wanted.leftToScheduler.map((e) => e.task)).toEqual(['prune-runs']);
   });
 });
 

@@ -170,8 +170,9 @@ export function wantedJobs(tasks: TaskSet, crontab: Crontab, site: PgCronSite): 
   const perTask = new Map<string, number>();
   for (const entry of crontab.entries) {
     const task = tasks.find(entry.task);
-    // A task whose statements are chosen at run time (REINDEX CONCURRENTLY) cannot be one pg_cron command.
-    if (!task || task.engine !== 'sql' || entry.onStart || task.expands) {
+    // A task whose statements are chosen at run time (REINDEX CONCURRENTLY) cannot be one pg_cron command;
+    // an entry with ping= needs a process to call its monitor.
+    if (!task || task.engine !== 'sql' || entry.onStart || task.expands || entry.ping) {
       leftToScheduler.push(entry);
       continue;
     }
