@@ -51,6 +51,9 @@ describe.each(backendNames)('schedule on %s', (name) => {
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("no schedule entry 'nightly-prunes' is in force");
     expect(unknown.stderr).toContain("Entries in force: 'nightly-prune'");
+    // A task's name names its one entry.
+    const byTask = await cli(['schedule', 'resume', 'prune-runs']);
+    expect([byTask.code, byTask.stdout.trim()]).toEqual([0, 'nightly-prune was not paused; nothing to do']);
     const garbled = await cli(['schedule', 'pause', 'nightly-prune', '--until', 'tomorrowish']);
     expect(garbled.code).toBe(2);
     expect(garbled.stderr).toContain("--until: 'tomorrowish' is neither a time nor a duration");

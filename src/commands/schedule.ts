@@ -71,7 +71,7 @@ export async function scheduleResume(id: string, opts: { json?: boolean }, globa
   const { resumeEntry } = await import('../steering/steer.js');
   const { entry, pause } = await withDatabase(config, (db) => resumeEntry(db, options, id));
   if (opts.json || globals.json) printJson({ entry: entry?.id ?? id, engine: entry?.engine ?? null, wasPaused: !!pause });
-  else out(pause ? `resumed ${entry?.id ?? id}${entry?.jobname ? ` (job ${entry.jobname} active again)` : ''}: its next tick runs` : `${id} was not paused; nothing to do`);
+  else out(pause ? `resumed ${entry?.id ?? id}${entry?.jobname ? ` (job ${entry.jobname} active again)` : ''}: its next tick runs` : `${entry?.id ?? id} was not paused; nothing to do`);
   return 0;
 }
 

@@ -23,6 +23,14 @@ export async function findEntry(db: Database, options: SteerOptions, id: string)
   const { entries } = await scheduleInForce(db, options);
   const entry = entries.find((e) => e.id === id) ?? entries.find((e) => e.jobname === id);
   if (entry) return entry;
+  // A task's name names its entry when it has exactly one.
+  const ofTask = entries.filter((e) => e.task === id);
+  if (ofTask.length === 1) return ofTask[0]!;
+  if (ofTask.length > 1) {
+    throw new UsageError(`task '${id}' has ${ofTask.length} entries in force; name one`, {
+      hint: `Entries of ${id}: ${ofTask.map((e) => `'${e.id}'`).join(', ')} (quote an id with spaces: singularity schedule pause '${ofTask[0]!.id}').`,
+    });
+  }
   const known = entries.map((e) => e.id);
   throw new UsageError(`no schedule entry '${id}' is in force`, {
     hint: known.length
