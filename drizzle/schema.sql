@@ -395,6 +395,9 @@ BEGIN
     EXIT WHEN n < batch_size;
     COMMIT;
   END LOOP;
+  -- Alert incidents that ended before the bound go too, with their messages (ON DELETE CASCADE).
+  DELETE FROM alert_incidents WHERE resolved_at < now() - older_than;
+  COMMIT;
   deleted_cron_details := 0;
   IF to_regclass('cron.job_run_details') IS NOT NULL THEN
     LOOP
@@ -414,7 +417,7 @@ $_$;
 -- Name: PROCEDURE prune_runs(IN older_than interval, IN batch_size integer, INOUT deleted bigint, INOUT deleted_cron_details bigint); Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON PROCEDURE public.prune_runs(IN older_than interval, IN batch_size integer, INOUT deleted bigint, INOUT deleted_cron_details bigint) IS 'Deletes finished task_runs rows (and cron.job_run_details rows, where pg_cron lives in this database) older than older_than, batch_size rows per committed batch.';
+COMMENT ON PROCEDURE public.prune_runs(IN older_than interval, IN batch_size integer, INOUT deleted bigint, INOUT deleted_cron_details bigint) IS 'Deletes finished task_runs rows, alert incidents resolved before older_than (with their messages) and cron.job_run_details rows (where pg_cron lives in this database) older than older_than, batch_size rows per committed batch.';
 
 --
 -- Name: rank_graph(double precision, double precision, integer, text); Type: FUNCTION; Schema: public; Owner: -

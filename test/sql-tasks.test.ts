@@ -204,6 +204,23 @@ describe.each(backendNames)('sql tasks on %s', (backendName) => {
       const left = await db.query<{ state: string }>(`select state from task_runs where task = 'old-setup-step'`);
       expect(left).toEqual([{ state: 'completed' }]);
     });
+
+    it('prunes alert incidents resolved before the bound, with their messages; open and recent ones stay', async () => {
+      const incidents = await db.query<{ id: number; task: string }>(
+        `insert into alert_incidents (task, kind, opened_at, detail, resolved_at) values
+           ('old-alert', 'failing', now() - interval '90 days', 'x', now() - interval '89 days'),
+           ('recent-alert', 'failing', now() - interval '2 days', 'x', now() - interval '1 day'),
+           ('open-alert', 'overdue', now() - interval '90 days', 'x', null)
+         returning id, task`,
+      );
+      for (const { id } of incidents) {
+        await db.query(`insert into alert_deliveries (incident_id, event, webhook, payload, created_at, next_attempt_at) values ($1, 'opened', 'ops', '{}', now(), now())`, [id]);
+      }
+      const run = await runTask(ctx(), pruneRuns, { trigger: 'cli', args: pruneRuns.args.parse({}) });
+      expect(run.state).toBe('completed');
+      expect(await db.query(`select task from alert_incidents order by task`)).toEqual([{ task: 'open-alert' }, { task: 'recent-alert' }]);
+      expect(await db.query(`select count(*)::int as n from alert_deliveries`)).toEqual([{ n: 2 }]);
+    });
   });
 
   describe('maintenance', () => {

@@ -188,10 +188,11 @@ export class Scheduler {
       try {
         this.pauses = new Map((await listPauses(this.db)).map((p) => [p.entry, p]));
       } catch (error) {
-        failed = true; // the pauses in force are unknown: claim nothing this pass
-        this.log('warn', `could not read the schedule's pauses (${(error as Error).message}); trying again`);
+        // The last pauses read stay in force; a claim this pass will most likely fail the same way.
+        failed = true;
+        this.log('warn', `could not read the schedule's pauses (${(error as Error).message}); the last ones read stay in force`);
       }
-      for (const entry of failed ? [] : this.entries) {
+      for (const entry of this.entries) {
         if (this.stopping.signal.aborted) break;
         try {
           await this.handleDue(entry, now);
