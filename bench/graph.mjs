@@ -23,12 +23,10 @@ import { MultiDirectedGraph } from 'graphology';
 import pagerank from 'graphology-metrics/centrality/pagerank.js';
 import { loadConfig } from '../dist/core/config.js';
 import { openDatabase } from '../dist/core/db.js';
+import { numberOption } from './support.mjs';
 
 const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
+const option = (name, fallback) => numberOption(args, name, fallback);
 const NODES = option('nodes', 100_000);
 const EDGES = option('edges', 1_000_000);
 const REPEAT = option('repeat', 3);

@@ -18,13 +18,10 @@ import { openDatabase } from '../dist/core/db.js';
 import { runTask } from '../dist/core/runner.js';
 import { defineTask } from '../dist/core/task/define.js';
 import { Notifier } from '../dist/notify/index.js';
-import { benchDatabaseConfig } from './support.mjs';
+import { benchDatabaseConfig, numberOption } from './support.mjs';
 
 const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
+const option = (name, fallback) => numberOption(args, name, fallback);
 const BLOCKS = option('blocks', 4);
 const SECONDS = option('seconds', 6);
 const ANSWER_MS = 5_000;

@@ -22,12 +22,10 @@ import { carryRun, claimRun } from '../dist/core/runner.js';
 import { parseCrontab } from '../dist/schedule/crontab.js';
 import { Scheduler } from '../dist/scheduler/scheduler.js';
 import { loadTasks } from '../dist/tasks/index.js';
+import { numberOption } from './support.mjs';
 
 const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
+const option = (name, fallback) => numberOption(args, name, fallback);
 const TICKS = option('ticks', 25);
 const RUNS = option('runs', 400);
 const JSON_OUT = args.includes('--json');

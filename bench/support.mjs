@@ -62,3 +62,9 @@ export async function minilmShapedEmbedder(config, temp) {
   if (!isEmbedder(embedder)) throw new Error(embedder.reason);
   return embedder;
 }
+
+/** A numeric command-line option of a benchmark: `--name N`, else the fallback. */
+export function numberOption(args, name, fallback) {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+}
