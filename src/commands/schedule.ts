@@ -10,9 +10,9 @@ import { out, printJson, table } from './output.js';
 import { withTaskRun } from './task.js';
 
 async function steerOptions(config: Config): Promise<SteerOptions & { tasks: TaskSet }> {
-  const [{ loadTasks }, { readCrontab, defaultCrontab }] = await Promise.all([import('../tasks/index.js'), import('../schedule/crontab.js')]);
+  const [{ loadTasks }, { configuredCrontab }] = await Promise.all([import('../tasks/index.js'), import('../schedule/crontab.js')]);
   const tasks = await loadTasks(config);
-  const crontab = () => (config.scheduler.crontab ? readCrontab(config.scheduler.crontab, tasks) : Promise.resolve(defaultCrontab(tasks)));
+  const crontab = () => configuredCrontab(config, tasks);
   return { tasks, crontab, staleAfterMs: config.runs.staleAfterMs };
 }
 

@@ -21,13 +21,13 @@ interface StatusOptions {
 }
 
 async function loader(config: Config): Promise<{ load: () => Promise<StatusReport>; close: () => Promise<void> }> {
-  const [{ collectStatus }, { loadTasks }, { readCrontab, defaultCrontab }] = await Promise.all([
+  const [{ collectStatus }, { loadTasks }, { configuredCrontab }] = await Promise.all([
     import('../status/status.js'),
     import('../tasks/index.js'),
     import('../schedule/crontab.js'),
   ]);
   const tasks = await loadTasks(config);
-  const crontab = () => (config.scheduler.crontab ? readCrontab(config.scheduler.crontab, tasks) : Promise.resolve(defaultCrontab(tasks)));
+  const crontab = () => configuredCrontab(config, tasks);
   let db: Database | undefined;
   const load = async (): Promise<StatusReport> => {
     try {

@@ -65,7 +65,7 @@ export interface NewRun {
   args: Record<string, unknown>;
   trigger: RunTrigger;
   maxAttempts: number;
-  timeoutMs: number;
+  timeoutMs: number | null;
   concurrencyKey: string | null;
   dedupeKey?: string | null;
   scheduledFor?: Date | null;

@@ -74,13 +74,15 @@ async function databaseChecks(
   }));
   checks.push(await guarded('pgvector', 'pgvector', () => checkPgvector(db, major)));
   checks.push(await guarded('postgres_fdw', 'postgres_fdw', () => checkPostgresFdw(db)));
+  // The schedule check goes first: status's report reads pg_cron's record into the history, which the
+  // pg_cron checks below then read (a direct-command job's last run).
+  if (schedule && schemaCurrent) checks.push(await guarded('schedule', 'schedule in force', () => checkSchedule(db, config, schedule.tasks, schedule.crontab)));
   if (located && !(located instanceof PgCronUnavailableError)) checks.push(...(await pgCronJobChecks(db, located, schemaCurrent)));
   // Without the schema there is no history to look at: the migrations check says so and how to fix it.
   if (!schemaCurrent) return checks;
 
   const prune = local.crontab?.entries.find((e) => e.task === 'prune-runs' && !e.onStart);
   const olderThan = String(prune?.args.olderThan ?? '30d');
-  if (schedule) checks.push(await guarded('schedule', 'schedule in force', () => checkSchedule(db, config, schedule.tasks, schedule.crontab)));
   checks.push(
     await guarded('recent-failures', 'recent failures', () => checkRecentFailures(db)),
     await guarded('stuck-runs', 'stuck runs', () => checkStuckRuns(db, config.runs.staleAfterMs)),

@@ -7,7 +7,7 @@
 import type { Database } from '../core/database.js';
 import { summarize } from '../core/runner.js';
 import type { TaskSet } from '../core/task/registry.js';
-import { tickKey } from '../core/runs.js';
+import { insertMissedRuns } from '../core/runs.js';
 import { listPauses, pauseReason } from '../schedule/pauses.js';
 import { ticksBetween } from '../schedule/ticks.js';
 import { openCronDatabaseNamed } from './pgcron.js';
@@ -61,7 +61,7 @@ export async function syncPgCronHistory(db: Database, tasks: TaskSet, now = new 
   const jobs = await recordedJobs(db);
   if (jobs.length) {
     result.imported = await importDetails(db, jobs);
-    result.pausedSkips = await recordPausedTicks(db, jobs, now);
+    result.pausedSkips = await recordPausedTicks(db, tasks, jobs, now);
   }
   result.summarized = await summarizeRuns(db, tasks);
   return result;
@@ -132,7 +132,7 @@ async function importDetails(db: Database, jobs: RecordedJob[]): Promise<number>
 }
 
 /** A paused pg_cron job does not run: its ticks, since the pause began, are recorded as skipped. */
-async function recordPausedTicks(db: Database, jobs: RecordedJob[], now: Date): Promise<number> {
+async function recordPausedTicks(db: Database, tasks: TaskSet, jobs: RecordedJob[], now: Date): Promise<number> {
   const pauses = new Map((await listPauses(db)).map((p) => [p.entry, p]));
   let recorded = 0;
   for (const job of jobs) {
@@ -146,14 +146,11 @@ async function recordPausedTicks(db: Database, jobs: RecordedJob[], now: Date): 
       continue; // a schedule in pg_cron's own syntax ('30 seconds') has no ticks cron-parser can tell
     }
     if (!ticks.length) continue;
-    const rows = await db.query<{ id: number }>(
-      `insert into task_runs (task, args, trigger, state, max_attempts, entry, scheduled_for, dedupe_key, finished_at, duration_ms, host, reason)
-       select $1, $2, 'pg_cron', 'skipped', 1, $3, tick, key, now(), 0, 'pg_cron', $4
-       from unnest($5::timestamptz[], $6::text[]) as t(tick, key)
-       on conflict do nothing returning id`,
-      [job.task, job.args, job.entry, pauseReason(pause), ticks, ticks.map((t) => tickKey(job.entry, t))],
+    recorded += await insertMissedRuns(
+      db,
+      { task: job.task, args: job.args, trigger: 'pg_cron', maxAttempts: 1, timeoutMs: tasks.find(job.task)?.timeoutMs ?? null, concurrencyKey: null, entry: job.entry },
+      ticks, pauseReason(pause), 'skipped',
     );
-    recorded += rows.length;
   }
   return recorded;
 }

@@ -93,6 +93,8 @@ const NICKNAMES: Record<string, string> = {
   '@annually': '0 0 1 1 *',
 };
 const ON_START = ['@setup', '@reboot'];
+/** A periodic schedule, not an on-start one: what status, doctor and schedule list count as a scheduled entry. */
+export const isScheduled = (schedule: string) => !ON_START.includes(schedule);
 const FIELD_NAMES = ['minute', 'hour', 'day-of-month', 'month', 'day-of-week'];
 // What a cron field can be made of; decides where the schedule ends and the task begins.
 const FIELD = /^(?:[\d*?,/#LWH-]|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|sun|mon|tue|wed|thu|fri|sat)+$/i;
@@ -553,6 +555,11 @@ export function defaultCrontab(tasks: TaskSet): Crontab {
   const { crontab, problems } = parseCrontab(defaultCrontabText(tasks), { source: DEFAULT_CRONTAB_SOURCE, tasks });
   if (problems.length) throw new CrontabError(DEFAULT_CRONTAB_SOURCE, problems);
   return crontab;
+}
+
+/** The crontab a run-scheduler started now would run: `scheduler.crontab` from the config, else the default. */
+export function configuredCrontab(config: { scheduler: { crontab?: string } }, tasks: TaskSet): Promise<Crontab> {
+  return config.scheduler.crontab ? readCrontab(config.scheduler.crontab, tasks) : Promise.resolve(defaultCrontab(tasks));
 }
 
 /** Every run the crontab's scheduled entries start in (from, until], by time, then line. */

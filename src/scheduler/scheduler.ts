@@ -272,12 +272,7 @@ export class Scheduler {
     // While a pause holds, every tick that comes due is recorded as skipped: not run, not missed, not caught up later.
     const pause = this.pauses.get(entry.id);
     if (pause && (!pause.until || pause.until > now)) {
-      const task = this.options.tasks.find(entry.task);
-      const recorded = await runs.insertMissedRuns(
-        this.db,
-        { task: entry.task, args: entry.args, trigger: 'scheduler', maxAttempts: task?.retry.maxAttempts ?? 1, timeoutMs: entry.timeoutMs, concurrencyKey: null, entry: entry.id },
-        found.ticks, pauseReason(pause), 'skipped',
-      );
+      const recorded = await runs.insertMissedRuns(this.db, this.unservedRun(entry), found.ticks, pauseReason(pause), 'skipped');
       if (recorded) this.log('info', `${entry.id}: ${recorded} tick(s) skipped: ${pauseReason(pause)}`);
       this.cursors.set(entry.id, found.ticks.at(-1)!);
       return;
@@ -294,10 +289,9 @@ export class Scheduler {
     const missed = late.filter((tick) => !backfill.includes(tick));
 
     if (missed.length) {
-      const task = this.options.tasks.find(entry.task);
       const recorded = await runs.insertMissedRuns(
         this.db,
-        { task: entry.task, args: entry.args, trigger: 'scheduler', maxAttempts: task?.retry.maxAttempts ?? 1, timeoutMs: entry.timeoutMs, concurrencyKey: null, entry: entry.id },
+        this.unservedRun(entry),
         missed,
         `missed: no scheduler ran this tick in time (policy missed=${entry.missed}` +
           (dropped ? `; ${dropped} older ticks were not recorded` : '') + ')',
@@ -359,6 +353,12 @@ export class Scheduler {
       pingTo('fail');
       this.log('error', `run ${run.id} ${task.name}: its record could not be written (${(error as Error).message}); a live scheduler will mark it when its heartbeat goes stale`);
     }
+  }
+
+  /** The record of an entry's tick that no run serves (missed, or skipped while paused). */
+  private unservedRun(entry: CrontabEntry) {
+    const task = this.options.tasks.find(entry.task);
+    return { task: entry.task, args: entry.args, trigger: 'scheduler' as const, maxAttempts: task?.retry.maxAttempts ?? 1, timeoutMs: entry.timeoutMs, concurrencyKey: null, entry: entry.id };
   }
 
   private request(entry: CrontabEntry, tick: Date, trigger: 'scheduler' | 'backfill', dedupe: boolean): RunRequest {

@@ -4,7 +4,8 @@
 import type { Config } from '../core/config.js';
 import type { Database } from '../core/database.js';
 import { syncPgCronHistory } from '../pgcron/history.js';
-import { isScheduled, scheduleInForce } from '../steering/in-force.js';
+import { scheduleInForce } from '../steering/in-force.js';
+import { isScheduled } from '../schedule/crontab.js';
 import { pausedAt } from '../schedule/pauses.js';
 import { sqlLiteral } from '../core/task/define.js';
 import type { TaskSet } from '../core/task/registry.js';
@@ -31,7 +32,6 @@ export function graceMs(period: number): number {
   return Math.min(Math.max(period / 10, 60_000), 3_600_000);
 }
 
-export { isScheduled };
 
 interface TaskRow {
   task: string;

@@ -6,7 +6,7 @@ import type { Database } from '../core/database.js';
 import type { TaskSet } from '../core/task/registry.js';
 import { recordedJobs } from '../pgcron/history.js';
 import { tasksInPgCron } from '../pgcron/placement.js';
-import type { Crontab } from '../schedule/crontab.js';
+import { isScheduled, type Crontab } from '../schedule/crontab.js';
 import { listPauses, pausedAt, type Pause } from '../schedule/pauses.js';
 
 export interface EntryInForce {
@@ -32,10 +32,6 @@ export interface EntryInForce {
   /** Where the entry was read: a crontab path, the live scheduler, or pg_cron. */
   source: string;
 }
-
-const ON_START = ['@setup', '@reboot'];
-/** A periodic schedule, not an on-start one: what status (and doctor) count as a scheduled entry. */
-export const isScheduled = (schedule: string) => !ON_START.includes(schedule);
 
 interface SummaryEntry {
   id: string;
