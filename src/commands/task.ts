@@ -67,7 +67,10 @@ export async function withTaskRun(
       spinner?.stop();
       if (!run) return 1;
       if (globals.json) printJson(run);
-      else {
+      else if (run.state === 'completed' && task.report) {
+        write(process.stdout, task.report(run.result, run.args as never).trimEnd());
+        write(process.stderr, renderRunLine(run, process.stderr));
+      } else {
         const stream = run.state === 'completed' ? process.stdout : process.stderr;
         write(stream, renderRunLine(run, stream));
       }

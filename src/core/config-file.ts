@@ -29,6 +29,15 @@ const webhook = z
   })
   .strict();
 
+const patterns = z.array(z.string().min(1)).optional();
+// Additions to check-dead-code's default rules (src/analysis/dead-code-rules.ts, docs/code-analysis.md).
+const deadCodeLanguage = z
+  .object({
+    kinds: patterns, usedFiles: patterns, publicFiles: patterns, callbackNames: patterns, registeredHeads: patterns,
+    exportedHead: z.string().optional(), exportedName: z.string().optional(), privateMemberHead: z.string().optional(),
+  })
+  .strict();
+
 const ConfigFileSchema = z
   .object({
     $schema: z.string().optional(),
@@ -76,6 +85,10 @@ const ConfigFileSchema = z
       .strict()
       .optional(),
     notify: z.object({ webhooks: z.array(webhook).optional() }).strict().optional(),
+    deadCode: z
+      .object({ ignoreFiles: patterns, ignoreNames: patterns, proseFiles: patterns, languages: z.record(z.string().min(1), deadCodeLanguage).optional() })
+      .strict()
+      .optional(),
   })
   .strict();
 

@@ -59,10 +59,26 @@ export interface Config {
     /** The databases to back up; empty: the one singularity uses. */
     databases: BackupDatabase[];
   };
+  /** What check-dead-code adds to its default rules (see src/analysis/dead-code-rules.ts). */
+  deadCode: DeadCodeSettings;
   notify: {
     /** Where alerts (a task failing or overdue, and its recovery) are POSTed; empty: no alerts are sent. */
     webhooks: Webhook[];
   };
+}
+
+export interface DeadCodeSettings {
+  /** Files (gitignore patterns) whose definitions are never candidates. */
+  ignoreFiles?: string[];
+  /** Names (regular expressions) never candidates. */
+  ignoreNames?: string[];
+  /** Files whose mentions of a name are no use of it. */
+  proseFiles?: string[];
+  /** Per language (ingest's ids): lists are added to the defaults; kinds, exportedHead, exportedName and privateMemberHead replace them. */
+  languages?: Record<string, {
+    kinds?: string[]; usedFiles?: string[]; publicFiles?: string[]; callbackNames?: string[]; registeredHeads?: string[];
+    exportedHead?: string; exportedName?: string; privateMemberHead?: string;
+  }>;
 }
 
 export interface BackupDatabase {
@@ -107,6 +123,7 @@ export function defaultConfig(cwd: string): Config {
     embedding: { model: DEFAULT_EMBEDDING_MODEL, batchSize: 32 },
     backup: { dir: join(home, 'backups'), databases: [] },
     notify: { webhooks: [] },
+    deadCode: {},
   };
 }
 
@@ -145,6 +162,7 @@ export async function loadConfig(
     if (file.backup?.dir) config.backup.dir = resolve(dirname(path), file.backup.dir);
     if (file.backup?.databases) config.backup.databases = file.backup.databases;
     if (file.notify?.webhooks) config.notify.webhooks = resolveWebhooks(path, file.notify.webhooks, env);
+    if (file.deadCode) config.deadCode = file.deadCode;
   }
 
   if (env.DATABASE_URL) config.databaseUrl = env.DATABASE_URL;

@@ -6,12 +6,15 @@ import { createRequire } from 'node:module';
 import type { Language, Parser, Query } from 'web-tree-sitter';
 import { UsageError } from '../core/errors.js';
 import { languageSpec, type LanguageSpec } from './languages.js';
+import { commentQuerySource } from './names.js';
 
 export interface Grammar {
   spec: LanguageSpec;
   language: Language;
   /** The language's tag query: ours, then the packaged tags.scm files (see tags.ts). */
   tags: Query;
+  /** Every comment of a tree (names.ts), or null for a grammar without comment nodes. */
+  comments: Query | null;
 }
 
 type TreeSitter = typeof import('web-tree-sitter');
@@ -65,11 +68,27 @@ export function loadGrammar(id: string): Promise<Grammar> {
         throw new Error(`the tag query of ${id} does not compile: ${(error as Error).message}`, { cause: error });
       }
       disableLocalsPatterns(tags);
-      return { spec, language, tags };
+      return { spec, language, tags, comments: commentQuery(ts, language) };
     })();
     grammars.set(id, grammar);
   }
   return grammar;
+}
+
+/** The grammar's comment node types as one query; a grammar whose comment types do not compile as a query gets none. */
+function commentQuery(ts: TreeSitter, language: Language): Query | null {
+  const types: string[] = [];
+  for (let id = 0; id < language.nodeTypeCount; id++) {
+    const type = language.nodeTypeForId(id);
+    if (type && language.nodeTypeIsNamed(id)) types.push(type);
+  }
+  const source = commentQuerySource(types);
+  if (!source) return null;
+  try {
+    return new ts.Query(language, source);
+  } catch {
+    return null;
+  }
 }
 
 /**

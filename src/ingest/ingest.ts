@@ -76,8 +76,11 @@ export async function ingestCodebase(db: Database, options: IngestOptions): Prom
   await claimCodebase(db, codebase, root, options.codebase !== undefined);
   const stored = (
     await db.query<StoredFile & { mtimeMs: string }>(
-      `select path, size_bytes as size, (extract(epoch from mtime) * 1000)::float8 as "mtimeMs", content_hash as "contentHash",
-              deleted_at is not null as deleted
+      // A file stored before ingest recorded the names it mentions is taken for changed (no size, no hash
+      // matches): parsed once more, so that dead-code analysis sees every file.
+      `select path, case when names is null then -1 else size_bytes end as size,
+              (extract(epoch from mtime) * 1000)::float8 as "mtimeMs",
+              case when names is null then '' else content_hash end as "contentHash", deleted_at is not null as deleted
        from code_files where codebase = $1`,
       [codebase],
     )
@@ -240,13 +243,15 @@ async function writeFiles(db: Database, codebase: string, batch: AnalysedFile[])
   await db.transaction(async (client) => {
     const ids = (
       await client.query<{ id: number; path: string }>(
-        `insert into code_files (codebase, path, language, size_bytes, mtime, content_hash, refs, ingested_at, deleted_at)
-         select $1, x.p, x.l, x.s, to_timestamp(x.m / 1000), x.h, x.r, now(), null
-         from jsonb_to_recordset($2::jsonb) as x(p text, l text, s bigint, m float8, h text, r jsonb)
+        `insert into code_files (codebase, path, language, size_bytes, mtime, content_hash, refs, names, line_count, ingested_at, deleted_at)
+         select $1, x.p, x.l, x.s, to_timestamp(x.m / 1000), x.h, x.r, array(select jsonb_array_elements_text(x.n)), x.c, now(), null
+         from jsonb_to_recordset($2::jsonb) as x(p text, l text, s bigint, m float8, h text, r jsonb, n jsonb, c int)
          on conflict (codebase, path) do update set language = excluded.language, size_bytes = excluded.size_bytes,
-           mtime = excluded.mtime, content_hash = excluded.content_hash, refs = excluded.refs, ingested_at = now(), deleted_at = null
+           mtime = excluded.mtime, content_hash = excluded.content_hash, refs = excluded.refs, names = excluded.names,
+           line_count = excluded.line_count, ingested_at = now(), deleted_at = null
          returning id, path`,
-        [codebase, JSON.stringify(batch.map(({ file, hash, analysis }) => ({ p: file.path, l: file.language, s: file.size, m: file.mtimeMs, h: hash, r: analysis.references })))],
+        [codebase, JSON.stringify(batch.map(({ file, hash, analysis }) => ({
+          p: file.path, l: file.language, s: file.size, m: file.mtimeMs, h: hash, r: analysis.references, n: analysis.names, c: analysis.lines })))],
       )
     ).rows;
     const idOf = new Map(ids.map((r) => [r.path, r.id]));

@@ -6,6 +6,7 @@
 import { chunkLines, chunkTree, splitLines, type Chunk, type ChunkOptions } from './chunk.js';
 import { loadGrammar, treeSitter } from './grammar.js';
 import { languageSpec } from './languages.js';
+import { commentRanges, mentionedNames } from './names.js';
 import { extractTags, plainDefinition, type Definition, type Reference } from './tags.js';
 
 export type { Chunk } from './chunk.js';
@@ -22,6 +23,10 @@ export interface FileAnalysis {
   chunks: Chunk[];
   definitions: Definition[];
   references: Reference[];
+  /** The names the file mentions outside its comments and its definitions' own names (names.ts): what dead-code analysis reads. */
+  names: string[];
+  /** Lines of the file. */
+  lines: number;
 }
 
 export interface ParseOptions extends ChunkOptions {
@@ -35,6 +40,7 @@ export async function parseAndChunk(text: string, language: string | null, optio
   const lines = splitLines(text);
   const unparsed = (error?: string): FileAnalysis => ({
     language, parsed: false, ...(error === undefined ? {} : { error }), chunks: chunkLines(lines, options), definitions: [], references: [],
+    names: mentionedNames(text), lines: lines.length,
   });
   if (!language || !languageSpec(language)) return unparsed();
   let grammar;
@@ -60,6 +66,8 @@ export async function parseAndChunk(text: string, language: string | null, optio
     return {
       language, parsed: true, ...(tree.rootNode.hasError ? { syntaxError: true } : {}),
       chunks, definitions: tags.definitions.map(plainDefinition), references: tags.references,
+      names: mentionedNames(text, [...commentRanges(tree.rootNode, grammar.comments), ...tags.definitions.map((d) => d.nameRange)]),
+      lines: lines.length,
     };
   } catch (error) {
     return unparsed(`parsing failed: ${(error as Error).message}`);

@@ -41,6 +41,8 @@ export interface DefinitionNode extends Definition {
   node: Node;
   startIndex: number;
   endIndex: number;
+  /** Where its name is written (string indices): the one mention of the name that is no use of it. */
+  nameRange: [number, number];
   parent: DefinitionNode | null;
   children: DefinitionNode[];
 }
@@ -68,6 +70,8 @@ interface Candidate {
   node: Node;
   end?: Node;
   name: Node;
+  /** Where a name written in parts ends (@name.end). */
+  nameEnd?: Node;
   /** The name as written, white space collapsed. */
   text: string;
   scope?: string;
@@ -133,7 +137,7 @@ export function extractTags(root: Node, query: Query, source: string): FileTags 
       const width = (end ?? definition.node).endIndex - definition.node.startIndex;
       const seenWidth = seen ? (seen.end ?? seen.node).endIndex - seen.node.startIndex : -1;
       const text = (nameEnd ? source.slice(name.startIndex, nameEnd.endIndex) : name.text).replace(/\s+/g, ' ').trim();
-      if (width > seenWidth || (width === seenWidth && seen!.pattern > definition.pattern)) definitions.set(key, { ...definition, end, name, text, scope });
+      if (width > seenWidth || (width === seenWidth && seen!.pattern > definition.pattern)) definitions.set(key, { ...definition, end, name, nameEnd, text, scope });
     } else if (reference) {
       references.push({ kind: reference, name });
     }
@@ -180,6 +184,7 @@ function nest(candidates: Candidate[]): Array<{ definition: DefinitionNode; name
       node: c.end ?? c.node,
       startIndex: c.node.startIndex,
       endIndex: endOf(c),
+      nameRange: [c.name.startIndex, (c.nameEnd ?? c.name).endIndex],
       parent,
       children: [],
     };

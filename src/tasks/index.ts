@@ -6,6 +6,7 @@ import analyzeStats from './analyze-stats.js';
 import archiveBackups from './archive-backups.js';
 import assignTasks from './assign-tasks.js';
 import backup from './backup.js';
+import checkDeadCode from './check-dead-code.js';
 import cleanupCache from './cleanup-cache.js';
 import embedTemplates from './embed-templates.js';
 import ingest from './ingest.js';
@@ -20,10 +21,12 @@ import pruneRuns from './prune-runs.js';
 import rankGraph from './rank-graph.js';
 import refreshCache from './refresh-cache.js';
 import refreshMetrics from './refresh-metrics.js';
+import reportDeadCode from './report-dead-code.js';
 import reindex from './reindex.js';
 import seedPlan from './seed-plan.js';
 import setupRag from './setup-rag.js';
 import syncLearning from './sync-learning.js';
+import syncRegistry from './sync-registry.js';
 import syncTemplates from './sync-templates.js';
 import updateAgentKnowledge from './update-agent-knowledge.js';
 import vacuumAnalyze from './vacuum-analyze.js';
@@ -56,6 +59,9 @@ export const tasks: readonly TaskDefinition[] = [
   prewarmCache,
   syncTemplates,
   embedTemplates,
+  syncRegistry,
+  checkDeadCode,
+  reportDeadCode,
 ];
 
 /** Every task this configuration knows: the built-in ones and those of its task modules. */

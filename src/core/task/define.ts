@@ -93,6 +93,11 @@ interface TaskBase<Schema extends z.ZodObject> {
   /** One human line about a finished run's result. */
   summarize?: (result: any) => string;
   /**
+   * A completed run's result as a document (a report) for standard output: `singularity <task>` prints it
+   * there and the run's line on standard error, so that `> report.md` keeps the document alone.
+   */
+  report?: (result: any, args: z.output<Schema>) => string;
+  /**
    * Checks of the arguments against the machine (a folder that must exist), made when a person or CI starts
    * the task (trigger cli or ci), before a run is recorded: a typo is a usage error (exit 2) and leaves no
    * failed run for status to page about. The run checks again when it starts, so a run a scheduler or

@@ -1,0 +1,31 @@
+import { z } from 'zod';
+import { checkDeadCode, type DeadCodeCheck } from '../analysis/dead-code.js';
+import { mergeRules } from '../analysis/dead-code-rules.js';
+import { renderDeadCodeCheck, REPORT_FORMATS } from '../analysis/format.js';
+import { defineTask } from '../core/task/define.js';
+
+export default defineTask({
+  name: 'check-dead-code',
+  summary: "Record today's dead-code candidates of each ingested codebase, marking the new ones",
+  description:
+    'A candidate is a function, method, class or type whose name no file of the codebase mentions outside its own ' +
+    'definition, and which its language\'s rules do not count as used (public API of an entry point, tests, framework ' +
+    'callbacks, decorated or attributed definitions). Each check is recorded; candidates the last check did not have ' +
+    'are marked new. The rules are in docs/code-analysis.md; the config file\'s "deadCode" section extends them.',
+  engine: 'node',
+  schedule: '0 9 * * *',
+  args: z.object({
+    codebase: z.string().min(1).optional().describe('only this codebase (default: every ingested codebase)'),
+    format: z.enum(REPORT_FORMATS).default('text').describe('how the candidates are printed: text, markdown or json'),
+  }),
+  timeoutMs: 30 * 60_000,
+  // The rules are read when the run starts: a bad pattern in the config file fails the check, naming the field.
+  check: ({ config }) => void mergeRules(config.deadCode, config.configPath),
+  async run({ args, db, config, runId, progress }) {
+    progress('looking for definitions no file mentions');
+    return checkDeadCode(db, { codebase: args.codebase, rules: mergeRules(config.deadCode, config.configPath), runId });
+  },
+  summarize: (checks: DeadCodeCheck[]) =>
+    checks.map((c) => `${c.codebase}: ${c.candidates.length} candidates` + (c.first ? ' (first check)' : ` (${c.newCandidates} new, ${c.resolved.length} resolved)`)).join('; '),
+  report: (checks: DeadCodeCheck[], args) => renderDeadCodeCheck(checks, args.format),
+});
