@@ -8,6 +8,7 @@ import assignTasks from './assign-tasks.js';
 import backup from './backup.js';
 import checkDeadCode from './check-dead-code.js';
 import cleanupCache from './cleanup-cache.js';
+import clearCache from './clear-cache.js';
 import embedTemplates from './embed-templates.js';
 import ingest from './ingest.js';
 import learnPatterns from './learn-patterns.js';
@@ -53,6 +54,7 @@ export const tasks: readonly TaskDefinition[] = [
   learnPatterns,
   syncLearning,
   cleanupCache,
+  clearCache,
   refreshMetrics,
   updateAgentKnowledge,
   refreshCache,
