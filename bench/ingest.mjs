@@ -28,20 +28,19 @@
 //   otherwise on the embedded database in a temporary home. (e) runs on the embedded database always:
 //   it has pgvector, which a server may lack.
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { openDatabase } from '../dist/core/db.js';
 import { isEmbedder, loadEmbedder } from '../dist/embed/transformers.js';
 import { dropUnusedVectorIndexes, ensureVectorIndex, vectorIndexName } from '../dist/vectors/vectors.js';
 import { ingestCodebase } from '../dist/ingest/ingest.js';
 import { parseAndChunk } from '../dist/ingest/parse.js';
-import { DENIED, scanCodebase } from '../dist/ingest/scan.js';
+import { scanCodebase } from '../dist/ingest/scan.js';
 import { search } from '../dist/search/search.js';
 import { buildStandInModel } from '../test/support/stand-in-model.mjs';
-import { benchDatabaseConfig, embeddedBenchConfig, minilmShapedEmbedder, stopEmbeddedServer } from './support.mjs';
+import { benchDatabaseConfig, copyPackages, copySources, embeddedBenchConfig, minilmShapedEmbedder, modules, stopEmbeddedServer } from './support.mjs';
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => Number(args[args.indexOf(`--${name}`) + 1] || fallback) || fallback;
@@ -66,33 +65,6 @@ const load = [];
 const sampleLoad = () => load.push(loadavg()[0]);
 sampleLoad();
 const sampler = setInterval(sampleLoad, 10_000).unref();
-
-const modules = join(dirname(fileURLToPath(import.meta.url)), '..', 'node_modules');
-const deniedFolders = new Set(DENIED.filter((p) => p.endsWith('/') && !p.includes('*')).map((p) => p.slice(0, -1)));
-const SOURCE = /\.(ts|mts|cts|tsx|js|mjs|cjs|jsx)$/;
-/** Copies the TypeScript and JavaScript files under `from` to `to`, a denied folder name getting a '_'. */
-function copySources(from, to) {
-  let copied = 0;
-  const walk = (folder, target) => {
-    for (const entry of readdirSync(folder, { withFileTypes: true })) {
-      const name = entry.isDirectory() && deniedFolders.has(entry.name) ? `${entry.name}_` : entry.name;
-      if (entry.isDirectory()) walk(join(folder, entry.name), join(target, name));
-      else if (entry.isFile() && SOURCE.test(entry.name)) {
-        mkdirSync(target, { recursive: true });
-        copyFileSync(join(folder, entry.name), join(target, name));
-        copied++;
-      }
-    }
-  };
-  walk(from, to);
-  return copied;
-}
-function copyPackages(packages, to) {
-  for (const name of packages) {
-    if (!existsSync(join(modules, name))) throw new Error(`node_modules/${name} is missing: run npm ci`);
-    copySources(join(modules, name), join(to, name));
-  }
-}
 
 const temp = mkdtempSync(join(tmpdir(), 'sg-bench-ingest-'));
 const { config, drop } = await benchDatabaseConfig('ingest', temp);

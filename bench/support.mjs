@@ -1,13 +1,16 @@
 // What the benchmarks share: the database one measures on. With BENCH_DATABASE_URL (a PostgreSQL
 // server), a database of its own there, dropped afterwards; otherwise the embedded database in a home
 // folder under `temp`.
-import { join } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../dist/core/config.js';
 import { openDatabase } from '../dist/core/db.js';
 import { liveLockOwner } from '../dist/core/embedded/lock.js';
 import { embeddedPaths } from '../dist/core/embedded/paths.js';
 import { isEmbedder, loadEmbedder } from '../dist/embed/transformers.js';
+import { DENIED } from '../dist/ingest/scan.js';
 import { buildStandInModel } from '../test/support/stand-in-model.mjs';
 
 /**
@@ -67,4 +70,37 @@ export async function minilmShapedEmbedder(config, temp) {
 export function numberOption(args, name, fallback) {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? Number(args[i + 1]) : fallback;
+}
+
+/** The project's node_modules/: code nobody here wrote, for the benchmarks that ingest. */
+export const modules = join(dirname(fileURLToPath(import.meta.url)), '..', 'node_modules');
+const deniedFolders = new Set(DENIED.filter((p) => p.endsWith('/') && !p.includes('*')).map((p) => p.slice(0, -1)));
+const SOURCE = /\.(ts|mts|cts|tsx|js|mjs|cjs|jsx)$/;
+
+/** Copies the TypeScript and JavaScript files under `from` to `to`, a denied folder name getting a '_' (so that the scan takes it); returns their number. */
+export function copySources(from, to) {
+  let copied = 0;
+  const walk = (folder, target) => {
+    for (const entry of readdirSync(folder, { withFileTypes: true })) {
+      const name = entry.isDirectory() && deniedFolders.has(entry.name) ? `${entry.name}_` : entry.name;
+      if (entry.isDirectory()) walk(join(folder, entry.name), join(target, name));
+      else if (entry.isFile() && SOURCE.test(entry.name)) {
+        mkdirSync(target, { recursive: true });
+        copyFileSync(join(folder, entry.name), join(target, name));
+        copied++;
+      }
+    }
+  };
+  walk(from, to);
+  return copied;
+}
+
+/** copySources() of each package of node_modules/ named, into `to`/<package>; returns the files copied. */
+export function copyPackages(packages, to) {
+  let copied = 0;
+  for (const name of packages) {
+    if (!existsSync(join(modules, name))) throw new Error(`node_modules/${name} is missing: run npm ci`);
+    copied += copySources(join(modules, name), join(to, name));
+  }
+  return copied;
 }

@@ -16,7 +16,8 @@ import { ConfigError, UsageError } from '../src/core/errors.js';
 import { ingestCodebase } from '../src/ingest/ingest.js';
 import { mentionedNames } from '../src/ingest/names.js';
 import { parseAndChunk } from '../src/ingest/parse.js';
-import { backendNames, onBackend } from './support/backends.js';
+import { backendNames, onBackend, type Backend } from './support/backends.js';
+import { runCli } from './support/cli.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/analysis/', import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'singularity-analysis-'));
@@ -106,7 +107,8 @@ describe('dead-code rules', () => {
 for (const backendName of backendNames) {
   describe(`code analysis (${backendName})`, () => {
     let db: Database;
-    onBackend(backendName, (opened) => (db = opened.db));
+    let backend: Backend;
+    onBackend(backendName, (opened) => ({ db, backend } = opened));
 
     it('refuses to analyse before anything is ingested, saying what to do', async () => {
       await expect(checkDeadCode(db, { rules: DEFAULT_RULES })).rejects.toThrow(/no codebase has been ingested yet/);
@@ -217,6 +219,30 @@ for (const backendName of backendNames) {
       expect(markdown).toMatch(/^# Dead code in history, /);
       expect(markdown).toContain('## New\n\n- `brandNewDeadHelper` (function, `src/index.ts:');
       expect(markdown).toContain('## Resolved\n\n- `formatLegacy`');
+    });
+
+    it('prints reports as a user asks for them, and refuses bad input with exit 2', async () => {
+      const markdown = await runCli(['report-dead-code', '--codebase', 'history', '--format', 'markdown'], backend.env);
+      expect(markdown.code).toBe(0);
+      // stdout holds the document alone (for > dead-code.md); the run's line goes to stderr.
+      expect(markdown.stdout).toMatch(/^# Dead code in history, \d{4}-\d\d-\d\d to \d{4}-\d\d-\d\d\n/);
+      expect(markdown.stdout).not.toContain('report-dead-code completed');
+      expect(markdown.stderr).toMatch(/report-dead-code completed .*\n  history: 8 candidates, 1 new and 1 resolved/);
+      const check = await runCli(['check-dead-code', '--codebase', 'typescript', '--format', 'json'], backend.env);
+      expect(check.code).toBe(0);
+      expect(found(JSON.parse(check.stdout)[0].candidates)).toEqual(EXPECTED.typescript);
+      const registry = await runCli(['sync-registry', '--codebase', 'typescript', '--json'], backend.env);
+      expect(registry.code).toBe(0);
+      expect(JSON.parse(registry.stdout).result[0].summary.cycles.count).toBe(1);
+      const unknown = await runCli(['check-dead-code', '--codebase', 'nope'], backend.env);
+      expect(unknown.code).toBe(2);
+      expect(unknown.stderr).toContain("no codebase 'nope' has been ingested");
+      expect(unknown.stderr).toContain('Ingested codebases: elixir, go, history, python, rust, shop, typescript');
+      // A typo leaves no failed run for status to page about.
+      expect(await db.query("select id from task_runs where task = 'check-dead-code' and state <> 'completed'")).toEqual([]);
+      const format = await runCli(['report-dead-code', '--format', 'pdf'], backend.env);
+      expect(format.code).toBe(2);
+      expect(format.stderr).toMatch(/--format/);
     });
 
     it('asks for one more ingest of a codebase ingested before names were recorded', async () => {

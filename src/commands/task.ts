@@ -31,9 +31,11 @@ export async function runTaskCommand(name: string, raw: Record<string, unknown>,
   if (!task) throw new UsageError(`unknown task '${name}'`);
   const args = parseArgs(task.args, raw, name);
   const trigger = triggerFromEnv();
-  // A person or a pipeline sees the exit code at once; a scheduler's run is recorded failing, where its operator looks.
-  if (trigger === 'cli' || trigger === 'ci') await task.check?.({ args, config });
-  return withTaskRun(task, { config, tasks }, globals, (execute) => execute({ trigger, args }));
+  return withTaskRun(task, { config, tasks }, globals, async (execute, db) => {
+    // A person or a pipeline sees the exit code at once; a scheduler's run is recorded failing, where its operator looks.
+    if (trigger === 'cli' || trigger === 'ci') await task.check?.({ args, config, db });
+    return execute({ trigger, args });
+  });
 }
 
 type Execute = (request: Pick<RunRequest, 'trigger' | 'args' | 'retryOf' | 'entry' | 'timeoutMs' | 'scheduledFor'>) => Promise<Run>;

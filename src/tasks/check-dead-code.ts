@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { codebasesToAnalyse } from '../analysis/codebase.js';
 import { checkDeadCode, type DeadCodeCheck } from '../analysis/dead-code.js';
 import { mergeRules } from '../analysis/dead-code-rules.js';
 import { renderDeadCodeCheck, REPORT_FORMATS } from '../analysis/format.js';
@@ -19,8 +20,11 @@ export default defineTask({
     format: z.enum(REPORT_FORMATS).default('text').describe('how the candidates are printed: text, markdown or json'),
   }),
   timeoutMs: 30 * 60_000,
-  // The rules are read when the run starts: a bad pattern in the config file fails the check, naming the field.
-  check: ({ config }) => void mergeRules(config.deadCode, config.configPath),
+  // A typo in --codebase or a bad pattern in the config file is refused before a run is recorded.
+  async check({ args, config, db }) {
+    mergeRules(config.deadCode, config.configPath);
+    await codebasesToAnalyse(db, args.codebase);
+  },
   async run({ args, db, config, runId, progress }) {
     progress('looking for definitions no file mentions');
     return checkDeadCode(db, { codebase: args.codebase, rules: mergeRules(config.deadCode, config.configPath), runId });

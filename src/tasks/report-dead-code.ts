@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { codebasesToAnalyse } from '../analysis/codebase.js';
 import { reportDeadCode, type DeadCodeReport } from '../analysis/dead-code-report.js';
 import { renderDeadCodeReport, REPORT_FORMATS } from '../analysis/format.js';
 import { duration, durationMs } from '../core/task/args.js';
@@ -17,6 +18,8 @@ export default defineTask({
     within: duration().default('7d').describe('the window the report covers, ending now (7d, 30d, ...)'),
     format: z.enum(REPORT_FORMATS).default('text').describe('how the report is printed: text, markdown or json'),
   }),
+  // A typo in --codebase is refused before a run is recorded.
+  check: async ({ args, db }) => void (await codebasesToAnalyse(db, args.codebase)),
   timeoutMs: 10 * 60_000,
   async run({ args, db }) {
     return reportDeadCode(db, { codebase: args.codebase, days: durationMs(args.within) / 86_400_000 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { codebasesToAnalyse } from '../analysis/codebase.js';
 import { renderRegistry, REPORT_FORMATS } from '../analysis/format.js';
 import { syncRegistry, type RegistrySnapshot } from '../analysis/registry.js';
 import { defineTask } from '../core/task/define.js';
@@ -18,6 +19,8 @@ export default defineTask({
     keep: z.number().int().min(1).default(90).describe('snapshots kept per codebase; older ones are deleted'),
     format: z.enum(REPORT_FORMATS).default('text').describe('how the snapshot is printed: text, markdown or json'),
   }),
+  // A typo in --codebase is refused before a run is recorded.
+  check: async ({ args, db }) => void (await codebasesToAnalyse(db, args.codebase)),
   timeoutMs: 30 * 60_000,
   async run({ args, db, runId, progress }) {
     progress('reading the graph');

@@ -99,11 +99,12 @@ interface TaskBase<Schema extends z.ZodObject> {
   report?: (result: any, args: z.output<Schema>) => string;
   /**
    * Checks of the arguments against the machine (a folder that must exist), made when a person or CI starts
-   * the task (trigger cli or ci), before a run is recorded: a typo is a usage error (exit 2) and leaves no
+   * the task (trigger cli or ci), before a run is recorded (the database is open: a codebase id can be looked
+   * up): a typo is a usage error (exit 2) and leaves no
    * failed run for status to page about. The run checks again when it starts, so a run a scheduler or
    * pg_cron starts with a bad path is recorded failing.
    */
-  check?(ctx: { args: z.output<Schema>; config: Config }): void | Promise<void>;
+  check?(ctx: { args: z.output<Schema>; config: Config; db: Database }): void | Promise<void>;
 }
 
 export interface NodeTask<Schema extends z.ZodObject = z.ZodObject> extends TaskBase<Schema> {
