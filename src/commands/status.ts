@@ -87,16 +87,31 @@ function stateOf(t: TaskStatus, now: Date): string {
   }
 }
 
+/** '12 runs, 1 failed, p95 1.20 s ↑2.5x': the last 24 h, and the p95 against the day before when it doubled. */
+function trendOf(t: TaskStatus): string {
+  const last = t.trend?.last24h;
+  if (!last?.runs) return '-';
+  const before = t.trend!.previous24h.p95DurationMs;
+  const ratio = last.p95DurationMs !== null && before ? last.p95DurationMs / before : null;
+  return `${last.runs} run${last.runs === 1 ? '' : 's'}` +
+    (last.failed ? paint(process.stdout, 'red', `, ${last.failed} failed`) : '') +
+    (last.p95DurationMs !== null ? `, p95 ${formatDuration(last.p95DurationMs)}` : '') +
+    (ratio !== null && ratio >= 2 ? paint(process.stdout, 'yellow', ` ↑${ratio.toFixed(1)}x`) : '');
+}
+
 function render(report: StatusReport): void {
   const now = report.generatedAt;
   const colour = report.health === 'healthy' ? 'green' : report.health === 'degraded' ? 'yellow' : 'red';
   const alive = report.schedulers.filter((s) => s.alive);
   out(`${paint(process.stdout, colour, report.health)}  ${report.database}  ${alive.length} scheduler(s) alive  ${report.problems.length} problem(s)`);
   if (report.tasks.length) {
+    // The trend column only once aggregate-metrics has made metrics to show.
+    const trends = report.tasks.some((t) => t.trend);
     out('');
     out(table(
-      ['TASK', 'ENGINE', 'WHERE', 'LAST SUCCESS', 'NEXT DUE', 'STATE'],
-      report.tasks.map((t) => [t.task, t.engine, t.placement, ago(t.lastSuccess?.at, now), until(t.nextDue, now), stateOf(t, now)]),
+      ['TASK', 'ENGINE', 'WHERE', 'LAST SUCCESS', 'NEXT DUE', 'STATE', ...(trends ? ['LAST 24 H'] : [])],
+      report.tasks.map((t) => [t.task, t.engine, t.placement, ago(t.lastSuccess?.at, now), until(t.nextDue, now), stateOf(t, now),
+        ...(trends ? [trendOf(t)] : [])]),
     ));
   }
   if (alive.length) {

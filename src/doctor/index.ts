@@ -16,6 +16,7 @@ import { checkBackups } from './backups.js';
 import { checkMigrations, checkReachable, checkServerVersion, serverVersion, type ServerVersion } from './database.js';
 import { checkPgCron, checkPgvector, checkPostgresFdw, findPgCron } from './extensions.js';
 import { checkBackupDir, checkCrontab, checkEmbeddedData, checkEmbeddingModel, checkPgDump, checkTemplates } from './local.js';
+import { checkMetrics } from './metrics.js';
 import { checkEnginesSideBySide, checkPgCronJobs, jobFailures } from './pgcron-jobs.js';
 import { checkSchedule } from './schedule.js';
 import { listPauses } from '../schedule/pauses.js';
@@ -89,6 +90,7 @@ async function databaseChecks(
     await guarded('history-size', 'run history', () => checkHistorySize(db, { olderThan, ms: parseDuration(olderThan) ?? 30 * DAY_MS })),
     await guarded('backups', 'backups', () => checkBackups(db, (type) => keepOf(local.crontab, type))),
     await guarded('notifications', 'notifications', async () => (await import('./notifications.js')).checkNotifications(db, config)),
+    await guarded('metrics', 'metrics', () => checkMetrics(db)),
   );
   return checks;
 }

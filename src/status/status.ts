@@ -3,6 +3,7 @@
 // a tick that passed, plus a grace, with no run started since. A dead-man's switch for every task.
 import type { Config } from '../core/config.js';
 import type { Database } from '../core/database.js';
+import { taskTrends } from '../metrics/trends.js';
 import { syncPgCronHistory } from '../pgcron/history.js';
 import { scheduleInForce } from '../steering/in-force.js';
 import { isScheduled } from '../schedule/crontab.js';
@@ -84,7 +85,7 @@ export async function collectStatus(db: Database, config: Config, options: Statu
   await syncPgCronHistory(db, options.tasks, now).catch((error: Error) => {
     note('warn', `pg_cron's record of its runs could not be read (${error.message}): runs of its direct-command jobs may be missing here`);
   });
-  const [rows, executing, schedulerRows, inForce] = await Promise.all([
+  const [rows, executing, schedulerRows, inForce, trendOf] = await Promise.all([
     db.query<TaskRow>(tasksQuery(names)),
     db.query<{ id: number; task: string; startedAt: Date; heartbeatAt: Date; host: string | null; pid: number | null; trigger: string; stale: boolean }>(
       `select id, task, started_at as "startedAt", heartbeat_at as "heartbeatAt", host, pid, trigger,
@@ -100,6 +101,7 @@ export async function collectStatus(db: Database, config: Config, options: Statu
       [config.runs.staleAfterMs],
     ),
     scheduleInForce(db, { tasks: options.tasks, crontab: options.crontab, staleAfterMs: config.runs.staleAfterMs, now }),
+    taskTrends(db, now),
   ]);
 
   for (const dead of schedulerRows.filter((s) => !s.alive)) {
@@ -160,6 +162,7 @@ export async function collectStatus(db: Database, config: Config, options: Statu
       overdueByMs: overdue ? now.getTime() - lastDue!.getTime() : null,
       running,
       recent: row.recent ?? [],
+      trend: trendOf?.(task.name) ?? null,
     };
     return { ...status, state: taskStateOf(status) };
   });

@@ -1,6 +1,7 @@
 // The shape of `singularity status --json`: stable and documented (docs/status-and-doctor.md). Dates are ISO strings
 // in JSON; the library returns Date objects.
 
+import type { TaskTrend } from '../metrics/trends.js';
 import type { Finding } from './severity.js';
 
 /** healthy: no failure (warnings allowed); degraded: at least one finding of severity fail; down: no database. */
@@ -57,6 +58,8 @@ export interface TaskStatus {
   running: Array<{ runId: number; startedAt: Date; heartbeatAt: Date; elapsedMs: number; host: string | null; pid: number | null; trigger: string; stale: boolean }>;
   /** The latest runs (at most 30, missed ticks left out), oldest first: the dashboard's sparkline. */
   recent: Array<{ state: string; durationMs: number | null }>;
+  /** From the metrics (aggregate-metrics): the last 24 h against the 24 h before; null before any aggregation. */
+  trend: TaskTrend | null;
 }
 
 export interface SchedulerStatus {

@@ -2,6 +2,7 @@
 import type { Config } from '../core/config.js';
 import type { TaskDefinition } from '../core/task/define.js';
 import { loadTaskSet, type TaskSet } from '../core/task/registry.js';
+import aggregateMetrics from './aggregate-metrics.js';
 import analyzeStats from './analyze-stats.js';
 import archiveBackups from './archive-backups.js';
 import assignTasks from './assign-tasks.js';
@@ -56,6 +57,7 @@ export const tasks: readonly TaskDefinition[] = [
   cleanupCache,
   clearCache,
   refreshMetrics,
+  aggregateMetrics,
   updateAgentKnowledge,
   refreshCache,
   prewarmCache,
