@@ -398,6 +398,15 @@ BEGIN
   -- Alert incidents that ended before the bound go too, with their messages (ON DELETE CASCADE).
   DELETE FROM alert_incidents WHERE resolved_at < now() - older_than;
   COMMIT;
+  -- Events can be many: in batches too.
+  LOOP
+    DELETE FROM telemetry_events
+    WHERE id IN (SELECT id FROM telemetry_events WHERE at < now() - older_than ORDER BY at LIMIT batch_size);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    EXIT WHEN n < batch_size;
+    COMMIT;
+  END LOOP;
+  COMMIT;
   deleted_cron_details := 0;
   IF to_regclass('cron.job_run_details') IS NOT NULL THEN
     LOOP
@@ -417,7 +426,7 @@ $_$;
 -- Name: PROCEDURE prune_runs(IN older_than interval, IN batch_size integer, INOUT deleted bigint, INOUT deleted_cron_details bigint); Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON PROCEDURE public.prune_runs(IN older_than interval, IN batch_size integer, INOUT deleted bigint, INOUT deleted_cron_details bigint) IS 'Deletes finished task_runs rows, alert incidents resolved before older_than (with their messages) and cron.job_run_details rows (where pg_cron lives in this database) older than older_than, batch_size rows per committed batch.';
+COMMENT ON PROCEDURE public.prune_runs(IN older_than interval, IN batch_size integer, INOUT deleted bigint, INOUT deleted_cron_details bigint) IS 'Deletes finished task_runs rows, alert incidents resolved before older_than (with their messages), telemetry events and cron.job_run_details rows (where pg_cron lives in this database) older than older_than, batch_size rows per committed batch.';
 
 --
 -- Name: rank_graph(double precision, double precision, integer, text); Type: FUNCTION; Schema: public; Owner: -
@@ -1401,6 +1410,9 @@ CREATE TABLE public.code_files (
     ingested_at timestamp with time zone DEFAULT now() NOT NULL,
     deleted_at timestamp with time zone,
     refs jsonb DEFAULT '[]'::jsonb NOT NULL,
+    names text[],
+    line_count integer,
+    CONSTRAINT code_files_line_count_check CHECK ((line_count >= 0)),
     CONSTRAINT code_files_size_bytes_check CHECK ((size_bytes >= 0))
 );
 
@@ -1431,6 +1443,54 @@ CREATE TABLE public.codebases (
     first_ingested_at timestamp with time zone DEFAULT now() NOT NULL,
     last_ingested_at timestamp with time zone DEFAULT now() NOT NULL
 );
+
+--
+-- Name: dead_code_candidates; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.dead_code_candidates (
+    check_id bigint NOT NULL,
+    path text NOT NULL,
+    symbol text NOT NULL,
+    line integer NOT NULL,
+    end_line integer NOT NULL,
+    kind text NOT NULL,
+    language text NOT NULL,
+    reason text NOT NULL,
+    first_seen_at timestamp with time zone NOT NULL
+);
+
+--
+-- Name: dead_code_checks; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.dead_code_checks (
+    id bigint NOT NULL,
+    codebase text NOT NULL,
+    checked_at timestamp with time zone DEFAULT now() NOT NULL,
+    run_id bigint,
+    candidates integer NOT NULL,
+    new_candidates integer NOT NULL,
+    resolved integer NOT NULL,
+    rules jsonb NOT NULL
+);
+
+--
+-- Name: dead_code_checks_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.dead_code_checks_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: dead_code_checks_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.dead_code_checks_id_seq OWNED BY public.dead_code_checks.id;
 
 --
 -- Name: embedding_cache; Type: TABLE; Schema: public; Owner: -
@@ -1671,6 +1731,36 @@ CREATE SEQUENCE public.learning_sync_batches_id_seq
 ALTER SEQUENCE public.learning_sync_batches_id_seq OWNED BY public.learning_sync_batches.id;
 
 --
+-- Name: metrics; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.metrics (
+    period text NOT NULL,
+    bucket_start timestamp with time zone NOT NULL,
+    name text NOT NULL,
+    task text DEFAULT ''::text NOT NULL,
+    count bigint NOT NULL,
+    sum double precision,
+    avg double precision,
+    min double precision,
+    max double precision,
+    p95 double precision,
+    computed_at timestamp with time zone NOT NULL,
+    CONSTRAINT metrics_period_check CHECK ((period = ANY (ARRAY['5m'::text, '1h'::text, '1d'::text])))
+);
+
+--
+-- Name: metrics_watermark; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.metrics_watermark (
+    id boolean DEFAULT true NOT NULL,
+    watermark timestamp with time zone NOT NULL,
+    aggregated_at timestamp with time zone NOT NULL,
+    CONSTRAINT metrics_watermark_id_check CHECK (id)
+);
+
+--
 -- Name: pgcron_import; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -1707,6 +1797,49 @@ CREATE TABLE public.pgcron_jobs (
     direct boolean DEFAULT false NOT NULL,
     timezone text DEFAULT 'GMT'::text NOT NULL
 );
+
+--
+-- Name: registry_snapshot_files; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.registry_snapshot_files (
+    snapshot_id bigint NOT NULL,
+    path text NOT NULL,
+    language text,
+    lines integer NOT NULL,
+    bytes bigint NOT NULL,
+    content_hash text NOT NULL,
+    symbols text[] NOT NULL
+);
+
+--
+-- Name: registry_snapshots; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.registry_snapshots (
+    id bigint NOT NULL,
+    codebase text NOT NULL,
+    taken_at timestamp with time zone DEFAULT now() NOT NULL,
+    run_id bigint,
+    summary jsonb NOT NULL
+);
+
+--
+-- Name: registry_snapshots_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.registry_snapshots_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: registry_snapshots_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.registry_snapshots_id_seq OWNED BY public.registry_snapshots.id;
 
 --
 -- Name: schedule_pauses; Type: TABLE; Schema: public; Owner: -
@@ -1827,6 +1960,37 @@ CREATE SEQUENCE public.task_runs_id_seq
 --
 
 ALTER SEQUENCE public.task_runs_id_seq OWNED BY public.task_runs.id;
+
+--
+-- Name: telemetry_events; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.telemetry_events (
+    id bigint NOT NULL,
+    name text NOT NULL,
+    value double precision NOT NULL,
+    at timestamp with time zone DEFAULT now() NOT NULL,
+    run_id bigint,
+    tags jsonb DEFAULT '{}'::jsonb NOT NULL,
+    CONSTRAINT telemetry_events_name_check CHECK (((name <> ''::text) AND (name !~~ 'run.%'::text)))
+);
+
+--
+-- Name: telemetry_events_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.telemetry_events_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: telemetry_events_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.telemetry_events_id_seq OWNED BY public.telemetry_events.id;
 
 --
 -- Name: work_plan_capabilities; Type: TABLE; Schema: public; Owner: -
@@ -2002,6 +2166,12 @@ ALTER TABLE ONLY public.code_chunks ALTER COLUMN id SET DEFAULT nextval('public.
 ALTER TABLE ONLY public.code_files ALTER COLUMN id SET DEFAULT nextval('public.code_files_id_seq'::regclass);
 
 --
+-- Name: dead_code_checks id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.dead_code_checks ALTER COLUMN id SET DEFAULT nextval('public.dead_code_checks_id_seq'::regclass);
+
+--
 -- Name: graph_nodes id; Type: DEFAULT; Schema: public; Owner: -
 --
 
@@ -2032,6 +2202,12 @@ ALTER TABLE ONLY public.learning_outbox ALTER COLUMN id SET DEFAULT nextval('pub
 ALTER TABLE ONLY public.learning_sync_batches ALTER COLUMN id SET DEFAULT nextval('public.learning_sync_batches_id_seq'::regclass);
 
 --
+-- Name: registry_snapshots id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.registry_snapshots ALTER COLUMN id SET DEFAULT nextval('public.registry_snapshots_id_seq'::regclass);
+
+--
 -- Name: schedulers id; Type: DEFAULT; Schema: public; Owner: -
 --
 
@@ -2042,6 +2218,12 @@ ALTER TABLE ONLY public.schedulers ALTER COLUMN id SET DEFAULT nextval('public.s
 --
 
 ALTER TABLE ONLY public.task_runs ALTER COLUMN id SET DEFAULT nextval('public.task_runs_id_seq'::regclass);
+
+--
+-- Name: telemetry_events id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.telemetry_events ALTER COLUMN id SET DEFAULT nextval('public.telemetry_events_id_seq'::regclass);
 
 --
 -- Name: work_plan_capabilities id; Type: DEFAULT; Schema: public; Owner: -
@@ -2173,6 +2355,20 @@ ALTER TABLE ONLY public.codebases
     ADD CONSTRAINT codebases_pkey PRIMARY KEY (id);
 
 --
+-- Name: dead_code_candidates dead_code_candidates_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.dead_code_candidates
+    ADD CONSTRAINT dead_code_candidates_pkey PRIMARY KEY (check_id, path, symbol);
+
+--
+-- Name: dead_code_checks dead_code_checks_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.dead_code_checks
+    ADD CONSTRAINT dead_code_checks_pkey PRIMARY KEY (id);
+
+--
 -- Name: embedding_cache embedding_cache_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -2250,6 +2446,20 @@ ALTER TABLE ONLY public.learning_sync_batches
     ADD CONSTRAINT learning_sync_batches_pkey PRIMARY KEY (id);
 
 --
+-- Name: metrics metrics_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.metrics
+    ADD CONSTRAINT metrics_pkey PRIMARY KEY (period, bucket_start, name, task);
+
+--
+-- Name: metrics_watermark metrics_watermark_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.metrics_watermark
+    ADD CONSTRAINT metrics_watermark_pkey PRIMARY KEY (id);
+
+--
 -- Name: pgcron_import pgcron_import_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -2271,6 +2481,20 @@ ALTER TABLE ONLY public.pgcron_jobs
     ADD CONSTRAINT pgcron_jobs_pkey PRIMARY KEY (jobname);
 
 --
+-- Name: registry_snapshot_files registry_snapshot_files_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.registry_snapshot_files
+    ADD CONSTRAINT registry_snapshot_files_pkey PRIMARY KEY (snapshot_id, path);
+
+--
+-- Name: registry_snapshots registry_snapshots_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.registry_snapshots
+    ADD CONSTRAINT registry_snapshots_pkey PRIMARY KEY (id);
+
+--
 -- Name: schedule_pauses schedule_pauses_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -2290,6 +2514,13 @@ ALTER TABLE ONLY public.schedulers
 
 ALTER TABLE ONLY public.task_runs
     ADD CONSTRAINT task_runs_pkey PRIMARY KEY (id);
+
+--
+-- Name: telemetry_events telemetry_events_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.telemetry_events
+    ADD CONSTRAINT telemetry_events_pkey PRIMARY KEY (id);
 
 --
 -- Name: work_plan_capabilities work_plan_capabilities_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -2444,6 +2675,12 @@ CREATE INDEX code_chunks_search_idx ON public.code_chunks USING gin (search);
 CREATE INDEX code_files_deleted_idx ON public.code_files USING btree (deleted_at) WHERE (deleted_at IS NOT NULL);
 
 --
+-- Name: dead_code_checks_codebase_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX dead_code_checks_codebase_idx ON public.dead_code_checks USING btree (codebase, checked_at DESC);
+
+--
 -- Name: graph_edges_target_id_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -2472,6 +2709,12 @@ CREATE INDEX knowledge_artifacts_search_idx ON public.knowledge_artifacts USING 
 --
 
 CREATE INDEX learning_outbox_unsent_idx ON public.learning_outbox USING btree (id) WHERE (sent_at IS NULL);
+
+--
+-- Name: registry_snapshots_codebase_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX registry_snapshots_codebase_idx ON public.registry_snapshots USING btree (codebase, id DESC);
 
 --
 -- Name: schedulers_live_idx; Type: INDEX; Schema: public; Owner: -
@@ -2546,6 +2789,12 @@ CREATE INDEX task_runs_task_state_finished_idx ON public.task_runs USING btree (
 CREATE INDEX task_runs_unsummarized_idx ON public.task_runs USING btree (id) WHERE ((trigger = 'pg_cron'::text) AND (state = 'completed'::text) AND (summary IS NULL));
 
 --
+-- Name: telemetry_events_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX telemetry_events_at_idx ON public.telemetry_events USING btree (at);
+
+--
 -- Name: task_runs_task_state_stats; Type: STATISTICS; Schema: public; Owner: -
 --
 
@@ -2571,6 +2820,20 @@ ALTER TABLE ONLY public.alert_deliveries
 
 ALTER TABLE ONLY public.code_chunks
     ADD CONSTRAINT code_chunks_file_fk FOREIGN KEY (file_id, codebase) REFERENCES public.code_files(id, codebase) ON DELETE CASCADE;
+
+--
+-- Name: dead_code_candidates dead_code_candidates_check_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.dead_code_candidates
+    ADD CONSTRAINT dead_code_candidates_check_id_fkey FOREIGN KEY (check_id) REFERENCES public.dead_code_checks(id) ON DELETE CASCADE;
+
+--
+-- Name: dead_code_checks dead_code_checks_codebase_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.dead_code_checks
+    ADD CONSTRAINT dead_code_checks_codebase_fkey FOREIGN KEY (codebase) REFERENCES public.codebases(id) ON DELETE CASCADE;
 
 --
 -- Name: graph_edges graph_edges_source_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
@@ -2599,6 +2862,20 @@ ALTER TABLE ONLY public.learning_outbox
 
 ALTER TABLE ONLY public.learning_outbox
     ADD CONSTRAINT learning_outbox_pattern_id_fkey FOREIGN KEY (pattern_id) REFERENCES public.learned_patterns(id) ON DELETE CASCADE;
+
+--
+-- Name: registry_snapshot_files registry_snapshot_files_snapshot_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.registry_snapshot_files
+    ADD CONSTRAINT registry_snapshot_files_snapshot_id_fkey FOREIGN KEY (snapshot_id) REFERENCES public.registry_snapshots(id) ON DELETE CASCADE;
+
+--
+-- Name: registry_snapshots registry_snapshots_codebase_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.registry_snapshots
+    ADD CONSTRAINT registry_snapshots_codebase_fkey FOREIGN KEY (codebase) REFERENCES public.codebases(id) ON DELETE CASCADE;
 
 --
 -- Name: work_plan_capabilities work_plan_capabilities_epic_id_work_plan_epics_id_fk; Type: FK CONSTRAINT; Schema: public; Owner: -

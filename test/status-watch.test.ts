@@ -488,21 +488,21 @@ describe.skipIf(!hasTmux)('in a real terminal (tmux)', () => {
   const pane = (session: string) => tmux('display-message', '-p', '-t', session, '#{pane_dead} #{alternate_on} #{cursor_flag} #{pane_dead_status}').trim();
   const exited = (session: string) => pane(session).startsWith('1 ');
 
-  function start(session: string, extraTasks: number, env = '', script = `'${DEMO}' ${extraTasks}`, cwd = process.cwd()): void {
+  function start(session: string, extraTasks: number, env = '', script = `'${DEMO}' ${extraTasks}`, cwd = process.cwd(), rows = 40): void {
     socket = `singularity-watch-${process.pid}-${session}`;
     config = join(mkdtempSync(join(tmpdir(), 'singularity-tmux-')), 'tmux.conf');
     // remain-on-exit: the pane stays after the process exits, with its exit status.
     writeFileSync(config, 'set -g remain-on-exit on\n');
     // is-in-ci: ink draws only the last frame when CI is set; a person at a terminal has no CI.
     const command = `env -u CI -u CONTINUOUS_INTEGRATION -u FORCE_COLOR -u NO_COLOR ${env} '${process.execPath}' ${script}`;
-    tmux('new-session', '-d', '-s', session, '-x', '120', '-y', '40', '-c', cwd, command);
+    tmux('new-session', '-d', '-s', session, '-x', '120', '-y', String(rows), '-c', cwd, command);
   }
 
-  /** bin/singularity status --watch, in `cwd`, with only the given database settings. */
+  /** bin/singularity status --watch, in `cwd`, with only the given database settings, on a screen tall enough for every task of the catalogue. */
   function startCli(session: string, c: { cwd: string; env: Record<string, string> }): void {
     const unset = ['DATABASE_URL', 'SINGULARITY_HOME', 'SINGULARITY_CONFIG', 'SINGULARITY_TRIGGER'].map((k) => `-u ${k}`).join(' ');
     const env = `${unset} ${Object.entries(c.env).map(([k, v]) => `${k}='${v}'`).join(' ')}`;
-    start(session, 0, env, `'${BIN}' status --watch --interval 1s`, c.cwd);
+    start(session, 0, env, `'${BIN}' status --watch --interval 1s`, c.cwd, 60);
   }
   /** The screen with wrapped lines joined again (a problem's continuation lines are indented by two). */
   const unwrapped = (session: string) => capture(session).replace(/\n {2}(?=\S)/g, ' ');
