@@ -17,12 +17,30 @@ export interface LanguageRules {
   exportedHead?: string;
   /** ... or when its name matches (Go's capitalised names, Python's names without a leading _). */
   exportedName?: string;
-  /** A member of an exported definition is exported with it, unless its head matches this (private, protected). */
+  /** A member of an exported class is exported with it, unless its head matches this (private, protected); without it, members are judged alone. */
   privateMemberHead?: string;
   /** Names a runtime or framework calls by convention (main, __init__, handle_call, String). */
   callbackNames: string[];
   /** Heads of definitions a decorator or attribute registers with something that calls them (@app.route, #[test], @impl). */
   registeredHeads: string[];
+  /**
+   * Heads whose name is the definition's own and not how it is called, `{name}` standing for the name: a
+   * named function expression (`return function helper() {}`), called through whatever holds it.
+   */
+  localNameHeads?: string[];
+  /** A default export (`export default function x`): importers name it as they like, so it is used when its file is imported or named. */
+  defaultExportHead?: string;
+  /**
+   * The bases in a class's (or impl's) head, in the first group, comma-separated: its members may
+   * override a method of a base the codebase does not define (a visitor, a stream, a trait), which then
+   * calls them.
+   */
+  baseHead?: string;
+  /**
+   * A definition inside something other than a class whose head matches is a member of an object literal
+   * (`visit(node) {`, `flush: function () {`): whoever receives the object calls it.
+   */
+  objectMemberHead?: string;
 }
 
 export interface DeadCodeRules {
@@ -39,7 +57,7 @@ const CODE_KINDS = ['function', 'method', 'class', 'struct', 'enum', 'interface'
 
 const typescript: LanguageRules = {
   kinds: CODE_KINDS,
-  usedFiles: ['*.test.*', '*.spec.*', '__tests__/', '__mocks__/', '/test/', '/tests/', '*.config.*', '*.d.ts'],
+  usedFiles: ['*.test.*', '*.spec.*', '__tests__/', '__mocks__/', '/test/', '/tests/', '*.config.*', '*.d.ts', '*.d.mts', '*.d.cts'],
   publicFiles: ['/index.*', '/src/index.*', '/lib/index.*', '/main.*', '/src/main.*', '/mod.ts', '/bin/', '/cli.*', '/src/cli.*'],
   exportedHead: '^\\s*export\\b',
   privateMemberHead: '^\\s*(private|protected)\\b|^\\s*#',
@@ -49,6 +67,10 @@ const typescript: LanguageRules = {
     '^(toString|toJSON|valueOf|\\[Symbol\\..*\\])$', '^(get|set)\\b',
   ],
   registeredHeads: ['^\\s*@\\w'],
+  localNameHeads: ['(return|[=(,:?&|!]|=>)\\s*(async\\s+)?function\\s*\\*?\\s*{name}\\b'],
+  defaultExportHead: '^\\s*export\\s+default\\b',
+  baseHead: '\\b(?:extends|implements)\\s+([\\p{L}_$][\\p{L}\\p{N}_$.]*(?:\\s*,\\s*[\\p{L}_$][\\p{L}\\p{N}_$.]*)*)',
+  objectMemberHead: '^\\s*(?:async\\s+|get\\s+|set\\s+|static\\s+|\\*\\s*)*[\\p{L}_$][\\p{L}\\p{N}_$]*\\s*[:(]',
 };
 
 export const DEFAULT_RULES: DeadCodeRules = {
@@ -67,6 +89,7 @@ export const DEFAULT_RULES: DeadCodeRules = {
       ],
       // A decorator registers its function (a route, a fixture, a command, a signal handler), except the
       // ones that only change how a method is looked up.
+      baseHead: '^\\s*class\\s+\\w+\\s*\\(([^)]*)\\)',
       registeredHeads: ['^\\s*@(?!(staticmethod|classmethod|property|abstractmethod|abc\\.abstractmethod|override|typing\\.override|functools\\.(cache|lru_cache|cached_property|wraps)|cache|lru_cache|cached_property)\\b)'],
     },
     go: {
@@ -92,6 +115,7 @@ export const DEFAULT_RULES: DeadCodeRules = {
         '^main$',
         '^(fmt|drop|clone|clone_from|eq|ne|cmp|partial_cmp|hash|deref|deref_mut|next|next_back|size_hint|default|from|into|try_from|try_into|from_str|from_iter|into_iter|extend|as_ref|as_mut|borrow|borrow_mut|index|index_mut|add|sub|mul|div|rem|neg|not|add_assign|sub_assign|poll|poll_next|call|serialize|deserialize|visit_\\w+|source|description|len|is_empty|build|new)$',
       ],
+      baseHead: '^\\s*impl\\b(?:\\s*<[^>]*>)?\\s*([\\w:]+)(?:<[^>]*>)?\\s+for\\b',
       registeredHeads: ['#\\[(test|bench|no_mangle|export_name|proc_macro\\w*|\\w+::(main|test)|wasm_bindgen|pyfunction|pymethods|get|post|put|delete|patch|route)\\b'],
     },
     elixir: {
@@ -132,6 +156,8 @@ export function mergeRules(config: DeadCodeSettings | undefined, where = 'the co
     if (extra.exportedHead !== undefined) merged.exportedHead = extra.exportedHead;
     if (extra.exportedName !== undefined) merged.exportedName = extra.exportedName;
     if (extra.privateMemberHead !== undefined) merged.privateMemberHead = extra.privateMemberHead;
+    if (extra.localNameHeads) merged.localNameHeads = [...(merged.localNameHeads ?? []), ...extra.localNameHeads];
+    for (const key of ['defaultExportHead', 'baseHead', 'objectMemberHead'] as const) if (extra[key] !== undefined) merged[key] = extra[key];
     rules.languages[language] = merged;
   }
   compileRules(rules, where); // a bad pattern is refused when the config is read, not at 9 in the morning
@@ -144,8 +170,16 @@ export interface CompiledLanguage {
   public: (path: string) => boolean;
   exported: (name: string, head: string) => boolean;
   privateMember: (head: string) => boolean;
+  /** Members of an exported class are exported with it (the language marks private members: privateMemberHead). */
+  membersInherit: boolean;
   callback: (name: string) => boolean;
   registered: (head: string) => boolean;
+  /** The head names the definition locally only (a named function expression). */
+  localName: (name: string, head: string) => boolean;
+  defaultExport: (head: string) => boolean;
+  /** The short names of the bases a class-like head names. */
+  bases: (head: string) => string[];
+  objectMember: (head: string) => boolean;
 }
 
 export interface CompiledRules {
@@ -154,6 +188,8 @@ export interface CompiledRules {
   ignoredName: (name: string) => boolean;
   prose: (path: string) => boolean;
 }
+
+const lastLine = (head: string) => head.split('\n').at(-1) ?? '';
 
 export function compileRules(rules: DeadCodeRules, where = 'the dead-code rules'): CompiledRules {
   const regex = (source: string, field: string) => {
@@ -177,15 +213,28 @@ export function compileRules(rules: DeadCodeRules, where = 'the dead-code rules'
     const head = r.exportedHead === undefined ? undefined : regex(r.exportedHead, `${field}.exportedHead`);
     const name = r.exportedName === undefined ? undefined : regex(r.exportedName, `${field}.exportedName`);
     const privateMember = r.privateMemberHead === undefined ? undefined : regex(r.privateMemberHead, `${field}.privateMemberHead`);
+    const defaultExport = r.defaultExportHead === undefined ? undefined : regex(r.defaultExportHead, `${field}.defaultExportHead`);
+    const base = r.baseHead === undefined ? undefined : regex(r.baseHead, `${field}.baseHead`);
+    const objectMember = r.objectMemberHead === undefined ? undefined : regex(r.objectMemberHead, `${field}.objectMemberHead`);
+    for (const source of r.localNameHeads ?? []) regex(source.replaceAll('{name}', 'x'), `${field}.localNameHeads`);
     languages.set(language, {
       kinds: new Set(r.kinds),
       used: files(r.usedFiles),
       public: files(r.publicFiles),
       // The head's last line is the definition's own: `export` is looked for there, decorators above it.
       exported: (n, h) => (head ? head.test(h.split('\n').at(-1) ?? '') : false) || (name ? name.test(n) : false),
+      membersInherit: privateMember !== undefined,
       privateMember: (h) => (privateMember ? privateMember.test(h.split('\n').at(-1) ?? '') : false),
       callback: anyOf(r.callbackNames, `${field}.callbackNames`),
       registered: anyOf(r.registeredHeads, `${field}.registeredHeads`),
+      localName: (n, h) => (r.localNameHeads ?? []).some((source) =>
+        regex(source.replaceAll('{name}', n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), `${field}.localNameHeads`).test(lastLine(h))),
+      defaultExport: (h) => (defaultExport ? defaultExport.test(lastLine(h)) : false),
+      bases: (h) => {
+        const found = base?.exec(h.split('\n').at(-1) ?? '')?.[1];
+        return found ? found.split(',').map((b) => b.trim().split(/\.|::/).pop()!.replace(/[<(].*$/, '')).filter(Boolean) : [];
+      },
+      objectMember: (h) => (objectMember ? objectMember.test(lastLine(h)) : false),
     });
   }
   return {

@@ -5,7 +5,10 @@
 // missing dead definitions that share a name with a live one.
 import type { Database } from '../core/database.js';
 import { codebasesToAnalyse, requireNames } from './codebase.js';
+import { moduleResolver } from '../ingest/graph.js';
+import type { Reference } from '../ingest/parse.js';
 import { compileRules, type CompiledRules, type DeadCodeRules } from './dead-code-rules.js';
+import { publishedFiles } from './package-json.js';
 
 export interface DeadCodeCandidate {
   path: string;
@@ -35,7 +38,15 @@ interface Unmentioned {
   endLine: number;
   kind: string;
   parentLine: number | null;
+  parentKind: string | null;
+  /** Another file imports this one (the graph's import edges). */
+  imported: boolean;
 }
+
+/** Definitions a method can be a member of; a method in anything else is a member of an object literal. */
+const CLASS_LIKE = new Set(['class', 'interface', 'struct', 'object', 'impl', 'trait', 'enum', 'protocol', 'extension']);
+/** File names that say nothing of their module: a file loaded by path is named by its folder then. */
+const GENERIC_STEMS = new Set(['index', 'main', 'mod', 'lib', 'init', '__init__']);
 
 export async function findDeadCode(db: Database, codebase: string, rules: DeadCodeRules): Promise<DeadCodeCandidate[]> {
   await requireNames(db, codebase);
@@ -51,10 +62,12 @@ export async function findDeadCode(db: Database, codebase: string, rules: DeadCo
        select distinct m.name from code_files f, unnest(f.names) as m(name)
        where f.codebase = $1 and f.deleted_at is null and not (f.id = any($4::bigint[])))
      select s.name as symbol, s.path, s.language, s.line, coalesce((s.metadata ->> 'endLine')::int, s.line) as "endLine",
-            s.metadata ->> 'kind' as kind, p.line as "parentLine"
+            s.metadata ->> 'kind' as kind, p.line as "parentLine", p.metadata ->> 'kind' as "parentKind",
+            exists (select 1 from graph_nodes f join graph_edges e on e.target_id = f.id and e.kind = 'imports'
+                    where f.codebase = s.codebase and f.kind = 'file' and f.path = s.path) as imported
      from graph_nodes s
      left join lateral (
-       select p.line from graph_nodes p
+       select p.line, p.metadata from graph_nodes p
        where p.codebase = s.codebase and p.path = s.path and p.kind = 'symbol'
          and p.name = regexp_replace(s.name, '(\\.|::|#)[^.:#]*$', '') and p.name <> s.name
        limit 1) p on true
@@ -71,22 +84,99 @@ export async function findDeadCode(db: Database, codebase: string, rules: DeadCo
   });
   const heads = await readHeads(db, codebase, possible.flatMap((u) => [{ path: u.path, line: u.line }, ...(u.parentLine ? [{ path: u.path, line: u.parentLine }] : [])]));
   const head = (path: string, line: number) => heads.get(`${path}:${line}`) ?? '';
+  const parentHead = (u: Unmentioned) => (u.parentLine === null ? '' : head(u.path, u.parentLine));
+  // The bases the codebase defines itself: a method overriding one of theirs is kept alive by its mention there.
+  const defined = await definedNames(db, codebase, [...new Set(possible.flatMap((u) => compiled.languages.get(u.language)!.bases(parentHead(u))))]);
+  // A default export is named by its importer; a file nothing imports may still be loaded by path, naming it in a string.
+  const stems = new Map(possible.filter((u) => !u.imported && compiled.languages.get(u.language)!.defaultExport(head(u.path, u.line)))
+    .map((u) => [u.path, stemWords(u.path)]));
+  const named = await mentionedAmong(db, codebase, prose, [...new Set([...stems.values()].flat())]);
+  const isPublic = await publicFiles(db, codebase, compiled, await packageTargets(db, codebase));
+  const unmentionedAt = new Set(unmentioned.map((u) => `${u.path}\0${u.symbol}`));
   const candidates: DeadCodeCandidate[] = [];
   for (const u of possible) {
     const language = compiled.languages.get(u.language)!;
     const name = shortName(u.symbol);
     const own = head(u.path, u.line);
-    if (language.registered(own)) continue;
-    // A member of an exported definition is exported with it unless it says it is private (a method of an exported class).
-    const parentExported = u.parentLine !== null && language.exported(shortName(u.symbol.slice(0, -name.length - 1)), head(u.path, u.parentLine));
+    if (language.registered(own) || language.localName(name, own)) continue;
+    if (!CLASS_LIKE.has(u.parentKind ?? '') && language.objectMember(own)) continue;
+    if (language.bases(parentHead(u)).some((base) => !defined.has(base))) continue;
+    if (language.defaultExport(own) && (u.imported || stems.get(u.path)!.every((word) => named.has(word)))) continue;
+    // A member of an exported definition is exported with it unless it says it is private (a method of an
+    // exported class); in a public file, so is a member of a class exported by a list (`export { Cart }`).
+    const parent = u.symbol.slice(0, -name.length - 1);
+    // Only where a member says it is private (TypeScript's private, #): elsewhere a member's own head or name says it all.
+    const parentExported = u.parentLine !== null && language.membersInherit && CLASS_LIKE.has(u.parentKind ?? '')
+      && (language.exported(shortName(parent), parentHead(u)) || (isPublic(u.path) && !unmentionedAt.has(`${u.path}\0${parent}`)));
     const exported = language.exported(name, own) || (parentExported && !language.privateMember(own));
-    if (exported && language.public(u.path)) continue;
+    if (exported && isPublic(u.path)) continue;
     const reason = exported
       ? `exported, but no file mentions '${name}' outside its definition, and ${u.path} is no public entry point`
       : `no file mentions '${name}' outside its definition`;
     candidates.push({ path: u.path, symbol: u.symbol, line: u.line, endLine: u.endLine, kind: u.kind, language: u.language, reason });
   }
   return candidates;
+}
+
+/** Of the names given, those some definition of the codebase has as its short name. */
+async function definedNames(db: Database, codebase: string, names: string[]): Promise<Set<string>> {
+  if (!names.length) return new Set();
+  const rows = await db.query<{ name: string }>(
+    `select distinct regexp_replace(name, '^.*(\\.|::|#)', '') as name from graph_nodes
+     where codebase = $1 and kind = 'symbol' and regexp_replace(name, '^.*(\\.|::|#)', '') = any($2::text[])`, [codebase, names]);
+  return new Set(rows.map((r) => r.name));
+}
+
+/** Of the words given, those some file (prose aside) mentions. */
+async function mentionedAmong(db: Database, codebase: string, prose: number[], words: string[]): Promise<Set<string>> {
+  if (!words.length) return new Set();
+  const rows = await db.query<{ name: string }>(
+    `select distinct m.name from code_files f, unnest(f.names) as m(name)
+     where f.codebase = $1 and f.deleted_at is null and not (f.id = any($2::bigint[])) and m.name = any($3::text[])`, [codebase, prose, words]);
+  return new Set(rows.map((r) => r.name));
+}
+
+/** The words of the name a file is loaded by: its name without extensions, or its folder's for index.js and the like. */
+function stemWords(path: string): string[] {
+  const parts = path.split('/');
+  let stem = parts.at(-1)!.replace(/\..*$/, '');
+  if (GENERIC_STEMS.has(stem) && parts.length > 1) stem = parts.at(-2)!;
+  return stem.split(/[^\p{L}\p{N}_$]+/u).filter(Boolean);
+}
+
+/**
+ * The public files: those the language's rules or a package.json make public, and what they pass on
+ * whole (`export * from './x'`), transitively: a package's index re-exporting its modules publishes them.
+ */
+async function publicFiles(db: Database, codebase: string, compiled: CompiledRules, published: (path: string) => boolean): Promise<(path: string) => boolean> {
+  const files = await db.query<{ path: string; language: string | null; refs: Reference[] }>(
+    `select path, language, case when refs @> '[{"reexportAll": true}]' then refs else '[]'::jsonb end as refs
+     from code_files where codebase = $1 and deleted_at is null`, [codebase]);
+  const direct = (f: { path: string; language: string | null }) => published(f.path) || (compiled.languages.get(f.language ?? '')?.public(f.path) ?? false);
+  const open = new Set(files.filter(direct).map((f) => f.path));
+  const passesOn = new Map(files.filter((f) => f.refs.length).map((f) => [f.path, f.refs.filter((r) => r.reexportAll && r.module)]));
+  if (passesOn.size) {
+    const resolve = moduleResolver(files.map((f) => f.path));
+    const queue = [...open];
+    while (queue.length) {
+      const path = queue.pop()!;
+      for (const ref of passesOn.get(path) ?? []) {
+        for (const target of resolve(path, ref.module!).filter((t) => !open.has(t))) {
+          open.add(target);
+          queue.push(target);
+        }
+      }
+    }
+  }
+  return (path) => open.has(path);
+}
+
+/** The files the codebase's package.json files publish, read from its folder. */
+async function packageTargets(db: Database, codebase: string): Promise<(path: string) => boolean> {
+  const manifests = await db.query<{ path: string; root: string }>(
+    `select f.path, c.root from code_files f join codebases c on c.id = f.codebase
+     where f.codebase = $1 and f.deleted_at is null and (f.path = 'package.json' or f.path like '%/package.json')`, [codebase]);
+  return manifests.length ? publishedFiles(manifests[0]!.root, manifests.map((m) => m.path)) : () => false;
 }
 
 /** Each definition's head: its first line and the decorator, attribute and comment lines right above it, from the stored chunks. */

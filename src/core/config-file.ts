@@ -33,8 +33,9 @@ const patterns = z.array(z.string().min(1)).optional();
 // Additions to check-dead-code's default rules (src/analysis/dead-code-rules.ts, docs/code-analysis.md).
 const deadCodeLanguage = z
   .object({
-    kinds: patterns, usedFiles: patterns, publicFiles: patterns, callbackNames: patterns, registeredHeads: patterns,
+    kinds: patterns, usedFiles: patterns, publicFiles: patterns, callbackNames: patterns, registeredHeads: patterns, localNameHeads: patterns,
     exportedHead: z.string().optional(), exportedName: z.string().optional(), privateMemberHead: z.string().optional(),
+    defaultExportHead: z.string().optional(), baseHead: z.string().optional(), objectMemberHead: z.string().optional(),
   })
   .strict();
 

@@ -74,10 +74,11 @@ export interface DeadCodeSettings {
   ignoreNames?: string[];
   /** Files whose mentions of a name are no use of it. */
   proseFiles?: string[];
-  /** Per language (ingest's ids): lists are added to the defaults; kinds, exportedHead, exportedName and privateMemberHead replace them. */
+  /** Per language (ingest's ids): lists are added to the defaults; kinds and the single patterns replace them. */
   languages?: Record<string, {
     kinds?: string[]; usedFiles?: string[]; publicFiles?: string[]; callbackNames?: string[]; registeredHeads?: string[];
-    exportedHead?: string; exportedName?: string; privateMemberHead?: string;
+    localNameHeads?: string[]; exportedHead?: string; exportedName?: string; privateMemberHead?: string;
+    defaultExportHead?: string; baseHead?: string; objectMemberHead?: string;
   }>;
 }
 

@@ -66,7 +66,7 @@ export async function parseAndChunk(text: string, language: string | null, optio
     return {
       language, parsed: true, ...(tree.rootNode.hasError ? { syntaxError: true } : {}),
       chunks, definitions: tags.definitions.map(plainDefinition), references: tags.references,
-      names: mentionedNames(text, [...commentRanges(tree.rootNode, grammar.comments), ...tags.definitions.map((d) => d.nameRange)]),
+      names: mentionedNames(text, tags.definitions.map((d) => d.nameRange), commentRanges(tree.rootNode, grammar.comments)),
       lines: lines.length,
     };
   } catch (error) {

@@ -33,6 +33,8 @@ export interface Reference {
   line: number;
   /** For imports: the imported module as written ('./util', 'lodash', 'foo.bar', 'stdio.h'), without its quotes. */
   module?: string;
+  /** `export * from './x'`: the file passes on everything the module exports (what makes x public when the file is). */
+  reexportAll?: true;
 }
 
 /** A definition with its syntax node and its place among the others, for the chunker. Valid while its tree lives. */
@@ -157,7 +159,10 @@ export function extractTags(root: Node, query: Query, source: string): FileTags 
   }
   for (const { module, statement, names } of imports.values()) {
     const bound = [...new Set(names.map((n) => unquote(n.text.trim())))];
-    for (const name of bound.length ? bound : [module]) out.push({ kind: 'import', name, line: statement.startPosition.row + 1, module });
+    const all = !bound.length && statement.type === 'export_statement';
+    for (const name of bound.length ? bound : [module]) {
+      out.push({ kind: 'import', name, line: statement.startPosition.row + 1, module, ...(all ? { reexportAll: true as const } : {}) });
+    }
   }
   out.sort((a, b) => a.line - b.line || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0));
   return { definitions: nested.map((d) => d.definition), references: out };
