@@ -236,6 +236,8 @@ for (const backendName of backendNames) {
       const check = await runCli(['check-dead-code', '--codebase', 'typescript', '--format', 'json'], backend.env);
       expect(check.code).toBe(0);
       expect(found(JSON.parse(check.stdout)[0].candidates)).toEqual(EXPECTED.typescript);
+      // ... and records the count as a telemetry event for aggregate-metrics.
+      expect(await db.query("select value from telemetry_events where name = 'dead_code.candidates.typescript'")).toEqual([{ value: EXPECTED.typescript!.length }]);
       const registry = await runCli(['sync-registry', '--codebase', 'typescript', '--json'], backend.env);
       expect(registry.code).toBe(0);
       expect(JSON.parse(registry.stdout).result[0].summary.cycles.count).toBe(1);

@@ -4,6 +4,7 @@ import { checkDeadCode, type DeadCodeCheck } from '../analysis/dead-code.js';
 import { mergeRules } from '../analysis/dead-code-rules.js';
 import { renderDeadCodeCheck, REPORT_FORMATS } from '../analysis/format.js';
 import { defineTask } from '../core/task/define.js';
+import { emitEvent } from '../metrics/events.js';
 
 export default defineTask({
   name: 'check-dead-code',
@@ -27,7 +28,10 @@ export default defineTask({
   },
   async run({ args, db, config, runId, progress }) {
     progress('looking for definitions no file mentions');
-    return checkDeadCode(db, { codebase: args.codebase, rules: mergeRules(config.deadCode, config.configPath), runId });
+    const checks = await checkDeadCode(db, { codebase: args.codebase, rules: mergeRules(config.deadCode, config.configPath), runId });
+    // Telemetry: aggregate-metrics turns the counts into a trend per codebase.
+    for (const c of checks) await emitEvent(db, `dead_code.candidates.${c.codebase}`, c.candidates.length, { runId, tags: { codebase: c.codebase, new: c.newCandidates } });
+    return checks;
   },
   summarize: (checks: DeadCodeCheck[]) =>
     checks.map((c) => `${c.codebase}: ${c.candidates.length} candidates` + (c.first ? ' (first check)' : ` (${c.newCandidates} new, ${c.resolved.length} resolved)`)).join('; '),
