@@ -1,8 +1,10 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
+    // The fixtures are codebases to analyse; their own tests are theirs.
+    exclude: [...configDefaults.exclude, 'test/fixtures/**'],
     pool: 'forks',
     // Two cores: two test files at a time, each with its own database.
     maxWorkers: 2,

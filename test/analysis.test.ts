@@ -252,6 +252,14 @@ for (const backendName of backendNames) {
       expect(format.stderr).toMatch(/--format/);
     });
 
+    it('keeps the number of checks it is told to, with their candidates', async () => {
+      await checkDeadCode(db, { codebase: 'history', rules: DEFAULT_RULES, keep: 2 });
+      const [{ checks, candidates }] = await db.query<{ checks: number; candidates: number }>(
+        `select count(*)::int as checks, (select count(*)::int from dead_code_candidates c join dead_code_checks k on k.id = c.check_id
+         where k.codebase = 'history') as candidates from dead_code_checks where codebase = 'history'`) as [{ checks: number; candidates: number }];
+      expect({ checks, candidates }).toEqual({ checks: 2, candidates: 16 });
+    });
+
     it('asks for one more ingest of a codebase ingested before names were recorded', async () => {
       await db.query("update code_files set names = null where codebase = 'rust' and path = 'src/lib.rs'");
       await expect(findDeadCode(db, 'rust', DEFAULT_RULES)).rejects.toThrow(

@@ -215,17 +215,19 @@ export interface DeadCodeCheck {
 
 /** Find each codebase's candidates and record them as today's check, marking those the last check did not have. */
 export async function checkDeadCode(
-  db: Database, options: { codebase?: string; rules: DeadCodeRules; runId?: number },
+  db: Database, options: { codebase?: string; rules: DeadCodeRules; runId?: number; keep?: number },
 ): Promise<DeadCodeCheck[]> {
   const checks: DeadCodeCheck[] = [];
   for (const codebase of await codebasesToAnalyse(db, options.codebase)) {
     const found = await findDeadCode(db, codebase, options.rules);
-    checks.push(await recordCheck(db, codebase, found, options.rules, options.runId));
+    checks.push(await recordCheck(db, codebase, found, options.rules, options.runId, options.keep));
   }
   return checks;
 }
 
-async function recordCheck(db: Database, codebase: string, found: DeadCodeCandidate[], rules: DeadCodeRules, runId?: number): Promise<DeadCodeCheck> {
+async function recordCheck(
+  db: Database, codebase: string, found: DeadCodeCandidate[], rules: DeadCodeRules, runId?: number, keep?: number,
+): Promise<DeadCodeCheck> {
   return db.transaction(async (client) => {
     const [previous] = (await client.query<{ id: number }>(
       'select id from dead_code_checks where codebase = $1 order by checked_at desc, id desc limit 1', [codebase])).rows;
@@ -250,6 +252,11 @@ async function recordCheck(db: Database, codebase: string, found: DeadCodeCandid
          from jsonb_to_recordset($2::jsonb) as x(path text, symbol text, line int, "endLine" int, kind text, language text, reason text, "firstSeenAt" timestamptz)
          on conflict do nothing`,
         [check!.id, JSON.stringify(rows.slice(i, i + 5000))]);
+    }
+    if (keep !== undefined) {
+      await client.query(
+        `delete from dead_code_checks where codebase = $1 and id not in
+           (select id from dead_code_checks where codebase = $1 order by checked_at desc, id desc limit $2)`, [codebase, keep]);
     }
     return {
       codebase, checkId: check!.id, checkedAt: new Date(check!.checkedAt).toISOString(),

@@ -18,6 +18,7 @@ export default defineTask({
   schedule: '0 9 * * *',
   args: z.object({
     codebase: z.string().min(1).optional().describe('only this codebase (default: every ingested codebase)'),
+    keep: z.number().int().min(2).default(90).describe('checks kept per codebase (with their candidates); older ones are deleted'),
     format: z.enum(REPORT_FORMATS).default('text').describe('how the candidates are printed: text, markdown or json'),
   }),
   timeoutMs: 30 * 60_000,
@@ -28,7 +29,7 @@ export default defineTask({
   },
   async run({ args, db, config, runId, progress }) {
     progress('looking for definitions no file mentions');
-    const checks = await checkDeadCode(db, { codebase: args.codebase, rules: mergeRules(config.deadCode, config.configPath), runId });
+    const checks = await checkDeadCode(db, { codebase: args.codebase, rules: mergeRules(config.deadCode, config.configPath), runId, keep: args.keep });
     // Telemetry: aggregate-metrics turns the counts into a trend per codebase.
     for (const c of checks) await emitEvent(db, `dead_code.candidates.${c.codebase}`, c.candidates.length, { runId, tags: { codebase: c.codebase, new: c.newCandidates } });
     return checks;
