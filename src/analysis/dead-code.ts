@@ -102,10 +102,10 @@ export async function findDeadCode(db: Database, codebase: string, rules: DeadCo
     if (!CLASS_LIKE.has(u.parentKind ?? '') && language.objectMember(own)) continue;
     if (language.bases(parentHead(u)).some((base) => !defined.has(base))) continue;
     if (language.defaultExport(own) && (u.imported || stems.get(u.path)!.every((word) => named.has(word)))) continue;
-    // A member of an exported definition is exported with it unless it says it is private (a method of an
-    // exported class); in a public file, so is a member of a class exported by a list (`export { Cart }`).
+    // Where members say they are private (TypeScript's private, #), a member of an exported class is
+    // exported with it, and in a public file so is one of a class exported by a list (`export { Cart }`);
+    // elsewhere a member's own head or name says it all.
     const parent = u.symbol.slice(0, -name.length - 1);
-    // Only where a member says it is private (TypeScript's private, #): elsewhere a member's own head or name says it all.
     const parentExported = u.parentLine !== null && language.membersInherit && CLASS_LIKE.has(u.parentKind ?? '')
       && (language.exported(shortName(parent), parentHead(u)) || (isPublic(u.path) && !unmentionedAt.has(`${u.path}\0${parent}`)));
     const exported = language.exported(name, own) || (parentExported && !language.privateMember(own));
