@@ -36,6 +36,7 @@ function render(blocks: Block[], format: 'text' | 'markdown'): string {
 }
 
 const n = (value: number) => value.toLocaleString('en-US');
+const count = (value: number, word: string) => `${n(value)} ${value === 1 ? word : `${word}s`}`;
 const more = (total: number) => (total > SHOWN ? [{ paragraph: `... and ${n(total - SHOWN)} more (see --format json).` }] : []);
 const at = (path: string, line: number, format: 'text' | 'markdown') => (format === 'markdown' ? `\`${path}:${line}\`` : `${path}:${line}`);
 const code = (text: string, format: 'text' | 'markdown') => (format === 'markdown' ? `\`${text}\`` : text);
@@ -45,7 +46,7 @@ export function renderRegistry(snapshots: RegistrySnapshot[], format: ReportForm
   const blocks: Block[] = [];
   for (const { id, codebase, takenAt, summary: s, diff: d } of snapshots) {
     blocks.push({ heading: `Architecture of ${codebase} (snapshot ${id}, ${takenAt})`, level: 1 });
-    blocks.push({ paragraph: `${n(s.totals.files)} files, ${n(s.totals.lines)} lines, ${n(s.totals.symbols)} symbols, ${n(s.totals.imports)} imports and ${n(s.totals.calls)} calls between them; ${n(s.modules.count)} modules (folders).` });
+    blocks.push({ paragraph: `${count(s.totals.files, 'file')}, ${count(s.totals.lines, 'line')}, ${count(s.totals.symbols, 'symbol')}, ${count(s.totals.imports, 'import')} and ${count(s.totals.calls, 'call')} between them; ${count(s.modules.count, 'module')} (folders).` });
     blocks.push({ table: { head: ['language', 'files', 'lines', 'symbols'], rows: s.languages.map((l) => [l.language, n(l.files), n(l.lines), n(l.symbols)]) } });
     if (s.modules.byFanIn.length) {
       blocks.push({ heading: 'Modules most depended on (fan-in) and depending most (fan-out)', level: 2 });
@@ -70,7 +71,7 @@ export function renderRegistry(snapshots: RegistrySnapshot[], format: ReportForm
     blocks.push({ heading: 'Since the last snapshot', level: 2 });
     if (!d.previous) blocks.push({ paragraph: 'This is the first snapshot of the codebase: nothing to compare with.' });
     else {
-      blocks.push({ paragraph: `Compared with snapshot ${d.previous.id} (${d.previous.takenAt}): ${n(d.files.added.length)} files added, ${n(d.files.removed.length)} removed, ${n(d.files.changed)} changed (${n(d.files.grown.length)} grown, ${n(d.files.shrunk)} shrunk); ${n(d.symbols.added.length)} symbols added, ${n(d.symbols.removed.length)} removed; ${n(d.cycles.added.length)} cycles new, ${n(d.cycles.removed.length)} gone.` });
+      blocks.push({ paragraph: `Compared with snapshot ${d.previous.id} (${d.previous.takenAt}): ${count(d.files.added.length, 'file')} added, ${n(d.files.removed.length)} removed, ${n(d.files.changed)} changed (${n(d.files.grown.length)} grown, ${n(d.files.shrunk)} shrunk); ${count(d.symbols.added.length, 'symbol')} added, ${n(d.symbols.removed.length)} removed; ${count(d.cycles.added.length, 'cycle')} new, ${n(d.cycles.removed.length)} gone.` });
       const changes = [
         ...d.files.added.map((p) => `added ${code(p, format)}`),
         ...d.files.removed.map((p) => `removed ${code(p, format)}`),
@@ -114,7 +115,7 @@ export function renderDeadCodeReport(reports: DeadCodeReport[], format: ReportFo
     blocks.push({ heading: `Dead code in ${r.codebase}, ${r.since.slice(0, 10)} to ${r.until.slice(0, 10)}`, level: 1 });
     if (r.note) blocks.push({ paragraph: r.note });
     if (!r.series.length && !r.total) continue;
-    blocks.push({ paragraph: `${n(r.total)} candidates now; ${n(r.added.length)} new within the window, ${n(r.resolved.length)} resolved.` });
+    blocks.push({ paragraph: `${count(r.total, 'candidate')} now; ${n(r.added.length)} new within the window, ${n(r.resolved.length)} resolved.` });
     if (r.series.length) blocks.push({ heading: 'Candidates per day', level: 2 }, { table: { head: ['day', 'candidates'], rows: r.series.map((s) => [s.day, n(s.candidates)]) } });
     if (r.added.length) blocks.push({ heading: 'New', level: 2 }, { list: r.added.slice(0, SHOWN).map((c) => `${code(c.symbol, format)} (${c.kind}, ${at(c.path, c.line, format)}): ${c.reason}`) }, ...more(r.added.length));
     if (r.resolved.length) blocks.push({ heading: 'Resolved', level: 2 }, { list: r.resolved.slice(0, SHOWN).map((c) => `${code(c.symbol, format)} (${c.kind}, ${at(c.path, c.line, format)})`) }, ...more(r.resolved.length));

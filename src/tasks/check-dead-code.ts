@@ -3,6 +3,7 @@ import { codebasesToAnalyse } from '../analysis/codebase.js';
 import { checkDeadCode, type DeadCodeCheck } from '../analysis/dead-code.js';
 import { mergeRules } from '../analysis/dead-code-rules.js';
 import { renderDeadCodeCheck, REPORT_FORMATS } from '../analysis/format.js';
+import { plural } from '../core/format.js';
 import { defineTask } from '../core/task/define.js';
 import { emitEvent } from '../metrics/events.js';
 
@@ -35,6 +36,6 @@ export default defineTask({
     return checks;
   },
   summarize: (checks: DeadCodeCheck[]) =>
-    checks.map((c) => `${c.codebase}: ${c.candidates.length} candidates` + (c.first ? ' (first check)' : ` (${c.newCandidates} new, ${c.resolved.length} resolved)`)).join('; '),
+    checks.map((c) => `${c.codebase}: ${plural(c.candidates.length, 'candidate')}` + (c.first ? ' (first check)' : ` (${c.newCandidates} new, ${c.resolved.length} resolved)`)).join('; '),
   report: (checks: DeadCodeCheck[], args) => renderDeadCodeCheck(checks, args.format),
 });

@@ -3,6 +3,7 @@ import { codebasesToAnalyse } from '../analysis/codebase.js';
 import { reportDeadCode, type DeadCodeReport } from '../analysis/dead-code-report.js';
 import { renderDeadCodeReport, REPORT_FORMATS } from '../analysis/format.js';
 import { duration, durationMs } from '../core/task/args.js';
+import { plural } from '../core/format.js';
 import { defineTask } from '../core/task/define.js';
 
 export default defineTask({
@@ -25,6 +26,6 @@ export default defineTask({
     return reportDeadCode(db, { codebase: args.codebase, days: durationMs(args.within) / 86_400_000 });
   },
   summarize: (reports: DeadCodeReport[]) =>
-    reports.map((r) => (r.note && !r.total ? `${r.codebase}: no checks yet` : `${r.codebase}: ${r.total} candidates, ${r.added.length} new and ${r.resolved.length} resolved`)).join('; '),
+    reports.map((r) => (r.note && !r.total ? `${r.codebase}: no checks yet` : `${r.codebase}: ${plural(r.total, 'candidate')}, ${r.added.length} new and ${r.resolved.length} resolved`)).join('; '),
   report: (reports: DeadCodeReport[], args) => renderDeadCodeReport(reports, args.format),
 });

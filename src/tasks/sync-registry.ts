@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { codebasesToAnalyse } from '../analysis/codebase.js';
 import { renderRegistry, REPORT_FORMATS } from '../analysis/format.js';
 import { syncRegistry, type RegistrySnapshot } from '../analysis/registry.js';
+import { plural } from '../core/format.js';
 import { defineTask } from '../core/task/define.js';
 
 export default defineTask({
@@ -27,7 +28,7 @@ export default defineTask({
     return syncRegistry(db, { codebase: args.codebase, keep: args.keep, runId });
   },
   summarize: (snapshots: RegistrySnapshot[]) =>
-    snapshots.map(({ id, codebase, summary: s, diff: d }) => `${codebase}: snapshot ${id}, ${s.totals.files} files, ${s.cycles.count} cycles` +
+    snapshots.map(({ id, codebase, summary: s, diff: d }) => `${codebase}: snapshot ${id}, ${plural(s.totals.files, 'file')}, ${plural(s.cycles.count, 'import cycle')}` +
       (d.previous ? `; since snapshot ${d.previous.id}: +${d.files.added.length} -${d.files.removed.length} files, +${d.symbols.added.length} -${d.symbols.removed.length} symbols` : '')).join('; '),
   report: (snapshots: RegistrySnapshot[], args) => renderRegistry(snapshots, args.format),
 });
