@@ -27,6 +27,7 @@ function buildProgram(manifest: TaskManifestEntry[]): Command {
     .description('Runs, schedules and records the maintenance and set-up work of a PostgreSQL-backed code-intelligence system.')
     .option('--config <file>', 'config file (default: ./singularity.config.json if present)')
     .option('--home <dir>', 'where the embedded database lives (default: $SINGULARITY_HOME or ./.singularity)')
+    .option('--role <role>', 'instance (default) or central: the tasks of this role (default: $SINGULARITY_ROLE, the config file\'s "role")')
     .showSuggestionAfterError()
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(redact(text)), outputError: (text, write) => write(text) });

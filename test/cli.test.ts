@@ -75,18 +75,20 @@ describe('help and the task table (no database needed)', () => {
     expect(r.stdout).toContain('--json');
   });
 
-  it('`tasks` prints one row per task with its engine and schedule', async () => {
+  it('`tasks` prints one row per task with its engine, roles and schedule', async () => {
     const r = await cli(['tasks']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout.split('\n')[0]).toMatch(/^TASK\s+ENGINE\s+SCHEDULE/);
+    expect(r.stdout.split('\n')[0]).toMatch(/^TASK\s+ENGINE\s+ROLES\s+SCHEDULE/);
     const rows = tableRows(r.stdout);
     expect(rows.map((row) => row[0])).toEqual(tasks.map((t) => t.name));
+    expect(rows.find((cells) => cells[0] === 'sync-learning')![2]).toBe('instance');
     for (const task of tasks) {
       const row = rows.find((cells) => cells[0] === task.name)!;
       expect(row[1], task.name).toBe(task.engine);
-      expect(row[2], task.name).toBe(describeSchedules(defaultSchedules(task.schedule)) || '-');
-      expect(row[3], task.name).toBe(task.setupOrder ? String(task.setupOrder) : '-');
-      expect(row[4], task.name).toBe(task.summary);
+      expect(row[2], task.name).toBe(task.roles?.join(', ') ?? 'any');
+      expect(row[3], task.name).toBe(describeSchedules(defaultSchedules(task.schedule)) || '-');
+      expect(row[4], task.name).toBe(task.setupOrder ? String(task.setupOrder) : '-');
+      expect(row[5], task.name).toBe(task.summary);
     }
   });
 

@@ -9,6 +9,7 @@ import { HardStopError } from '../core/errors.js';
 export interface GlobalOptions {
   config?: string;
   home?: string;
+  role?: string;
   json?: boolean;
 }
 

@@ -6,7 +6,7 @@ import { UsageError } from '../core/errors.js';
 import { RUN_TRIGGERS, type RunTrigger } from '../core/run-states.js';
 import type { Run } from '../core/runs.js';
 import type { RunRequest } from '../core/runner.js';
-import type { TaskDefinition } from '../core/task/define.js';
+import { refusedInRole, type TaskDefinition } from '../core/task/define.js';
 import type { TaskSet } from '../core/task/registry.js';
 import { err, fitLine, printJson, progressLine, terminalSpinner, write } from './output.js';
 import { renderRunLine } from './render-run.js';
@@ -29,6 +29,10 @@ export async function runTaskCommand(name: string, raw: Record<string, unknown>,
   const tasks = await loadTasks(config);
   const task = tasks.find(name);
   if (!task) throw new UsageError(`unknown task '${name}'`);
+  const refused = refusedInRole(task, config.role);
+  if (refused) {
+    throw new UsageError(refused, { hint: `The role comes from --role, SINGULARITY_ROLE or the config file's "role" (see docs/configuration.md).` });
+  }
   const args = parseArgs(task.args, raw, name);
   const trigger = triggerFromEnv();
   return withTaskRun(task, { config, tasks }, globals, async (execute, db) => {

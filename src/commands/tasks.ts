@@ -10,8 +10,8 @@ export function tasksCommand(manifest: TaskManifestEntry[], opts: { json?: boole
   }
   out(
     table(
-      ['TASK', 'ENGINE', 'SCHEDULE', 'SETUP', 'SUMMARY'],
-      manifest.map((t) => [t.name, t.engine, t.schedules.length ? describeSchedules(t.schedules) : '-', t.setupOrder ? String(t.setupOrder) : '-', t.summary]),
+      ['TASK', 'ENGINE', 'ROLES', 'SCHEDULE', 'SETUP', 'SUMMARY'],
+      manifest.map((t) => [t.name, t.engine, t.roles?.join(', ') ?? 'any', t.schedules.length ? describeSchedules(t.schedules) : '-', t.setupOrder ? String(t.setupOrder) : '-', t.summary]),
     ),
   );
   return 0;

@@ -42,6 +42,7 @@ const deadCodeLanguage = z
 const ConfigFileSchema = z
   .object({
     $schema: z.string().optional(),
+    role: z.enum(['instance', 'central']).optional(),
     databaseUrl: z.string().min(1).optional(),
     home: z.string().min(1).optional(),
     embedded: z

@@ -8,7 +8,13 @@ import { resolveWebhooks, type Webhook } from './webhooks.js';
 
 export const CONFIG_FILE_NAME = 'singularity.config.json';
 
+/** Where singularity runs (the task contract's roles): an instance, or the central database's host. */
+export type Role = 'instance' | 'central';
+const ROLE_NAMES: readonly Role[] = ['instance', 'central'];
+
 export interface Config {
+  /** This process's role: `instance` (default) or `central`; each task says which roles it runs in. */
+  role: Role;
   /** A PostgreSQL connection string; undefined means the embedded database under `home`. */
   databaseUrl?: string;
   /** Where the embedded database, its socket and its log live. */
@@ -96,6 +102,7 @@ export const DEFAULT_EMBEDDING_MODEL = 'Xenova/all-MiniLM-L6-v2';
 export interface ConfigFlags {
   config?: string;
   home?: string;
+  role?: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -115,6 +122,7 @@ const NUMERIC_ENV: Array<[string, (c: Config, n: number) => void]> = [
 export function defaultConfig(cwd: string): Config {
   const home = resolve(cwd, '.singularity');
   return {
+    role: 'instance',
     home,
     embedded: { idleTimeoutMs: 30_000, startTimeoutMs: 60_000 },
     runs: { heartbeatMs: 5_000, staleAfterMs: 60_000, stopGraceMs: 5_000 },
@@ -164,6 +172,7 @@ export async function loadConfig(
     if (file.backup?.databases) config.backup.databases = file.backup.databases;
     if (file.notify?.webhooks) config.notify.webhooks = resolveWebhooks(path, file.notify.webhooks, env);
     if (file.deadCode) config.deadCode = file.deadCode;
+    if (file.role) config.role = file.role;
   }
 
   if (env.DATABASE_URL) config.databaseUrl = env.DATABASE_URL;
@@ -188,6 +197,13 @@ export async function loadConfig(
   }
 
   if (flags.home) config.home = resolve(cwd, flags.home);
+  const role = flags.role ?? env.SINGULARITY_ROLE;
+  if (role !== undefined && role !== '') {
+    if (!(ROLE_NAMES as readonly string[]).includes(role)) {
+      throw new ConfigError(`${flags.role !== undefined ? '--role' : 'SINGULARITY_ROLE'} must be ${ROLE_NAMES.join(' or ')}, not '${role}'`);
+    }
+    config.role = role as Role;
+  }
   // The backup folder follows the home unless it was set on its own.
   if (!backupDirSet) config.backup.dir = join(config.home, 'backups');
 

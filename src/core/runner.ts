@@ -9,7 +9,7 @@ import * as runs from './runs.js';
 import type { Run, RunError } from './runs.js';
 import type { RunTrigger } from './run-states.js';
 import { parseArgs } from './task/args.js';
-import { concurrencyKeyOf, type FlowDone, type NodeTask, type Progress, type RetryPolicy, type TaskDefinition } from './task/define.js';
+import { concurrencyKeyOf, refusedInRole, type FlowDone, type NodeTask, type Progress, type RetryPolicy, type TaskDefinition } from './task/define.js';
 import type { TaskSet } from './task/registry.js';
 import { runFlow, type FlowStep, type StepHistory } from './flow.js';
 
@@ -113,6 +113,8 @@ function exitCodeOf(error: unknown): unknown {
 
 /** Start a run of `task` now and carry it to its end. Returns the run's final record. */
 export async function runTask(options: RunnerOptions, task: TaskDefinition, request: RunRequest): Promise<Run> {
+  const refused = refusedInRole(task, options.config.role ?? 'instance');
+  if (refused) throw new UsageError(refused);
   await runs.reapStaleRuns(options.db, options.config.runs);
   const { run, claimed } = await claimRun(options, task, request);
   if (!claimed) return run;

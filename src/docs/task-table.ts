@@ -9,7 +9,7 @@ export function renderTaskTable(manifest: TaskManifestEntry[]): string {
   const flags = (t: TaskManifestEntry) =>
     t.options.map((o) => `\`--${o.flag}\`${o.default !== undefined ? ` (${String(o.default)})` : ''}`).join(', ') || '-';
   const rows = manifest.map(
-    (t) => `| \`${t.name}\` | ${t.engine} | ${t.schedules.length ? t.schedules.map((s) => `\`${s.cron}\`${s.flags ? ` (\`${s.flags}\`)` : ''}`).join('<br>') : '-'} | ${t.setupOrder ?? '-'} | ${flags(t)} | ${t.summary} |`,
+    (t) => `| \`${t.name}\` | ${t.engine} | ${t.schedules.length ? t.schedules.map((s) => `\`${s.cron}\`${s.flags ? ` (\`${s.flags}\`)` : ''}`).join('<br>') : '-'} | ${t.setupOrder ?? '-'} | ${flags(t)} | ${t.summary}${t.roles ? ` (${t.roles.join(' and ')} role only)` : ''} |`,
   );
   return ['| task | engine | default schedule | setup step | flags (default) | what it does |', '|---|---|---|---|---|---|', ...rows].join('\n');
 }

@@ -30,7 +30,7 @@ import { buildTaskCommand, taskCommandValues } from '../core/task/flags.js';
 import { DAY_MS, parseDuration } from '../core/duration.js';
 import { CrontabError, UsageError } from '../core/errors.js';
 import { describeArgs, parseArgs } from '../core/task/args.js';
-import { defaultSchedules, type TaskDefinition } from '../core/task/define.js';
+import { defaultSchedules, refusedInRole, type TaskDefinition } from '../core/task/define.js';
 import type { TaskSet } from '../core/task/registry.js';
 import { periodMs, ticksBetween } from './ticks.js';
 
@@ -375,6 +375,8 @@ function parseEntry(
   } else if (!(task = tasks.find(name))) {
     const suggestion = closest(name, [SETUP, ...tasks.all.map((t) => t.name)]);
     report(taskWord.column, `unknown task '${name}'` + (suggestion ? ` (did you mean '${suggestion}'?)` : " (see 'singularity tasks')"));
+  } else if (refusedInRole(task, tasks.role ?? 'instance')) {
+    report(taskWord.column, `${refusedInRole(task, tasks.role ?? 'instance')}: a scheduler of this role cannot run it`);
   } else {
     const parsed = parseFlags(task, argv);
     if ('problem' in parsed) {
@@ -542,7 +544,8 @@ export function defaultCrontabText(tasks: TaskSet): string {
     '# setup: the set-up flow (every set-up step in order; steps already done are skipped), on each start',
     '@setup setup',
   ];
-  for (const task of tasks.all) {
+  // A task of another role is left out: the central's crontab has no instance tasks, and the other way round.
+  for (const task of tasks.all.filter((t) => !refusedInRole(t, tasks.role ?? 'instance'))) {
     const schedules = defaultSchedules(task.schedule);
     if (schedules.length) lines.push('', `# ${task.name}: ${task.summary}`);
     for (const { cron, flags } of schedules) lines.push(`${cron} ${task.name}${flags ? ` ${flags}` : ''}`);

@@ -69,6 +69,6 @@ export const tasks: readonly TaskDefinition[] = [
 ];
 
 /** Every task this configuration knows: the built-in ones and those of its task modules. */
-export function loadTasks(config: Pick<Config, 'taskModules'>): Promise<TaskSet> {
+export function loadTasks(config: Pick<Config, 'taskModules'> & Partial<Pick<Config, 'role'>>): Promise<TaskSet> {
   return loadTaskSet(tasks, config);
 }

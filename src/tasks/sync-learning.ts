@@ -15,6 +15,8 @@ export default defineTask({
     'Learned patterns go through an outbox (learning_outbox); each run sends one batch (learning_sync_batches). ' +
     "No central database exists yet: a batch is recorded as sent with destination 'none'.",
   engine: 'sql',
+  // An instance sends; the central database receives (seed 004: instances learn, the central aggregates).
+  roles: ['instance'],
   schedule: '*/10 * * * *',
   args: z.object({
     batchSize: z.number().int().min(1).max(100_000).default(500).describe('most learnings sent per run (one batch)'),

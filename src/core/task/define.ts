@@ -1,11 +1,13 @@
 // A task is defined once, here in shape and in src/tasks/<name>.ts in substance. The CLI subcommand,
 // its flags and help, the crontab entry and the status row are all derived from the definition.
 import type { z } from 'zod';
-import type { Config } from '../config.js';
+import type { Config, Role } from '../config.js';
 import type { Database } from '../database.js';
 import type { RunTrigger } from '../run-states.js';
 
 export type Engine = 'node' | 'sql';
+
+export type { Role } from '../config.js';
 
 /** One default crontab entry of a task: when, and the flags it runs with (as typed on the command line). */
 export interface DefaultSchedule {
@@ -81,6 +83,8 @@ interface TaskBase<Schema extends z.ZodObject> {
   schedule?: string | readonly DefaultSchedule[];
   /** An argument also given as the command's one positional argument (`ingest ./repo` for --path). */
   positional?: string;
+  /** The roles the task runs in (default: both). A task started in another role is refused with exit 2. */
+  roles?: readonly Role[];
   /** Position in `singularity setup` for once-ever set-up steps. */
   setupOrder?: number;
   args: Schema;
@@ -173,4 +177,10 @@ export function sqlLiteral(value: string | number | boolean): string {
   }
   if (typeof value === 'boolean') return value ? 'true' : 'false';
   return `'${value.replace(/'/g, "''")}'`;
+}
+
+/** Why a task does not run in a role, or undefined when it does. */
+export function refusedInRole(task: Pick<TaskDefinition, 'name' | 'roles'>, role: Role): string | undefined {
+  if (!task.roles || task.roles.includes(role)) return undefined;
+  return `${task.name} runs in the ${task.roles.join(' and ')} role${task.roles.length > 1 ? 's' : ''} only, and this is the ${role} role`;
 }

@@ -2,13 +2,15 @@
 // flags), derived from the task definitions at build time, so that `singularity --help` loads neither
 // zod nor any task (src/tasks/manifest.ts reads it).
 import { describeArgs, type OptionSpec } from './args.js';
-import { defaultSchedules, type DefaultSchedule, type Engine, type TaskDefinition } from './define.js';
+import { defaultSchedules, type DefaultSchedule, type Engine, type Role, type TaskDefinition } from './define.js';
 
 export interface TaskManifestEntry {
   name: string;
   summary: string;
   description?: string;
   engine: Engine;
+  /** The roles it runs in (absent: both). */
+  roles?: readonly Role[];
   /** The default crontab entries (empty: on demand only). */
   schedules: DefaultSchedule[];
   setupOrder?: number;
@@ -25,6 +27,7 @@ export function deriveManifest(tasks: readonly TaskDefinition[]): TaskManifestEn
     summary: t.summary,
     description: t.description,
     engine: t.engine,
+    ...(t.roles ? { roles: t.roles } : {}),
     schedules: defaultSchedules(t.schedule),
     setupOrder: t.setupOrder,
     positional: t.positional,

@@ -4,11 +4,13 @@
 import { pathToFileURL } from 'node:url';
 import type { Config } from '../config.js';
 import { ConfigError } from '../errors.js';
-import type { TaskDefinition } from './define.js';
+import type { Role, TaskDefinition } from './define.js';
 
 export interface TaskSet {
   all: readonly TaskDefinition[];
   find(name: string): TaskDefinition | undefined;
+  /** The role of this process (config `role`): what its crontab may schedule. Default: instance. */
+  role?: Role;
 }
 
 function isTask(value: unknown): value is TaskDefinition {
@@ -16,7 +18,7 @@ function isTask(value: unknown): value is TaskDefinition {
   return !!t && typeof t.name === 'string' && (t.engine === 'node' || t.engine === 'sql') && typeof t.timeoutMs === 'number';
 }
 
-export async function loadTaskSet(builtIn: readonly TaskDefinition[], config: Pick<Config, 'taskModules'>): Promise<TaskSet> {
+export async function loadTaskSet(builtIn: readonly TaskDefinition[], config: Pick<Config, 'taskModules'> & Partial<Pick<Config, 'role'>>): Promise<TaskSet> {
   const all = [...builtIn];
   for (const path of config.taskModules) {
     let module: { default?: unknown };
@@ -39,5 +41,5 @@ export async function loadTaskSet(builtIn: readonly TaskDefinition[], config: Pi
     }
   }
   const byName = new Map(all.map((t) => [t.name, t]));
-  return { all, find: (name) => byName.get(name) };
+  return { all, find: (name) => byName.get(name), role: config.role ?? 'instance' };
 }
