@@ -3,7 +3,7 @@
 // From the bottom up:
 //   core       src/core/: configuration, the database, the run history, the task contract
 //              (src/core/task/), the flow, locks, errors. It imports nothing of the project above it.
-//   libraries  the folders that do the work (analysis, backup, cache, doctor, embed, ingest, knowledge, metrics, notify, pgcron, schedule,
+//   libraries  the folders that do the work (analysis, backup, cache, central, doctor, embed, ingest, knowledge, metrics, notify, pgcron, schedule,
 //              scheduler, search, status, vectors, docs). They import core and each other, never a task,
 //              a command or an entry.
 //   tasks      src/tasks/: one file per task of the catalogue, built on core and the libraries. A task
@@ -14,7 +14,7 @@
 //
 // And everywhere: no import cycle, neither between modules nor between folders; no module of src/
 // imports a development dependency (they are not installed with the package).
-const LIBRARIES = '^src/(analysis|backup|cache|doctor|docs|embed|ingest|knowledge|metrics|notify|pgcron|schedule|scheduler|search|status|vectors)/';
+const LIBRARIES = '^src/(analysis|backup|cache|central|doctor|docs|embed|ingest|knowledge|metrics|notify|pgcron|schedule|scheduler|search|status|vectors)/';
 const ENTRIES = '^src/(cli\\.ts|task-process\\.ts|scripts/)';
 
 module.exports = {
