@@ -18,6 +18,7 @@ async function main(start: StartMessage): Promise<void> {
   ]);
   const { config } = start;
   if (config.databaseUrl) validateDatabaseUrl(config.databaseUrl); // registers the password: never printed
+  if (config.central?.url) validateDatabaseUrl(config.central.url, 'CENTRAL_DATABASE_URL');
   const controller = new AbortController();
   const stop = (why: string) => controller.abort(new Error(why));
   process.once('SIGTERM', () => stop('stopped by SIGTERM'));

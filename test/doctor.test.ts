@@ -18,7 +18,7 @@ import { canRunOwnServer, freePort, startOwnServer, type OwnServer } from './sup
 
 const PASSWORD = 'singularity-test-pw';
 const ALL_IDS = ['database', 'server-version', 'migrations', 'pg_cron', 'pgvector', 'postgres_fdw', 'schedule', 'recent-failures', 'stuck-runs',
-  'history-size', 'backups', 'notifications', 'metrics', 'crontab', 'pg_dump', 'backup-dir', 'embedding-model', 'templates', 'secrets'];
+  'history-size', 'backups', 'notifications', 'metrics', 'central', 'crontab', 'pg_dump', 'backup-dir', 'embedding-model', 'templates', 'secrets'];
 
 /** Every output of the CLI in this file: none may contain the password. */
 const outputs: CliResult[] = [];

@@ -43,6 +43,8 @@ const ConfigFileSchema = z
   .object({
     $schema: z.string().optional(),
     role: z.enum(['instance', 'central']).optional(),
+    // Prefer CENTRAL_DATABASE_URL with ~/.pgpass: a password in the file is registered as a secret all the same.
+    central: z.object({ url: z.string().min(1).optional() }).strict().optional(),
     databaseUrl: z.string().min(1).optional(),
     home: z.string().min(1).optional(),
     embedded: z

@@ -65,6 +65,8 @@ export interface Config {
     /** The databases to back up; empty: the one singularity uses. */
     databases: BackupDatabase[];
   };
+  /** The central database the instances share (CENTRAL_DATABASE_URL); undefined: none, learnings stay in the outbox. */
+  central: { url?: string };
   /** What check-dead-code adds to its default rules (see src/analysis/dead-code-rules.ts). */
   deadCode: DeadCodeSettings;
   notify: {
@@ -133,6 +135,7 @@ export function defaultConfig(cwd: string): Config {
     backup: { dir: join(home, 'backups'), databases: [] },
     notify: { webhooks: [] },
     deadCode: {},
+    central: {},
   };
 }
 
@@ -173,9 +176,11 @@ export async function loadConfig(
     if (file.notify?.webhooks) config.notify.webhooks = resolveWebhooks(path, file.notify.webhooks, env);
     if (file.deadCode) config.deadCode = file.deadCode;
     if (file.role) config.role = file.role;
+    if (file.central?.url) config.central.url = file.central.url;
   }
 
   if (env.DATABASE_URL) config.databaseUrl = env.DATABASE_URL;
+  if (env.CENTRAL_DATABASE_URL) config.central.url = env.CENTRAL_DATABASE_URL;
   if (env.SINGULARITY_HOME) config.home = resolve(cwd, env.SINGULARITY_HOME);
   if (env.SINGULARITY_CRONTAB) config.scheduler.crontab = resolve(cwd, env.SINGULARITY_CRONTAB);
   if (env.SINGULARITY_TEMPLATES_DIR) config.knowledge.templatesDir = resolve(cwd, env.SINGULARITY_TEMPLATES_DIR);
@@ -209,17 +214,18 @@ export async function loadConfig(
 
   if (config.databaseUrl) validateDatabaseUrl(config.databaseUrl);
   for (const database of config.backup.databases) validateDatabaseUrl(database.url);
+  if (config.central.url) validateDatabaseUrl(config.central.url, 'CENTRAL_DATABASE_URL');
   return config;
 }
 
 /** Check a database URL and register its password as a secret, so that nothing prints it. */
-export function validateDatabaseUrl(url: string): void {
+export function validateDatabaseUrl(url: string, name = 'DATABASE_URL'): void {
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
     // Never echo the value: it may hold a password.
-    throw new ConfigError('DATABASE_URL is not a valid URL', {
+    throw new ConfigError(`${name} is not a valid URL`, {
       hint: 'Use the form postgres://USER@HOST:5432/DBNAME, with the password after the user name and a colon.',
     });
   }
@@ -232,6 +238,6 @@ export function validateDatabaseUrl(url: string): void {
     }
   }
   if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
-    throw new ConfigError(`DATABASE_URL must start with postgres:// or postgresql://, not ${parsed.protocol}//`);
+    throw new ConfigError(`${name} must start with postgres:// or postgresql://, not ${parsed.protocol}//`);
   }
 }

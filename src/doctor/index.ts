@@ -91,6 +91,7 @@ async function databaseChecks(
     await guarded('backups', 'backups', () => checkBackups(db, (type) => keepOf(local.crontab, type))),
     await guarded('notifications', 'notifications', async () => (await import('./notifications.js')).checkNotifications(db, config)),
     await guarded('metrics', 'metrics', () => checkMetrics(db)),
+    await guarded('central', 'central database', async () => (await import('./central.js')).checkCentral(db, config)),
   );
   return checks;
 }
