@@ -222,16 +222,16 @@ export function compileRules(rules: DeadCodeRules, where = 'the dead-code rules'
       used: files(r.usedFiles),
       public: files(r.publicFiles),
       // The head's last line is the definition's own: `export` is looked for there, decorators above it.
-      exported: (n, h) => (head ? head.test(h.split('\n').at(-1) ?? '') : false) || (name ? name.test(n) : false),
+      exported: (n, h) => (head ? head.test(lastLine(h)) : false) || (name ? name.test(n) : false),
       membersInherit: privateMember !== undefined,
-      privateMember: (h) => (privateMember ? privateMember.test(h.split('\n').at(-1) ?? '') : false),
+      privateMember: (h) => (privateMember ? privateMember.test(lastLine(h)) : false),
       callback: anyOf(r.callbackNames, `${field}.callbackNames`),
       registered: anyOf(r.registeredHeads, `${field}.registeredHeads`),
       localName: (n, h) => (r.localNameHeads ?? []).some((source) =>
         regex(source.replaceAll('{name}', n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), `${field}.localNameHeads`).test(lastLine(h))),
       defaultExport: (h) => (defaultExport ? defaultExport.test(lastLine(h)) : false),
       bases: (h) => {
-        const found = base?.exec(h.split('\n').at(-1) ?? '')?.[1];
+        const found = base?.exec(lastLine(h))?.[1];
         return found ? found.split(',').map((b) => b.trim().split(/\.|::/).pop()!.replace(/[<(].*$/, '')).filter(Boolean) : [];
       },
       objectMember: (h) => (objectMember ? objectMember.test(lastLine(h)) : false),

@@ -43,6 +43,16 @@ interface Unmentioned {
   imported: boolean;
 }
 
+/** A file of the codebase as the analysis reads it; refs only where it re-exports a module whole. */
+interface StoredFile {
+  id: number;
+  path: string;
+  language: string | null;
+  /** The codebase's folder, where its package.json files are read. */
+  root: string;
+  refs: Reference[];
+}
+
 /** Definitions a method can be a member of; a method in anything else is a member of an object literal. */
 const CLASS_LIKE = new Set(['class', 'interface', 'struct', 'object', 'impl', 'trait', 'enum', 'protocol', 'extension']);
 /** File names that say nothing of their module: a file loaded by path is named by its folder then. */
@@ -51,8 +61,11 @@ const GENERIC_STEMS = new Set(['index', 'main', 'mod', 'lib', 'init', '__init__'
 export async function findDeadCode(db: Database, codebase: string, rules: DeadCodeRules): Promise<DeadCodeCandidate[]> {
   await requireNames(db, codebase);
   const compiled = compileRules(rules);
-  const files = await db.query<{ id: number; path: string }>(
-    'select id, path from code_files where codebase = $1 and deleted_at is null', [codebase]);
+  // The codebase's files, read once: prose is left out of the mentions, the rest decide which files are public.
+  const files = await db.query<StoredFile>(
+    `select f.id, f.path, f.language, c.root,
+            case when f.refs @> '[{"reexportAll": true}]' then f.refs else '[]'::jsonb end as refs
+     from code_files f join codebases c on c.id = f.codebase where f.codebase = $1 and f.deleted_at is null`, [codebase]);
   const prose = files.filter((f) => compiled.prose(f.path)).map((f) => f.id);
   const languages = [...compiled.languages.keys()];
   const kinds = [...new Set([...compiled.languages.values()].flatMap((l) => [...l.kinds]))];
@@ -91,7 +104,7 @@ export async function findDeadCode(db: Database, codebase: string, rules: DeadCo
   const stems = new Map(possible.filter((u) => !u.imported && compiled.languages.get(u.language)!.defaultExport(head(u.path, u.line)))
     .map((u) => [u.path, stemWords(u.path)]));
   const named = await mentionedAmong(db, codebase, prose, [...new Set([...stems.values()].flat())]);
-  const isPublic = await publicFiles(db, codebase, compiled, await packageTargets(db, codebase));
+  const isPublic = publicFiles(files, compiled, packageTargets(files));
   const unmentionedAt = new Set(unmentioned.map((u) => `${u.path}\0${u.symbol}`));
   const candidates: DeadCodeCandidate[] = [];
   for (const u of possible) {
@@ -148,10 +161,7 @@ function stemWords(path: string): string[] {
  * The public files: those the language's rules or a package.json make public, and what they pass on
  * whole (`export * from './x'`), transitively: a package's index re-exporting its modules publishes them.
  */
-async function publicFiles(db: Database, codebase: string, compiled: CompiledRules, published: (path: string) => boolean): Promise<(path: string) => boolean> {
-  const files = await db.query<{ path: string; language: string | null; refs: Reference[] }>(
-    `select path, language, case when refs @> '[{"reexportAll": true}]' then refs else '[]'::jsonb end as refs
-     from code_files where codebase = $1 and deleted_at is null`, [codebase]);
+function publicFiles(files: readonly StoredFile[], compiled: CompiledRules, published: (path: string) => boolean): (path: string) => boolean {
   const direct = (f: { path: string; language: string | null }) => published(f.path) || (compiled.languages.get(f.language ?? '')?.public(f.path) ?? false);
   const open = new Set(files.filter(direct).map((f) => f.path));
   const passesOn = new Map(files.filter((f) => f.refs.length).map((f) => [f.path, f.refs.filter((r) => r.reexportAll && r.module)]));
@@ -172,10 +182,8 @@ async function publicFiles(db: Database, codebase: string, compiled: CompiledRul
 }
 
 /** The files the codebase's package.json files publish, read from its folder. */
-async function packageTargets(db: Database, codebase: string): Promise<(path: string) => boolean> {
-  const manifests = await db.query<{ path: string; root: string }>(
-    `select f.path, c.root from code_files f join codebases c on c.id = f.codebase
-     where f.codebase = $1 and f.deleted_at is null and (f.path = 'package.json' or f.path like '%/package.json')`, [codebase]);
+function packageTargets(files: readonly StoredFile[]): (path: string) => boolean {
+  const manifests = files.filter((f) => f.path === 'package.json' || f.path.endsWith('/package.json'));
   return manifests.length ? publishedFiles(manifests[0]!.root, manifests.map((m) => m.path)) : () => false;
 }
 

@@ -134,7 +134,7 @@ async function difference(client: Query, before: number, after: number, old: Reg
 }
 
 async function summarise(db: Database, codebase: string): Promise<RegistrySummary> {
-  const [languages, imports, ranked, definitions, calls] = await Promise.all([
+  const [languages, imports, ranked, definitions, calls, files] = await Promise.all([
     db.query<{ language: string; files: number; lines: number; bytes: number; symbols: number }>(
       `select coalesce(f.language, 'other') as language, count(*)::int as files, coalesce(sum(f.line_count), 0)::int as lines,
               sum(f.size_bytes)::float8 as bytes, coalesce(sum(s.n), 0)::int as symbols
@@ -158,9 +158,9 @@ async function summarise(db: Database, codebase: string): Promise<RegistrySummar
     db.query<{ path: string; calls: number }>(
       `select s.path, count(*)::int as calls from graph_edges e join graph_nodes s on s.id = e.source_id
        where s.codebase = $1 and e.kind = 'calls' group by s.path`, [codebase]),
+    db.query<{ path: string; lines: number }>(
+      'select path, coalesce(line_count, 0) as lines from code_files where codebase = $1 and deleted_at is null', [codebase]),
   ]);
-  const files = await db.query<{ path: string; lines: number }>(
-    'select path, coalesce(line_count, 0) as lines from code_files where codebase = $1 and deleted_at is null', [codebase]);
 
   const moduleOf = (path: string) => (path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '.');
   const modules = new Map<string, { files: number; in: Set<string>; out: Set<string> }>();
