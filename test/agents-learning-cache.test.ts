@@ -532,7 +532,9 @@ describe.each(backendNames)('agents, learning and cache on %s', (backendName) =>
     });
   });
 
-  describe('sync-learning', () => {
+  // The outbox protocol under sync-learning: enqueue each pattern version once, take disjoint batches. The
+  // transport to a central database is tested in central.test.ts.
+  describe('the learning outbox', () => {
     beforeAll(async () => {
       await db.query('truncate analysis_results, learned_patterns, learning_outbox, learning_sync_batches restart identity cascade');
       await db.query(
@@ -540,62 +542,72 @@ describe.each(backendNames)('agents, learning and cache on %s', (backendName) =>
          select 'sync', 'sync', 'f' || i, jsonb_build_object('pattern', 'sp' || i), 0.7 from generate_series(1, 7) i`,
       );
       await run(learnPatterns);
+      // One batch as a sender takes it, summed up.
+      await db.query(`create or replace function take_test(p_batch integer) returns jsonb language sql as $$
+        select jsonb_build_object('sent', count(*), 'batch_id', max(batch_id)) from take_learning_batch(p_batch, 'test') $$`);
     });
+    const take = async (n: number) => (await rows<{ r: { sent: number; batch_id: number | null } }>(`select take_test(${n}) as r`))[0]!.r;
+    const enqueue = async () => Number((await rows<{ n: number }>('select enqueue_learnings() as n'))[0]!.n);
 
     const outbox = () =>
       rows<{ pattern_id: number; pattern_version: number; batch_id: number | null; attempts: number; sent: boolean }>(
         `select pattern_id, pattern_version, batch_id, attempts, sent_at is not null as sent from learning_outbox order by id`,
       );
 
-    it('sends every learned pattern once, in batches of --batch-size', async () => {
-      const first = await run(syncLearning, { batchSize: 3 });
-      expect(first).toEqual({ enqueued: 7, sent: 3, batch_id: 1, unsent_left: 4 });
-      expect(syncLearning.summarize!(first)).toBe('enqueued 7 learnings; sent 3 in batch 1; 4 unsent');
-      expect(await run(syncLearning, { batchSize: 3 })).toEqual({ enqueued: 0, sent: 3, batch_id: 2, unsent_left: 1 });
-      expect(await run(syncLearning, { batchSize: 3 })).toEqual({ enqueued: 0, sent: 1, batch_id: 3, unsent_left: 0 });
-      const idle = await run(syncLearning, { batchSize: 3 });
-      expect(idle).toEqual({ enqueued: 0, sent: 0, batch_id: null, unsent_left: 0 });
-      expect(syncLearning.summarize!(idle)).toBe('enqueued 0 learnings; sent 0; 0 unsent');
+    it('sync-learning without a central database enqueues nothing and says so', async () => {
+      const result = await run(syncLearning, { batchSize: 3 });
+      expect(result).toEqual({ enqueued: 0, sent: 0, batch_id: null, unsent_left: 0, link: 'none' });
+      expect(syncLearning.summarize!(result)).toBe('no central database linked (CENTRAL_DATABASE_URL): nothing enqueued');
+      expect(await outbox()).toEqual([]);
+    });
 
+    it('enqueues every learned pattern once and hands it out in batches of the size asked', async () => {
+      expect(await enqueue()).toBe(7);
+      expect(await enqueue()).toBe(0);
+      expect(await take(3)).toEqual({ sent: 3, batch_id: 1 });
+      expect(await take(3)).toEqual({ sent: 3, batch_id: 2 });
+      expect(await take(3)).toEqual({ sent: 1, batch_id: 3 });
+      expect(await take(3)).toEqual({ sent: 0, batch_id: null });
       expect(await rows('select id, items, destination, sent_at is not null as sent from learning_sync_batches order by id')).toEqual([
-        { id: 1, items: 3, destination: 'none', sent: true },
-        { id: 2, items: 3, destination: 'none', sent: true },
-        { id: 3, items: 1, destination: 'none', sent: true },
+        { id: 1, items: 3, destination: 'test', sent: true },
+        { id: 2, items: 3, destination: 'test', sent: true },
+        { id: 3, items: 1, destination: 'test', sent: true },
       ]);
       const entries = await outbox();
       expect(entries.map((e) => e.pattern_id)).toEqual([1, 2, 3, 4, 5, 6, 7]);
       expect(entries.map((e) => e.batch_id)).toEqual([1, 1, 1, 2, 2, 2, 3]);
       expect(entries.every((e) => e.sent && e.attempts === 1 && e.pattern_version === 1)).toBe(true);
       const [payload] = await rows<{ payload: any }>(`select payload from learning_outbox where pattern_id = 1`);
-      expect(payload!.payload).toMatchObject({ kind: 'sync', pattern_key: 'sp1', occurrences: 1, confidence: 0.7, version: 1 });
+      expect(payload!.payload).toMatchObject({ kind: 'sync', pattern_key: 'sp1', occurrences: 1, confidence: 0.7, uses: 0, successes: 0, version: 1 });
     });
 
-    it('sends a pattern again when it changes, and only that one', async () => {
+    it('enqueues a pattern again when it changes, and only that one', async () => {
       await db.query(
         `insert into analysis_results (codebase, kind, subject, finding, confidence)
          values ('sync', 'sync', 'again', '{"pattern": "sp2"}', 0.1)`,
       );
       await run(learnPatterns);
-      expect(await run(syncLearning)).toEqual({ enqueued: 1, sent: 1, batch_id: 4, unsent_left: 0 });
+      expect(await enqueue()).toBe(1);
+      expect(await take(500)).toEqual({ sent: 1, batch_id: 4 });
       const changed = await rows<{ pattern_version: number; batch_id: number; payload: any }>(
         `select pattern_version, batch_id, payload from learning_outbox where pattern_id = 2 order by id`,
       );
       expect(changed.map((e) => [e.pattern_version, e.batch_id])).toEqual([[1, 1], [2, 4]]);
       expect(changed[1]!.payload).toMatchObject({ pattern_key: 'sp2', occurrences: 2, version: 2 });
       expect(changed[1]!.payload.confidence).toBeCloseTo(0.4, 12);
-      expect(await run(syncLearning)).toMatchObject({ enqueued: 0, sent: 0 });
+      expect(await enqueue()).toBe(0);
     });
 
-    it('never sends a learning twice when two callers run at once', async () => {
+    it('never hands a learning out twice when two senders take batches at once', async () => {
       await db.query(
         `insert into analysis_results (codebase, kind, subject, finding, confidence)
          select 'sync', 'sync-race', 'f' || i, jsonb_build_object('pattern', 'r' || i), 0.5 from generate_series(1, 40) i`,
       );
       await run(learnPatterns);
-      // One sync enqueues all 40 and sends one; the other 39 wait in the outbox.
-      expect(await run(syncLearning, { batchSize: 1 })).toMatchObject({ enqueued: 40, sent: 1, unsent_left: 39 });
+      expect(await enqueue()).toBe(40);
+      expect(await take(1)).toMatchObject({ sent: 1 });
 
-      const { first, second, secondFinishedFirst } = await concurrently('sync_learning(10)', 'sync_learning(100)');
+      const { first, second, secondFinishedFirst } = await concurrently('take_test(10)', 'take_test(100)');
       // On the server the second caller skipped the first one's locked entries instead of waiting.
       if (backendName === 'postgres') expect(secondFinishedFirst).toBe(true);
       expect(first.sent).toBe(10);

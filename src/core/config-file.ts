@@ -44,7 +44,11 @@ const ConfigFileSchema = z
     $schema: z.string().optional(),
     role: z.enum(['instance', 'central']).optional(),
     // Prefer CENTRAL_DATABASE_URL with ~/.pgpass: a password in the file is registered as a secret all the same.
-    central: z.object({ url: z.string().min(1).optional() }).strict().optional(),
+    central: z.object({
+      url: z.string().min(1).optional(),
+      instance: z.string().min(1).optional(),
+      link: z.enum(['auto', 'fdw', 'connection']).optional(),
+    }).strict().optional(),
     databaseUrl: z.string().min(1).optional(),
     home: z.string().min(1).optional(),
     embedded: z

@@ -1,5 +1,6 @@
 // Configuration: defaults, then the config file, then the environment, then flags; each layer overrides the last.
 import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from './errors.js';
@@ -65,8 +66,14 @@ export interface Config {
     /** The databases to back up; empty: the one singularity uses. */
     databases: BackupDatabase[];
   };
-  /** The central database the instances share (CENTRAL_DATABASE_URL); undefined: none, learnings stay in the outbox. */
-  central: { url?: string };
+  /** The central database the instances share (CENTRAL_DATABASE_URL); undefined: none, learnings stay here. */
+  central: {
+    url?: string;
+    /** This instance's name on the central database (SINGULARITY_INSTANCE; default: the host name). */
+    instance: string;
+    /** How the instance reaches it: postgres_fdw, a connection of singularity's own, or fdw where available. */
+    link: CentralLinkMode;
+  };
   /** What check-dead-code adds to its default rules (see src/analysis/dead-code-rules.ts). */
   deadCode: DeadCodeSettings;
   notify: {
@@ -74,6 +81,11 @@ export interface Config {
     webhooks: Webhook[];
   };
 }
+
+export type CentralLinkMode = 'auto' | 'fdw' | 'connection';
+const LINK_MODES: readonly CentralLinkMode[] = ['auto', 'fdw', 'connection'];
+/** A name the central database can tell instances apart by, and that is safe in a log line. */
+const INSTANCE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
 export interface DeadCodeSettings {
   /** Files (gitignore patterns) whose definitions are never candidates. */
@@ -135,7 +147,7 @@ export function defaultConfig(cwd: string): Config {
     backup: { dir: join(home, 'backups'), databases: [] },
     notify: { webhooks: [] },
     deadCode: {},
-    central: {},
+    central: { instance: hostname(), link: 'auto' },
   };
 }
 
@@ -177,10 +189,19 @@ export async function loadConfig(
     if (file.deadCode) config.deadCode = file.deadCode;
     if (file.role) config.role = file.role;
     if (file.central?.url) config.central.url = file.central.url;
+    if (file.central?.instance) config.central.instance = file.central.instance;
+    if (file.central?.link) config.central.link = file.central.link;
   }
 
   if (env.DATABASE_URL) config.databaseUrl = env.DATABASE_URL;
   if (env.CENTRAL_DATABASE_URL) config.central.url = env.CENTRAL_DATABASE_URL;
+  if (env.SINGULARITY_INSTANCE) config.central.instance = env.SINGULARITY_INSTANCE;
+  if (env.SINGULARITY_CENTRAL_LINK) {
+    if (!(LINK_MODES as readonly string[]).includes(env.SINGULARITY_CENTRAL_LINK)) {
+      throw new ConfigError(`SINGULARITY_CENTRAL_LINK must be ${LINK_MODES.join(', ')}, not '${env.SINGULARITY_CENTRAL_LINK}'`);
+    }
+    config.central.link = env.SINGULARITY_CENTRAL_LINK as CentralLinkMode;
+  }
   if (env.SINGULARITY_HOME) config.home = resolve(cwd, env.SINGULARITY_HOME);
   if (env.SINGULARITY_CRONTAB) config.scheduler.crontab = resolve(cwd, env.SINGULARITY_CRONTAB);
   if (env.SINGULARITY_TEMPLATES_DIR) config.knowledge.templatesDir = resolve(cwd, env.SINGULARITY_TEMPLATES_DIR);
@@ -215,6 +236,11 @@ export async function loadConfig(
   if (config.databaseUrl) validateDatabaseUrl(config.databaseUrl);
   for (const database of config.backup.databases) validateDatabaseUrl(database.url);
   if (config.central.url) validateDatabaseUrl(config.central.url, 'CENTRAL_DATABASE_URL');
+  if (config.central.url && !INSTANCE_NAME.test(config.central.instance)) {
+    throw new ConfigError(`the instance name '${config.central.instance}' must be 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit`, {
+      hint: 'Set SINGULARITY_INSTANCE, or "central": {"instance": "..."} in the config file.',
+    });
+  }
   return config;
 }
 

@@ -277,21 +277,13 @@ export async function executeTask(
   onProgress?: Progress,
 ): Promise<unknown> {
   const { db, config } = options;
+  const progress: Progress = (message, share) => onProgress?.(message, share);
+  const context = { args: run.args as never, db, config, signal, runId: run.id, attempt: run.attempt, trigger: run.trigger, progress };
   if (task.engine === 'node') {
-    const progress: Progress = (message, share) => onProgress?.(message, share);
     const steps = task.steps ? await executeSteps(options, task, run, signal, progress) : undefined;
-    return task.run({
-      args: run.args as never,
-      db,
-      config,
-      signal,
-      runId: run.id,
-      attempt: run.attempt,
-      trigger: run.trigger,
-      progress,
-      ...(steps && { steps }),
-    });
+    return task.run({ ...context, ...(steps && { steps }) });
   }
+  if (task.inProcess && (await task.inProcess.applies({ db, config }))) return task.inProcess.run(context);
   if (task.expands) return executeExpanding(db, task.sql(run.args as never), signal);
   return executeSql(db, task.sql(run.args as never), task.transaction, signal);
 }

@@ -6,7 +6,7 @@ export interface StoredArtifact {
   type: string;
   id: string;
   version: string;
-  source: 'file' | 'learned';
+  source: 'file' | 'learned' | 'central';
   path: string | null;
   contentHash: string;
   stamp: string | null;
@@ -41,8 +41,9 @@ export function planLoad(
   for (const artifact of scanned) {
     const row = byIdentity.get(identityOf(artifact));
     if (!row) plan.insert.push(artifact);
-    else if (row.source === 'learned') {
-      plan.problems.push({ path: artifact.path, pointer: '/id', reason: `${artifact.type} '${artifact.id}' version ${artifact.version} is a learned artifact in the database; give the file another id or version` });
+    else if (row.source !== 'file') {
+      const held = row.source === 'learned' ? 'a learned artifact' : 'an artifact from the central database (sync-templates keeps it)';
+      plan.problems.push({ path: artifact.path, pointer: '/id', reason: `${artifact.type} '${artifact.id}' version ${artifact.version} is ${held} in the database; give the file another id or version` });
     } else if (row.contentHash !== artifact.contentHash || row.path !== artifact.path) plan.update.push(artifact);
     else {
       plan.unchanged.push(artifact);

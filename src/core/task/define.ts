@@ -136,6 +136,15 @@ export interface SqlTask<Schema extends z.ZodObject = z.ZodObject> extends TaskB
    * time; run-scheduler does.
    */
   expands?: boolean;
+  /**
+   * Work the statement cannot do in some databases (sync-learning where postgres_fdw is missing): when
+   * `applies` says so, the runner calls `run` in this process instead of the statement. pg_cron, which has
+   * only the statement, runs the statement.
+   */
+  inProcess?: {
+    applies(ctx: { db: Database; config: Config }): Promise<boolean>;
+    run(ctx: TaskContext<z.output<Schema>>): Promise<unknown>;
+  };
 }
 
 export type TaskDefinition<Schema extends z.ZodObject = z.ZodObject> = NodeTask<Schema> | SqlTask<Schema>;
