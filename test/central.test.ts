@@ -5,7 +5,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import { applyCentralLink } from '../src/central/link.js';
+import { recordArtifactUse } from '../src/knowledge/usage.js';
 import { loadConfig, type Config } from '../src/core/config.js';
 import type { Database } from '../src/core/database.js';
 import { runTask } from '../src/core/runner.js';
@@ -224,6 +226,108 @@ describe.skipIf(!ADMIN_URL)('the central database', () => {
       });
     });
   }
+
+  describe('export-knowledge', () => {
+    let repo: string;
+    const git = (...args: string[]) => execFileSync('git', ['-C', repo, ...args], { encoding: 'utf8' }).trim();
+    const centralEnv = () => ({ DATABASE_URL: centralUrl, SINGULARITY_ROLE: 'central', SINGULARITY_HOME: join(repo, '..', 'home') });
+    const day = new Date().toISOString().slice(0, 10).replace(/-/g, '');
+
+    beforeAll(async () => {
+      repo = join(mkdtempSync(join(tmpdir(), 'sg-export-')), 'templates');
+      mkdirSync(repo);
+      git('init', '-q', '-b', 'main');
+      writeFileSync(join(repo, 'README.md'), 'templates\n');
+      git('add', 'README.md');
+      git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', 'start');
+      // Merged counts as two instances sent them: 'good' only qualifies over both.
+      await central.query(`insert into central_instance_patterns (instance, kind, pattern_key, version, occurrences, confidence, uses, successes, first_seen_at, last_seen_at) values
+        ('x1', 'framework', 'export:good', 3, 4, 0.9, 80, 78, now(), now()),
+        ('x2', 'framework', 'export:good', 1, 2, 0.6, 70, 67, now(), now()),
+        ('x1', 'framework', 'export:edge', 1, 1, 0.9, 100, 95, now(), now()),
+        ('x1', 'framework', 'export:few-uses', 1, 1, 0.9, 99, 99, now(), now()),
+        ('x1', 'framework', 'export:unreliable', 1, 1, 0.9, 200, 180, now(), now())`);
+    });
+    afterAll(async () => {
+      await central.query(`delete from central_instance_patterns where pattern_key like 'export:%'`);
+      rmSync(join(repo, '..'), { recursive: true, force: true });
+    });
+
+    it('writes exactly the qualifying patterns on a new branch with one commit, leaving the current branch alone', async () => {
+      writeFileSync(join(repo, 'uncommitted.txt'), 'work in progress\n');
+      const cli = await runCli(['export-knowledge', '--repo', repo, '--json'], centralEnv());
+      expect(cli.code, cli.stderr).toBe(0);
+      const branch = `learned-patterns-${day}-1`;
+      expect(git('branch', '--show-current')).toBe('main');
+      expect(git('status', '--porcelain')).toBe('?? uncommitted.txt');
+      expect(git('rev-list', '--count', `main..${branch}`)).toBe('1');
+      const files = git('diff', '--name-only', `main..${branch}`).split('\n');
+      // Other tests' patterns qualify too (two instances' 'shared' with 120 uses): the thresholds decide, not the test.
+      const expected = await central.query<{ id: string }>(
+        `select learned_artifact_id(kind, pattern_key) as id from central_patterns where uses >= 100 and success_rate >= 0.95 order by 1`);
+      expect(files).toEqual(expected.map((e) => `templates_data/learned/learned_pattern/${e.id}.json`));
+      const ours = files.filter((f) => f.includes('.export-'));
+      expect(ours.map((f) => f.split('/').pop()!.replace(/-[0-9a-f]{8}\.json$/, ''))).toEqual(['framework.export-edge', 'framework.export-good']);
+      const good = JSON.parse(git('show', `${branch}:${ours[1]}`));
+      expect(good).toMatchObject({ kind: 'framework', pattern_key: 'export:good', uses: 150, successes: 145, instances: 2, occurrences: 6, success_rate: 0.9667 });
+      expect(good.confidence).toBeCloseTo(0.8, 4);
+      // Loaded on the central database, the promoted file is a valid artifact of the knowledge base.
+      const folder = mkdtempSync(join(tmpdir(), 'sg-promoted-'));
+      mkdirSync(join(folder, 'learned', 'learned_pattern'), { recursive: true });
+      writeFileSync(join(folder, 'learned', 'learned_pattern', 'good.json'), git('show', `${branch}:${ours[1]}`));
+      const load = await runCli(['load-templates', '--path', folder], centralEnv());
+      rmSync(folder, { recursive: true, force: true });
+      expect(load.code, load.stderr + load.stdout).toBe(0);
+      expect(load.stdout + load.stderr).toContain('1 loaded (1 new');
+    });
+
+    it('makes no branch when nothing qualifies, and says why', async () => {
+      const before = git('branch', '--list');
+      const cli = await runCli(['export-knowledge', '--repo', repo, '--min-uses', '100000'], centralEnv());
+      expect(cli.code).toBe(0);
+      expect(cli.stdout + cli.stderr).toContain('no branch: no artifact qualifies (0 patterns with 100000+ uses and 95%+ success)');
+      expect(git('branch', '--list')).toBe(before);
+    });
+
+    it('runs in the central role only, and needs a repository: exit 2', async () => {
+      const instanceRole = await runCli(['export-knowledge', '--repo', repo], { ...centralEnv(), SINGULARITY_ROLE: 'instance' });
+      expect(instanceRole.code).toBe(2);
+      expect(instanceRole.stderr).toContain('export-knowledge runs in the central role only, and this is the instance role');
+      const noRepo = await runCli(['export-knowledge'], centralEnv());
+      expect(noRepo.code).toBe(2);
+      expect(noRepo.stderr).toContain('export-knowledge needs a git repository');
+    });
+  });
+
+  it('walks one pattern from an analysis result on an instance to an exported JSON file', async () => {
+    const a = await instance('postgres', 'loop-instance', centralUrl);
+    await a.db.query(`insert into analysis_results (codebase, kind, subject, finding, confidence)
+      select 'app', 'framework', 'src/app' || i || '.ts', '{"pattern": "loop:react-hooks", "description": "Hooks at the top level"}', 0.9
+      from generate_series(1, 3) i`);
+    expect((await run(a, 'learn-patterns')).result).toMatchObject({ new_patterns: 1 });
+    const published = await run(a, 'sync-patterns', { out: join(a.backend.config.home, 'patterns') });
+    expect(published.state).toBe('completed');
+    const [artifact] = await a.db.query<{ artifact_id: string }>(`select artifact_id from knowledge_artifacts where source = 'learned' and content ->> 'pattern_key' = 'loop:react-hooks'`);
+    // An agent uses the artifact: 119 times well, once not.
+    await recordArtifactUse(a.db, { type: 'learned_pattern', id: artifact!.artifact_id, success: true, uses: 119 });
+    await recordArtifactUse(a.db, { type: 'learned_pattern', id: artifact!.artifact_id, success: false });
+    expect((await run(a, 'sync-learning')).result).toMatchObject({ sent: 1, link: 'fdw' });
+    expect(await central.query(`select uses, successes from central_patterns where pattern_key = 'loop:react-hooks'`)).toEqual([{ uses: 120, successes: 119 }]);
+
+    const repo = mkdtempSync(join(tmpdir(), 'sg-loop-'));
+    try {
+      execFileSync('git', ['-C', repo, 'init', '-q', '-b', 'main']);
+      execFileSync('git', ['-C', repo, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '--allow-empty', '-m', 'start']);
+      const cli = await runCli(['export-knowledge', '--repo', repo], { DATABASE_URL: centralUrl, SINGULARITY_ROLE: 'central', SINGULARITY_HOME: join(repo, '.home') });
+      expect(cli.code, cli.stderr).toBe(0);
+      const branch = execFileSync('git', ['-C', repo, 'branch', '--list', 'learned-patterns-*', '--format=%(refname:short)'], { encoding: 'utf8' }).trim();
+      const file = `templates_data/learned/learned_pattern/${artifact!.artifact_id}.json`;
+      const exported = JSON.parse(execFileSync('git', ['-C', repo, 'show', `${branch}:${file}`], { encoding: 'utf8' }));
+      expect(exported).toMatchObject({ id: artifact!.artifact_id, pattern_key: 'loop:react-hooks', description: 'Hooks at the top level', uses: 120, successes: 119, instances: 1, occurrences: 3 });
+    } finally {
+      rmSync(repo, { recursive: true, force: true });
+    }
+  });
 
   it('says the embedded database has no postgres_fdw when the link is set to fdw: exit 2', async () => {
     const { backend } = await openBackend('embedded');

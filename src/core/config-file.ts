@@ -48,6 +48,7 @@ const ConfigFileSchema = z
       url: z.string().min(1).optional(),
       instance: z.string().min(1).optional(),
       link: z.enum(['auto', 'fdw', 'connection']).optional(),
+      repo: z.string().min(1).optional(),
     }).strict().optional(),
     databaseUrl: z.string().min(1).optional(),
     home: z.string().min(1).optional(),

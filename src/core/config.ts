@@ -73,6 +73,8 @@ export interface Config {
     instance: string;
     /** How the instance reaches it: postgres_fdw, a connection of singularity's own, or fdw where available. */
     link: CentralLinkMode;
+    /** The git repository export-knowledge writes to (central role). */
+    repo?: string;
   };
   /** What check-dead-code adds to its default rules (see src/analysis/dead-code-rules.ts). */
   deadCode: DeadCodeSettings;
@@ -191,6 +193,7 @@ export async function loadConfig(
     if (file.central?.url) config.central.url = file.central.url;
     if (file.central?.instance) config.central.instance = file.central.instance;
     if (file.central?.link) config.central.link = file.central.link;
+    if (file.central?.repo) config.central.repo = resolve(dirname(path), file.central.repo);
   }
 
   if (env.DATABASE_URL) config.databaseUrl = env.DATABASE_URL;

@@ -164,6 +164,24 @@ export const qualityStandard = z
   })
   .strict();
 
+/** A pattern the central database promoted (export-knowledge): its merged counts over every instance. */
+export const learnedPattern = z
+  .object({
+    ...base,
+    kind: text.describe('the kind of analysis finding the pattern was learned from'),
+    pattern_key: text.describe('the pattern, as the instances learned it'),
+    example: z.unknown().optional().describe('the latest finding of the pattern'),
+    uses: z.number().int().min(0).describe('uses by agents over every instance'),
+    successes: z.number().int().min(0),
+    success_rate: z.number().min(0).max(1).nullable().describe('successes / uses'),
+    instances: z.number().int().min(1).describe('how many instances learned it'),
+    occurrences: z.number().int().min(1),
+    confidence: z.number().min(0).max(1),
+    first_seen_at: text,
+    last_seen_at: text,
+  })
+  .strict();
+
 /** Folder name → type and schema. Order is the order of the docs. */
 export const ARTIFACT_TYPES = {
   code_patterns: { type: 'code_pattern', schema: codePattern },
@@ -172,6 +190,8 @@ export const ARTIFACT_TYPES = {
   prompts: { type: 'prompt', schema: prompt },
   workflows: { type: 'workflow', schema: workflow },
   quality_standards: { type: 'quality_standard', schema: qualityStandard },
+  // Written by export-knowledge on the central database (learned/learned_pattern/<id>.json), reviewed, merged.
+  learned: { type: 'learned_pattern', schema: learnedPattern },
 } as const;
 
 export type ArtifactFolder = keyof typeof ARTIFACT_TYPES;

@@ -11,6 +11,7 @@ import checkDeadCode from './check-dead-code.js';
 import cleanupCache from './cleanup-cache.js';
 import clearCache from './clear-cache.js';
 import embedTemplates from './embed-templates.js';
+import exportKnowledge from './export-knowledge.js';
 import ingest from './ingest.js';
 import learnPatterns from './learn-patterns.js';
 import loadTemplates from './load-templates.js';
@@ -28,6 +29,7 @@ import reindex from './reindex.js';
 import seedPlan from './seed-plan.js';
 import setupRag from './setup-rag.js';
 import syncLearning from './sync-learning.js';
+import syncPatterns from './sync-patterns.js';
 import syncRegistry from './sync-registry.js';
 import syncTemplates from './sync-templates.js';
 import updateAgentKnowledge from './update-agent-knowledge.js';
@@ -54,6 +56,7 @@ export const tasks: readonly TaskDefinition[] = [
   assignTasks,
   learnPatterns,
   syncLearning,
+  syncPatterns,
   cleanupCache,
   clearCache,
   refreshMetrics,
@@ -66,6 +69,7 @@ export const tasks: readonly TaskDefinition[] = [
   syncRegistry,
   checkDeadCode,
   reportDeadCode,
+  exportKnowledge,
 ];
 
 /** Every task this configuration knows: the built-in ones and those of its task modules. */
