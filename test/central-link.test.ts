@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/core/config.js';
 import { ConfigError } from '../src/core/errors.js';
 import { checkCentral } from '../src/doctor/central.js';
+import { applyCentralLink } from '../src/central/link.js';
 import type { Database } from '../src/core/database.js';
 import { backendNames, onBackend, type Backend } from './support/backends.js';
 import { ADMIN_URL, PASSWORD } from './support/backup.js';
@@ -28,8 +29,8 @@ for (const backendName of backendNames) {
 
     it('says none is configured, or that this is the central, with the outbox size', async () => {
       const config = await loadConfig({}, backend.env);
-      expect(await checkCentral(db, config)).toMatchObject({ verdict: 'ok', detail: 'none configured (CENTRAL_DATABASE_URL): learnings stay in this instance; 0 learnings unsent in the outbox' });
-      expect((await checkCentral(db, { ...config, role: 'central' })).detail).toBe('this is the central database (role central); 0 learnings unsent in the outbox');
+      expect(await checkCentral(db, config)).toMatchObject({ verdict: 'ok', detail: 'none configured (CENTRAL_DATABASE_URL): learnings stay in this instance; 0 learnings unsent' });
+      expect((await checkCentral(db, { ...config, role: 'central' })).detail).toBe('this is the central database (role central); 0 instances registered');
     });
 
     it('fails for a central database that does not answer, never showing its password', async () => {
@@ -45,12 +46,29 @@ for (const backendName of backendNames) {
       expect(doctor.stdout + doctor.stderr).not.toContain('Unseen-Pass-77');
     });
 
-    it.skipIf(!ADMIN_URL)('says a reachable central database answers, with its version, masked', async () => {
-      const config = await loadConfig({}, { ...backend.env, CENTRAL_DATABASE_URL: ADMIN_URL });
-      const check = await checkCentral(db, config);
-      expect(check.verdict).toBe('ok');
-      expect(check.detail).toMatch(/^postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/postgres answers \(PostgreSQL 15\.\d+.*\); 0 learnings unsent in the outbox$/);
-      expect(JSON.stringify(check)).not.toContain(PASSWORD);
+    it.skipIf(!ADMIN_URL)('says a reachable central database answers, whether linked, how, and never the password', async () => {
+      const config = await loadConfig({}, { ...backend.env, CENTRAL_DATABASE_URL: ADMIN_URL, SINGULARITY_INSTANCE: 'doctor-test' });
+      const unlinked = await checkCentral(db, config);
+      expect(unlinked.verdict).toBe('warn');
+      expect(unlinked.detail).toMatch(/^postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/postgres answers \(PostgreSQL 15\.\d+.*\), but this database is not linked to it yet; 0 learnings unsent$/);
+      await applyCentralLink(db, config);
+      try {
+        const check = await checkCentral(db, config);
+        expect(check.verdict).toBe('ok');
+        const port = new URL(ADMIN_URL!).port;
+        expect(check.detail).toContain(backendName === 'postgres'
+          ? `; instance 'doctor-test' through postgres_fdw server host=127.0.0.1 port=${port} dbname=postgres user=postgres; never synced; 0 learnings unsent`
+          : "; instance 'doctor-test' through a connection of its own (no postgres_fdw here); never synced; 0 learnings unsent");
+        expect(JSON.stringify(check)).not.toContain(PASSWORD);
+        const env = { ...backend.env, CENTRAL_DATABASE_URL: ADMIN_URL!, SINGULARITY_INSTANCE: 'doctor-test' };
+        const status = await runCli(['status', '--json'], env);
+        expect(JSON.parse(status.stdout).central).toMatchObject({ link: { instance: 'doctor-test', mode: backendName === 'postgres' ? 'fdw' : 'connection' }, unsent: 0 });
+        expect(status.stdout + status.stderr).not.toContain(PASSWORD);
+        const text = await runCli(['status'], env);
+        expect(text.stdout).toMatch(/central: postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/postgres as instance 'doctor-test' \((postgres_fdw|own connection)\), last sync never, 0 unsent/);
+      } finally {
+        await db.query('select unlink_central()');
+      }
     });
   });
 }

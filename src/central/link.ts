@@ -150,3 +150,33 @@ export async function checkCentralLink(db: Database, config: Config): Promise<vo
     await client.end().catch(() => {});
   }
 }
+
+/** What status and doctor say about the link, from this database alone (no connection to the central). */
+export interface CentralState {
+  /** The central database as the configuration names it (masked), or null for none. */
+  configured: string | null;
+  link: CentralLink | null;
+  /** The foreign server's settings (mode fdw): host, port, dbname, and the mapped user; never the password. */
+  server: Record<string, string> | null;
+  /** Learned patterns whose current version the central database has not received. */
+  unsent: number;
+}
+
+export async function centralState(db: Database, config: Config): Promise<CentralState> {
+  const [link, [{ unsent }]] = await Promise.all([
+    readCentralLink(db),
+    db.query<{ unsent: number }>(`select count(*)::int as unsent from learned_patterns p where not exists (
+      select 1 from learning_outbox o where o.pattern_id = p.id and o.pattern_version = p.version and o.sent_at is not null)`) as Promise<[{ unsent: number }]>,
+  ]);
+  let server: Record<string, string> | null = null;
+  if (link?.mode === 'fdw') {
+    const [row] = await db.query<{ srvoptions: string[] | null; umoptions: string[] | null }>(
+      `select s.srvoptions, (select m.umoptions from pg_user_mappings m where m.srvid = s.oid and m.usename = current_user) as umoptions
+       from pg_foreign_server s where s.srvname = 'singularity_central'`);
+    if (row) {
+      const options = [...(row.srvoptions ?? []), ...(row.umoptions ?? [])].map((o) => o.split('=', 2) as [string, string]);
+      server = Object.fromEntries(options.filter(([k]) => ['host', 'port', 'dbname', 'user'].includes(k)));
+    }
+  }
+  return { configured: config.central.url ? describeUrl(config.central.url) : null, link, server, unsent };
+}

@@ -57,6 +57,7 @@ function down(config: Config, message: string): StatusReport {
     findings: [{ severity: 'fail', text: message }],
     schedulers: [],
     tasks: [],
+    central: null,
   };
 }
 
@@ -118,6 +119,12 @@ function render(report: StatusReport): void {
     out('');
     out(table(['SCHEDULER', 'HOST', 'PID', 'VERSION', 'ENTRIES', 'HEARTBEAT'],
       alive.map((s) => [String(s.id), s.host, String(s.pid), s.version, String(s.entries), ago(s.heartbeatAt, now)])));
+  }
+  const link = report.central?.link;
+  if (link) {
+    out('');
+    out(`central: ${link.target} as instance '${link.instance}' (${link.mode === 'fdw' ? 'postgres_fdw' : 'own connection'}), ` +
+      `last sync ${link.lastSyncAt ? ago(link.lastSyncAt, now) : 'never'}, ${report.central!.unsent} unsent`);
   }
   if (report.problems.length) {
     out('');

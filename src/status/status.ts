@@ -3,6 +3,7 @@
 // a tick that passed, plus a grace, with no run started since. A dead-man's switch for every task.
 import type { Config } from '../core/config.js';
 import type { Database } from '../core/database.js';
+import { centralState } from '../central/link.js';
 import { taskTrends } from '../metrics/trends.js';
 import { syncPgCronHistory } from '../pgcron/history.js';
 import { scheduleInForce } from '../steering/in-force.js';
@@ -85,7 +86,7 @@ export async function collectStatus(db: Database, config: Config, options: Statu
   await syncPgCronHistory(db, options.tasks, now).catch((error: Error) => {
     note('warn', `pg_cron's record of its runs could not be read (${error.message}): runs of its direct-command jobs may be missing here`);
   });
-  const [rows, executing, schedulerRows, inForce, trendOf] = await Promise.all([
+  const [rows, executing, schedulerRows, inForce, trendOf, central] = await Promise.all([
     db.query<TaskRow>(tasksQuery(names)),
     db.query<{ id: number; task: string; startedAt: Date; heartbeatAt: Date; host: string | null; pid: number | null; trigger: string; stale: boolean }>(
       `select id, task, started_at as "startedAt", heartbeat_at as "heartbeatAt", host, pid, trigger,
@@ -102,6 +103,7 @@ export async function collectStatus(db: Database, config: Config, options: Statu
     ),
     scheduleInForce(db, { tasks: options.tasks, crontab: options.crontab, staleAfterMs: config.runs.staleAfterMs, now }),
     taskTrends(db, now),
+    centralState(db, config),
   ]);
 
   for (const dead of schedulerRows.filter((s) => !s.alive)) {
@@ -171,6 +173,9 @@ export async function collectStatus(db: Database, config: Config, options: Statu
   for (const e of entries.filter((e) => e.pause?.until && e.pause.until <= now)) {
     note('warn', `the pause of ${e.id} was to end at ${e.pause!.until!.toISOString()} but still holds: a run-scheduler ends it at its next housekeeping, or 'singularity schedule resume ${e.id}'`, e.task);
   }
+  if (central.configured && !central.link && config.role === 'instance') {
+    note('warn', `CENTRAL_DATABASE_URL names ${central.configured} but this database is not linked to it: run 'singularity migrate'`, 'sync-learning');
+  }
   findings.sort((a, b) => (a.severity === b.severity ? 0 : a.severity === 'fail' ? -1 : 1));
   const health: Health = healthOf(findings);
   return {
@@ -182,6 +187,7 @@ export async function collectStatus(db: Database, config: Config, options: Statu
     // A scheduler's entries, counted as above: its scheduled ones (its list also has the @setup / @reboot lines).
     schedulers: schedulerRows.map(({ entryList, ...s }) => ({ ...s, entries: entryList.filter((e) => isScheduled(e.schedule)).length })),
     tasks,
+    central,
   };
 }
 
@@ -204,6 +210,9 @@ export function prometheusText(report: StatusReport): string {
   metric('singularity_health', 'Overall health: 1 for the current state', 'gauge',
     (['healthy', 'degraded', 'down'] as const).map((state) => [{ state }, report.health === state ? 1 : 0]));
   metric('singularity_problems', 'Number of problems status reports', 'gauge', [[{}, report.problems.length]]);
+  metric('singularity_central_unsent_learnings', 'Learned patterns the central database has not received', 'gauge', report.central ? [[{}, report.central.unsent]] : []);
+  metric('singularity_central_last_sync_timestamp_seconds', 'When the last batch reached the central database (no sample: never)', 'gauge',
+    [[{}, seconds(report.central?.link?.lastSyncAt ?? undefined)]]);
   metric('singularity_schedulers_alive', 'Schedulers with a fresh heartbeat', 'gauge', [[{}, report.schedulers.filter((s) => s.alive).length]]);
   metric('singularity_task_last_success_timestamp_seconds', 'When the task last completed (no sample: never)', 'gauge',
     report.tasks.map((t) => [{ task: t.task }, seconds(t.lastSuccess?.at)]));

@@ -1,6 +1,7 @@
 // The shape of `singularity status --json`: stable and documented (docs/status-and-doctor.md). Dates are ISO strings
 // in JSON; the library returns Date objects.
 
+import type { CentralState } from '../central/link.js';
 import type { TaskTrend } from '../metrics/trends.js';
 import type { Finding } from './severity.js';
 
@@ -85,4 +86,6 @@ export interface StatusReport {
   findings: Finding[];
   schedulers: SchedulerStatus[];
   tasks: TaskStatus[];
+  /** The link to the central database as this database holds it (doctor also checks that it answers); null when the database is down. */
+  central: CentralState | null;
 }
