@@ -128,6 +128,27 @@ CREATE TABLE central_link (
   last_batch_id bigint
 );
 --> statement-breakpoint
+-- What the central database receives of a pattern's version.
+CREATE OR REPLACE FUNCTION learning_payload(p learned_patterns) RETURNS jsonb LANGUAGE sql STABLE AS $$
+  SELECT jsonb_build_object('kind', p.kind, 'pattern_key', p.pattern_key, 'description', p.description,
+                            'example', p.example, 'occurrences', p.occurrences, 'confidence', p.confidence,
+                            'uses', p.uses, 'successes', p.successes,
+                            'first_seen_at', p.first_seen_at, 'last_seen_at', p.last_seen_at, 'version', p.version)
+$$;
+--> statement-breakpoint
+-- send_learning_range(instance, batch, from, to): send the batch's outbox entries with ids in [from, to]
+-- through the foreign table (postgres_fdw inserts them 1,000 rows per remote INSERT). The id range keeps it
+-- a primary-key scan; batch_id leaves out other syncs' entries that fall in the range.
+CREATE OR REPLACE FUNCTION send_learning_range(p_instance text, p_batch bigint, p_from bigint, p_to bigint) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  -- Dynamic SQL: the foreign table exists only on a linked instance.
+  EXECUTE 'INSERT INTO singularity_central.central_learnings (instance, outbox_id, batch_id, kind, pattern_key, pattern_version, payload)
+           SELECT $1, o.id, o.batch_id, o.payload ->> ''kind'', o.payload ->> ''pattern_key'', o.pattern_version, o.payload
+           FROM learning_outbox o WHERE o.id BETWEEN $3 AND $4 AND o.batch_id = $2
+           ON CONFLICT DO NOTHING' USING p_instance, p_batch, p_from, p_to;
+END
+$$;
+--> statement-breakpoint
 -- The outbox's new entries: every learned pattern whose current version is not in it yet. Versions, not
 -- timestamps, say what changed, so a change committed late is still enqueued; the unique
 -- (pattern_id, pattern_version) makes concurrent enqueues insert each version once.
@@ -136,11 +157,7 @@ DECLARE
   v_enqueued bigint;
 BEGIN
   INSERT INTO learning_outbox (pattern_id, pattern_version, payload)
-  SELECT p.id, p.version,
-         jsonb_build_object('kind', p.kind, 'pattern_key', p.pattern_key, 'description', p.description,
-                            'example', p.example, 'occurrences', p.occurrences, 'confidence', p.confidence,
-                            'uses', p.uses, 'successes', p.successes,
-                            'first_seen_at', p.first_seen_at, 'last_seen_at', p.last_seen_at, 'version', p.version)
+  SELECT p.id, p.version, learning_payload(p)
   FROM learned_patterns p
   WHERE NOT EXISTS (SELECT 1 FROM learning_outbox o WHERE o.pattern_id = p.id AND o.pattern_version = p.version)
   ORDER BY p.id
@@ -188,6 +205,9 @@ DECLARE
   v_link central_link;
   v_key uuid;
   v_sent bigint := 0;
+  v_old bigint := 0;
+  v_min bigint;
+  v_max bigint;
   v_batch bigint;
 BEGIN
   IF p_batch IS NULL OR p_batch < 1 THEN
@@ -200,9 +220,9 @@ BEGIN
     RETURN jsonb_build_object('enqueued', 0, 'sent', 0, 'batch_id', NULL,
                               'unsent_left', (SELECT count(*) FROM learning_outbox WHERE sent_at IS NULL), 'link', 'none');
   END IF;
-  v_enqueued := enqueue_learnings();
-
-  IF v_link.mode = 'fdw' THEN
+  IF v_link.mode = 'connection' THEN
+    v_enqueued := enqueue_learnings();
+  ELSE
     -- Dynamic SQL: the foreign tables exist only on a linked instance.
     EXECUTE 'INSERT INTO singularity_central.central_instances (name, instance_key) VALUES ($1, $2) ON CONFLICT DO NOTHING'
       USING v_link.instance, v_link.instance_key;
@@ -212,18 +232,41 @@ BEGIN
         USING ERRCODE = 'unique_violation',
               HINT = 'Give this instance a name of its own (SINGULARITY_INSTANCE, or "central": {"instance": ...} in the config file) and run singularity migrate.';
     END IF;
-    CREATE TEMP TABLE IF NOT EXISTS pg_temp.learning_batch (outbox_id bigint, batch_id bigint, kind text, pattern_key text,
-                                                             pattern_version integer, payload jsonb) ON COMMIT DROP;
-    INSERT INTO pg_temp.learning_batch SELECT * FROM take_learning_batch(p_batch, v_link.target);
-    SELECT count(*), max(b.batch_id) INTO v_sent, v_batch FROM pg_temp.learning_batch b;
-    IF v_sent > 0 THEN
-      EXECUTE 'INSERT INTO singularity_central.central_learnings (instance, outbox_id, batch_id, kind, pattern_key, pattern_version, payload)
-               SELECT $1, outbox_id, batch_id, kind, pattern_key, pattern_version, payload FROM pg_temp.learning_batch
-               ON CONFLICT DO NOTHING' USING v_link.instance;
+    INSERT INTO learning_sync_batches (sent_at, items, destination) VALUES (now(), 0, v_link.target) RETURNING id INTO v_batch;
+    -- Entries enqueued earlier and not sent yet (a bare call while the link was a connection) go first.
+    WITH taken AS (
+      UPDATE learning_outbox o SET sent_at = now(), batch_id = v_batch, attempts = o.attempts + 1
+      WHERE o.id IN (SELECT u.id FROM learning_outbox u WHERE u.sent_at IS NULL ORDER BY u.id LIMIT p_batch FOR UPDATE SKIP LOCKED)
+      RETURNING o.id)
+    SELECT count(*), min(id), max(id) INTO v_old, v_min, v_max FROM taken;
+    IF v_old > 0 THEN
+      PERFORM send_learning_range(v_link.instance, v_batch, v_min, v_max);
+    END IF;
+    -- New versions go into the outbox already sent, with this batch: one write each, no enqueue-then-update.
+    -- The unique (pattern_id, pattern_version) makes a concurrent sync's insert of the same version wait and
+    -- skip it, so each version is sent once.
+    WITH fresh AS (
+      INSERT INTO learning_outbox (pattern_id, pattern_version, payload, sent_at, batch_id, attempts)
+      SELECT p.id, p.version, learning_payload(p), now(), v_batch, 1
+      FROM learned_patterns p
+      WHERE NOT EXISTS (SELECT 1 FROM learning_outbox o WHERE o.pattern_id = p.id AND o.pattern_version = p.version)
+      ORDER BY p.id
+      LIMIT p_batch - v_old
+      ON CONFLICT (pattern_id, pattern_version) DO NOTHING
+      RETURNING id)
+    SELECT count(*), min(id), max(id) INTO v_enqueued, v_min, v_max FROM fresh;
+    IF v_enqueued > 0 THEN
+      PERFORM send_learning_range(v_link.instance, v_batch, v_min, v_max);
+    END IF;
+    v_sent := v_old + v_enqueued;
+    IF v_sent = 0 THEN
+      DELETE FROM learning_sync_batches WHERE id = v_batch;
+      v_batch := NULL;
+    ELSE
+      UPDATE learning_sync_batches SET items = v_sent WHERE id = v_batch;
       EXECUTE 'UPDATE singularity_central.central_instances SET last_sync_at = now(), last_batch_id = $2 WHERE name = $1'
         USING v_link.instance, v_batch;
     END IF;
-    DROP TABLE pg_temp.learning_batch;
     UPDATE central_link SET last_sync_at = now(), last_batch_id = coalesce(v_batch, last_batch_id);
   END IF;
 
