@@ -2,6 +2,255 @@
 -- embedded database (PostgreSQL 18.3). Written by `npm run db:schema`: do not edit; write a migration.
 
 --
+-- Name: agents; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.agents (
+    id bigint NOT NULL,
+    name text NOT NULL,
+    status text DEFAULT 'active'::text NOT NULL,
+    capacity integer DEFAULT 1 NOT NULL,
+    skills text[] DEFAULT '{}'::text[] NOT NULL,
+    last_seen_at timestamp with time zone,
+    knowledge jsonb DEFAULT '{}'::jsonb NOT NULL,
+    knowledge_updated_at timestamp with time zone,
+    inserted_at timestamp with time zone DEFAULT now() NOT NULL,
+    config jsonb DEFAULT '{}'::jsonb NOT NULL,
+    config_version integer DEFAULT 1 NOT NULL,
+    CONSTRAINT agents_capacity_check CHECK ((capacity >= 0)),
+    CONSTRAINT agents_config_check CHECK ((jsonb_typeof(config) = 'object'::text)),
+    CONSTRAINT agents_config_version_check CHECK ((config_version >= 1)),
+    CONSTRAINT agents_status_check CHECK ((status = ANY (ARRAY['active'::text, 'paused'::text, 'retired'::text])))
+);
+
+--
+-- Name: agent_config_document(public.agents); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.agent_config_document(a public.agents) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+  SELECT a.config || jsonb_build_object('capacity', a.capacity, 'skills', to_jsonb(a.skills))
+$$;
+
+--
+-- Name: agent_config_key(text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.agent_config_key(p_key text) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    AS $$
+  SELECT replace(replace(p_key, '~', '~0'), '/', '~1')
+$$;
+
+--
+-- Name: agent_config_path(text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.agent_config_path(p_pointer text) RETURNS text[]
+    LANGUAGE sql IMMUTABLE
+    AS $$
+  SELECT array(SELECT replace(replace(k, '~1', '/'), '~0', '~')
+               FROM unnest(string_to_array(substr(p_pointer, 2), '/')) WITH ORDINALITY AS u(k, i) ORDER BY i)
+$$;
+
+--
+-- Name: agent_config_set(jsonb, text[], jsonb); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.agent_config_set(p_doc jsonb, p_path text[], p_value jsonb) RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE
+    AS $$
+BEGIN
+  IF p_value = 'null' THEN
+    RETURN p_doc #- p_path;
+  END IF;
+  FOR i IN 1 .. cardinality(p_path) - 1 LOOP
+    IF jsonb_typeof(p_doc #> p_path[1:i]) IS DISTINCT FROM 'object' THEN
+      p_doc := jsonb_set(p_doc, p_path[1:i], '{}');
+    END IF;
+  END LOOP;
+  RETURN jsonb_set(p_doc, p_path, p_value);
+END
+$$;
+
+--
+-- Name: analyze_feedback(interval); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.analyze_feedback(p_window interval DEFAULT '7 days'::interval) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  v_metrics jsonb;
+  v_candidates jsonb;
+  v_superseded jsonb;
+  v_proposed jsonb;
+  v_open jsonb;
+BEGIN
+  IF p_window IS NULL OR p_window <= interval '0' THEN
+    RAISE EXCEPTION 'p_window must be positive, got %', p_window;
+  END IF;
+
+  CREATE TEMP TABLE IF NOT EXISTS feedback_finished (agent_id bigint, kind text, skill text, ok boolean,
+    duration_ms integer, cost numeric) ON COMMIT DROP;
+  TRUNCATE feedback_finished;
+  INSERT INTO feedback_finished
+  SELECT t.assigned_agent_id, t.kind, t.skill, t.status = 'completed', t.duration_ms, t.cost
+  FROM agents a
+  LEFT JOIN agent_config_versions v ON v.agent_id = a.id AND v.version = a.config_version
+  JOIN agent_tasks t ON t.assigned_agent_id = a.id
+  WHERE a.status <> 'retired' AND t.status IN ('completed', 'failed')
+    AND t.completed_at >= greatest(now() - p_window, v.created_at); -- greatest() ignores a NULL
+
+  WITH per_kind AS (
+    SELECT f.agent_id, a.name AS agent, f.kind,
+           count(*)::integer AS tasks, count(*) FILTER (WHERE f.ok)::integer AS completed,
+           count(*) FILTER (WHERE NOT f.ok)::integer AS failed,
+           round(avg(f.ok::integer), 4) AS success_rate,
+           count(f.duration_ms)::integer AS timed,
+           round(avg(f.duration_ms))::bigint AS mean_duration_ms,
+           round(percentile_cont(0.95) WITHIN GROUP (ORDER BY f.duration_ms))::bigint AS p95_duration_ms,
+           sum(f.cost) AS cost_total, round(avg(f.cost), 6) AS cost_per_task
+    FROM feedback_finished f JOIN agents a ON a.id = f.agent_id
+    GROUP BY f.agent_id, a.name, f.kind
+  )
+  SELECT coalesce(jsonb_agg(to_jsonb(p) ORDER BY p.agent, p.kind), '[]') INTO v_metrics FROM per_kind p;
+
+  WITH rule AS (SELECT r.*, jsonb_build_object('min_tasks', r.min_tasks, 'threshold', r.threshold, 'bound', r.bound) AS params
+                FROM agent_suggestion_rules r WHERE r.enabled),
+  agent AS (SELECT a.*, agent_config_document(a) AS doc FROM agents a WHERE a.status <> 'retired'),
+  per_kind AS (SELECT * FROM jsonb_to_recordset(v_metrics) AS m(agent_id bigint, agent text, kind text, tasks integer,
+                 completed integer, failed integer, success_rate numeric, timed integer, mean_duration_ms bigint,
+                 p95_duration_ms bigint, cost_total numeric, cost_per_task numeric)),
+  per_agent AS (
+    SELECT agent_id, count(*)::integer AS tasks, count(*) FILTER (WHERE ok)::integer AS completed,
+           round(avg(ok::integer), 4) AS success_rate, sum(cost) AS cost_total
+    FROM feedback_finished GROUP BY agent_id
+  ),
+  per_skill AS (
+    SELECT agent_id, skill, count(*)::integer AS tasks, count(*) FILTER (WHERE ok)::integer AS completed,
+           round(avg(ok::integer), 4) AS success_rate
+    FROM feedback_finished WHERE skill IS NOT NULL GROUP BY agent_id, skill
+  ),
+  -- The other agents' durations on a kind, over the whole window.
+  fleet AS (
+    SELECT k.agent_id, k.kind, o.median, o.tasks
+    FROM per_kind k
+    CROSS JOIN LATERAL (
+      SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY t.duration_ms) AS median, count(t.duration_ms)::integer AS tasks
+      FROM agent_tasks t
+      WHERE t.kind = k.kind AND t.assigned_agent_id <> k.agent_id AND t.status IN ('completed', 'failed')
+        AND t.completed_at >= now() - p_window) o
+  ),
+  -- The skills an agent fails, per agent: one suggestion for all of them, so removing one leaves none stale.
+  failing AS (
+    SELECT ps.agent_id, array_agg(ps.skill ORDER BY ps.skill) AS skills, sum(ps.tasks)::integer AS tasks,
+           string_agg(format('skill %s: success rate %s <= %s over %s tasks', ps.skill, trim_scale(ps.success_rate), r.threshold, ps.tasks),
+                      '; ' ORDER BY ps.skill) AS why,
+           jsonb_agg(to_jsonb(ps) - 'agent_id' ORDER BY ps.skill) AS detail
+    FROM per_skill ps JOIN agent a ON a.id = ps.agent_id JOIN rule r ON r.kind = 'remove_skill'
+    WHERE ps.tasks >= r.min_tasks AND ps.success_rate <= r.threshold AND ps.skill = ANY (a.skills)
+    GROUP BY ps.agent_id
+  ),
+  candidate AS (
+    SELECT a.id AS agent_id, r.kind,
+           '/kinds/' || agent_config_key(k.kind) || '/max_retries' AS path,
+           coalesce(a.doc #> array['kinds', k.kind, 'max_retries'], 'null') AS from_value,
+           to_jsonb(coalesce((a.doc #>> array['kinds', k.kind, 'max_retries'])::integer, 0) + 1) AS to_value,
+           format('%s: success rate %s < %s over %s tasks', k.kind, trim_scale(k.success_rate), r.threshold, k.tasks) AS why,
+           k.tasks AS sample, to_jsonb(k) - 'agent_id' AS numbers, r.params
+    FROM per_kind k JOIN agent a ON a.id = k.agent_id JOIN rule r ON r.kind = 'add_retry'
+    WHERE k.tasks >= r.min_tasks AND k.success_rate < r.threshold AND k.completed > 0
+      AND coalesce((a.doc #>> array['kinds', k.kind, 'max_retries'])::integer, 0) < r.bound
+    UNION ALL
+    SELECT a.id, r.kind, '/capacity', to_jsonb(a.capacity), to_jsonb(a.capacity - 1),
+           format('success rate %s < %s over %s tasks of all kinds', trim_scale(g.success_rate), r.threshold, g.tasks),
+           g.tasks, to_jsonb(g) - 'agent_id' || jsonb_build_object('agent', a.name), r.params
+    FROM per_agent g JOIN agent a ON a.id = g.agent_id JOIN rule r ON r.kind = 'lower_capacity'
+    WHERE g.tasks >= r.min_tasks AND g.success_rate < r.threshold AND a.capacity > r.bound
+    UNION ALL
+    SELECT a.id, r.kind, '/kinds/' || agent_config_key(k.kind) || '/timeout_ms',
+           coalesce(a.doc #> array['kinds', k.kind, 'timeout_ms'], 'null'), to_jsonb(x.timeout_ms),
+           format('%s: p95 %s ms > %s x the fleet median %s ms (%s tasks; the fleet %s)', k.kind, k.p95_duration_ms,
+                  r.threshold, round(f.median), k.timed, f.tasks),
+           k.timed, to_jsonb(k) - 'agent_id' || jsonb_build_object('fleet_median_ms', round(f.median), 'fleet_tasks', f.tasks),
+           r.params
+    FROM per_kind k JOIN agent a ON a.id = k.agent_id JOIN rule r ON r.kind = 'set_timeout'
+    JOIN fleet f ON f.agent_id = k.agent_id AND f.kind = k.kind
+    CROSS JOIN LATERAL (SELECT (ceil(r.threshold * f.median / 1000) * 1000)::bigint AS timeout_ms) x
+    WHERE k.timed >= r.min_tasks AND f.tasks >= r.min_tasks AND f.median > 0
+      AND k.p95_duration_ms > r.threshold * f.median
+      AND coalesce((a.doc #>> array['kinds', k.kind, 'timeout_ms'])::numeric, 'Infinity') > x.timeout_ms
+    UNION ALL
+    SELECT a.id, r.kind, '/skills', to_jsonb(a.skills),
+           to_jsonb(array(SELECT s FROM unnest(a.skills) WITH ORDINALITY AS u(s, i) WHERE s <> ALL (fs.skills) ORDER BY i)),
+           fs.why,
+           fs.tasks, jsonb_build_object('agent', a.name, 'skills', fs.detail), r.params
+    FROM failing fs JOIN agent a ON a.id = fs.agent_id JOIN rule r ON r.kind = 'remove_skill'
+  )
+  SELECT coalesce(jsonb_agg(jsonb_build_object(
+           'agent_id', c.agent_id, 'kind', c.kind,
+           'change', jsonb_build_object('path', c.path, 'from', c.from_value, 'to', c.to_value),
+           'evidence', c.numbers || jsonb_build_object('why', c.why, 'window', p_window::text, 'sample', c.sample, 'rule', c.params))
+         ORDER BY c.agent_id, c.kind, c.path), '[]')
+  INTO v_candidates FROM candidate c;
+
+  -- Proposed suggestions the data no longer supports, or made for a value the agent no longer has.
+  WITH stale AS (
+    SELECT s.id,
+           CASE WHEN x.value <> s.change -> 'from'
+                THEN format('the configuration changed since it was proposed: %s is %s, not %s', s.change ->> 'path', x.value, s.change -> 'from')
+                WHEN v.created_at > s.created_at
+                THEN format('the agent has a new configuration version (%s): it is judged again on the tasks after it', a.config_version)
+                ELSE 'the evidence no longer holds' END AS reason
+    FROM agent_suggestions s JOIN agents a ON a.id = s.agent_id
+    LEFT JOIN agent_config_versions v ON v.agent_id = a.id AND v.version = a.config_version
+    CROSS JOIN LATERAL (SELECT coalesce(agent_config_document(a) #> agent_config_path(s.change ->> 'path'), 'null') AS value) x
+    WHERE s.status = 'proposed'
+      AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(v_candidates) c
+                      WHERE (c ->> 'agent_id')::bigint = s.agent_id AND c ->> 'kind' = s.kind
+                        AND c #> '{change,path}' = s.change -> 'path' AND c #> '{change,from}' = s.change -> 'from')
+    FOR UPDATE OF s
+  ), done AS (
+    UPDATE agent_suggestions s SET status = 'superseded', reason = stale.reason, decided_at = now()
+    FROM stale WHERE s.id = stale.id
+    RETURNING s.id, s.agent_id, s.kind, s.reason
+  )
+  SELECT coalesce(jsonb_agg(jsonb_build_object('id', d.id, 'agent', a.name, 'kind', d.kind, 'reason', d.reason) ORDER BY d.id), '[]')
+  INTO v_superseded FROM done d JOIN agents a ON a.id = d.agent_id;
+
+  WITH added AS (
+    INSERT INTO agent_suggestions (agent_id, kind, change, evidence)
+    SELECT (c ->> 'agent_id')::bigint, c ->> 'kind', c -> 'change', c -> 'evidence'
+    FROM jsonb_array_elements(v_candidates) WITH ORDINALITY AS e(c, i)
+    -- A rejected change stays away until the agent's configuration changes.
+    WHERE NOT EXISTS (
+      SELECT 1 FROM agent_suggestions r
+      JOIN agents a ON a.id = r.agent_id
+      LEFT JOIN agent_config_versions v ON v.agent_id = a.id AND v.version = a.config_version
+      WHERE r.status = 'rejected' AND r.agent_id = (c ->> 'agent_id')::bigint AND r.kind = c ->> 'kind'
+        AND r.change -> 'path' = c #> '{change,path}' AND r.change -> 'from' = c #> '{change,from}'
+        AND r.decided_at >= coalesce(v.created_at, '-infinity'))
+    ORDER BY e.i
+    ON CONFLICT (agent_id, kind, (change ->> 'path')) WHERE status IN ('proposed', 'accepted') DO NOTHING
+    RETURNING id
+  )
+  SELECT coalesce(jsonb_agg(id ORDER BY id), '[]') INTO v_proposed FROM added;
+
+  SELECT coalesce(jsonb_agg(jsonb_build_object('id', s.id, 'agent', a.name, 'kind', s.kind, 'status', s.status,
+                                               'change', s.change, 'why', s.evidence ->> 'why', 'created_at', s.created_at)
+                            ORDER BY s.id), '[]')
+  INTO v_open
+  FROM agent_suggestions s JOIN agents a ON a.id = s.agent_id
+  WHERE s.status IN ('proposed', 'accepted');
+
+  RETURN jsonb_build_object('window', p_window::text, 'metrics', v_metrics, 'proposed', v_proposed,
+                            'superseded', v_superseded, 'open', v_open);
+END
+$$;
+
+--
 -- Name: archive_backups(interval, text); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -131,6 +380,143 @@ CREATE FUNCTION public.code_search_text(p_symbol text, p_content text) RETURNS t
 $_$;
 
 --
+-- Name: enqueue_learnings(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.enqueue_learnings() RETURNS bigint
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  v_enqueued bigint;
+BEGIN
+  INSERT INTO learning_outbox (pattern_id, pattern_version, payload)
+  SELECT p.id, p.version, learning_payload(p)
+  FROM learned_patterns p
+  WHERE NOT EXISTS (SELECT 1 FROM learning_outbox o WHERE o.pattern_id = p.id AND o.pattern_version = p.version)
+  ORDER BY p.id
+  ON CONFLICT (pattern_id, pattern_version) DO NOTHING;
+  GET DIAGNOSTICS v_enqueued = ROW_COUNT;
+  RETURN v_enqueued;
+END
+$$;
+
+--
+-- Name: evolve_agents(bigint[], bigint[], text[], text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.evolve_agents(p_accept bigint[] DEFAULT '{}'::bigint[], p_reject bigint[] DEFAULT '{}'::bigint[], p_auto_accept text[] DEFAULT '{}'::text[], p_rollback text DEFAULT NULL::text) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  v_agent agents;
+  v_version integer;
+  v_s agent_suggestions;
+  v_path text[];
+  v_current jsonb;
+  v_accepted jsonb;
+  v_rejected jsonb;
+  v_applied jsonb := '[]';
+  v_superseded jsonb := '[]';
+BEGIN
+  PERFORM evolve_agents_check(p_accept, p_reject, p_auto_accept, p_rollback);
+
+  IF p_rollback IS NOT NULL THEN
+    SELECT * INTO v_agent FROM agents WHERE name = p_rollback FOR UPDATE;
+    v_version := set_agent_config(v_agent.id,
+      (SELECT config FROM agent_config_versions WHERE agent_id = v_agent.id AND version = v_agent.config_version - 1),
+      format('rollback of version %s to version %s', v_agent.config_version, v_agent.config_version - 1));
+    RETURN jsonb_build_object('accepted', '[]'::jsonb, 'rejected', '[]'::jsonb, 'applied', '[]'::jsonb, 'superseded', '[]'::jsonb,
+      'rolled_back', jsonb_build_object('agent', v_agent.name, 'from_version', v_agent.config_version,
+                                        'restored_version', v_agent.config_version - 1, 'version', v_version));
+  END IF;
+
+  WITH r AS (UPDATE agent_suggestions SET status = 'rejected', reason = 'rejected by the operator', decided_at = now()
+             WHERE id = ANY (p_reject) AND status IN ('proposed', 'accepted') RETURNING id)
+  SELECT coalesce(jsonb_agg(id ORDER BY id), '[]') INTO v_rejected FROM r;
+
+  WITH a AS (UPDATE agent_suggestions
+                SET status = 'accepted', decided_at = now(),
+                    reason = CASE WHEN id = ANY (p_accept) THEN 'accepted by the operator' ELSE 'auto-accepted: ' || kind END
+              WHERE status = 'proposed' AND (id = ANY (p_accept) OR kind = ANY (p_auto_accept)) RETURNING id)
+  SELECT coalesce(jsonb_agg(id ORDER BY id), '[]') INTO v_accepted FROM a;
+
+  FOR v_s IN SELECT * FROM agent_suggestions WHERE status = 'accepted' ORDER BY id FOR UPDATE SKIP LOCKED LOOP
+    SELECT * INTO v_agent FROM agents WHERE id = v_s.agent_id FOR UPDATE;
+    v_path := agent_config_path(v_s.change ->> 'path');
+    v_current := coalesce(agent_config_document(v_agent) #> v_path, 'null');
+    IF v_current <> v_s.change -> 'from' THEN
+      UPDATE agent_suggestions
+         SET status = 'superseded', decided_at = now(),
+             reason = format('the configuration changed since it was proposed: %s is %s, not %s',
+                             v_s.change ->> 'path', v_current, v_s.change -> 'from')
+       WHERE id = v_s.id
+      RETURNING * INTO v_s;
+      v_superseded := v_superseded || jsonb_build_object('id', v_s.id, 'agent', v_agent.name, 'kind', v_s.kind, 'reason', v_s.reason);
+    ELSE
+      v_version := set_agent_config(v_agent.id, agent_config_set(agent_config_document(v_agent), v_path, v_s.change -> 'to'),
+        format('suggestion %s (%s): %s %s -> %s', v_s.id, v_s.kind, v_s.change ->> 'path', v_s.change -> 'from', v_s.change -> 'to'),
+        v_s.id);
+      UPDATE agent_suggestions SET status = 'applied', applied_at = now(), applied_version = v_version WHERE id = v_s.id;
+      v_applied := v_applied || jsonb_build_object('id', v_s.id, 'agent', v_agent.name, 'kind', v_s.kind,
+                                                   'change', v_s.change, 'version', v_version);
+    END IF;
+  END LOOP;
+
+  RETURN jsonb_build_object('accepted', v_accepted, 'rejected', v_rejected, 'applied', v_applied,
+                            'superseded', v_superseded, 'rolled_back', NULL);
+END
+$$;
+
+--
+-- Name: evolve_agents_check(bigint[], bigint[], text[], text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.evolve_agents_check(p_accept bigint[], p_reject bigint[], p_auto_accept text[], p_rollback text) RETURNS void
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE
+  v_agent agents;
+  v_bad text;
+BEGIN
+  IF p_rollback IS NOT NULL THEN
+    IF cardinality(p_accept) + cardinality(p_reject) + cardinality(p_auto_accept) > 0 THEN
+      RAISE EXCEPTION 'a rollback runs alone, without accepting, rejecting or applying suggestions' USING ERRCODE = '22023';
+    END IF;
+    SELECT * INTO v_agent FROM agents WHERE name = p_rollback;
+    IF NOT FOUND THEN
+      RAISE EXCEPTION 'no agent is named ''%''', p_rollback USING ERRCODE = '22023';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM agent_config_versions WHERE agent_id = v_agent.id AND version = v_agent.config_version - 1) THEN
+      RAISE EXCEPTION 'agent ''%'' has no earlier configuration version (it is at version %)', p_rollback, v_agent.config_version
+        USING ERRCODE = '22023';
+    END IF;
+  END IF;
+
+  SELECT string_agg(u.id::text, ', ' ORDER BY u.id) INTO v_bad FROM unnest(p_accept) AS u(id) WHERE u.id = ANY (p_reject);
+  IF v_bad IS NOT NULL THEN
+    RAISE EXCEPTION 'suggestion % is both accepted and rejected', v_bad USING ERRCODE = '22023';
+  END IF;
+  SELECT string_agg(u.id::text, ', ' ORDER BY u.id) INTO v_bad
+  FROM unnest(p_accept || p_reject) AS u(id) WHERE NOT EXISTS (SELECT 1 FROM agent_suggestions s WHERE s.id = u.id);
+  IF v_bad IS NOT NULL THEN
+    RAISE EXCEPTION 'no suggestion has id %', v_bad USING ERRCODE = '22023';
+  END IF;
+  SELECT string_agg(format('%s is %s', s.id, s.status), ', ' ORDER BY s.id) INTO v_bad
+  FROM agent_suggestions s
+  WHERE (s.id = ANY (p_accept) AND s.status NOT IN ('proposed', 'accepted'))
+     OR (s.id = ANY (p_reject) AND s.status NOT IN ('proposed', 'accepted', 'rejected'));
+  IF v_bad IS NOT NULL THEN
+    RAISE EXCEPTION 'only open suggestions can be accepted or rejected: suggestion %', v_bad USING ERRCODE = '22023';
+  END IF;
+  SELECT string_agg(u.k, ', ') INTO v_bad
+  FROM unnest(p_auto_accept) AS u(k) WHERE NOT EXISTS (SELECT 1 FROM agent_suggestion_rules r WHERE r.kind = u.k);
+  IF v_bad IS NOT NULL THEN
+    RAISE EXCEPTION 'no kind of suggestion is named %', v_bad USING ERRCODE = '22023';
+  END IF;
+END
+$$;
+
+--
 -- Name: learn_patterns(integer); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -185,6 +571,145 @@ BEGIN
                             'pending_left', v_pending);
 END
 $$;
+
+--
+-- Name: learned_artifact_id(text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.learned_artifact_id(p_kind text, p_pattern_key text) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT
+    AS $$
+  SELECT pattern_slug(p_kind, 40) || '.' || pattern_slug(p_pattern_key, 79)
+$$;
+
+--
+-- Name: learned_patterns; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.learned_patterns (
+    id bigint NOT NULL,
+    kind text NOT NULL,
+    pattern_key text NOT NULL,
+    description text,
+    example jsonb,
+    occurrences integer NOT NULL,
+    confidence double precision NOT NULL,
+    first_seen_at timestamp with time zone NOT NULL,
+    last_seen_at timestamp with time zone NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    uses bigint DEFAULT 0 NOT NULL,
+    successes bigint DEFAULT 0 NOT NULL,
+    CONSTRAINT learned_patterns_confidence_check CHECK (((confidence >= (0)::double precision) AND (confidence <= (1)::double precision))),
+    CONSTRAINT learned_patterns_occurrences_check CHECK ((occurrences > 0)),
+    CONSTRAINT learned_patterns_uses_check CHECK (((successes >= 0) AND (successes <= uses)))
+);
+
+--
+-- Name: learning_payload(public.learned_patterns); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.learning_payload(p public.learned_patterns) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+  SELECT jsonb_build_object('kind', p.kind, 'pattern_key', p.pattern_key, 'description', p.description,
+                            'example', p.example, 'occurrences', p.occurrences, 'confidence', p.confidence,
+                            'uses', p.uses, 'successes', p.successes,
+                            'first_seen_at', p.first_seen_at, 'last_seen_at', p.last_seen_at, 'version', p.version)
+$$;
+
+--
+-- Name: link_central(text, text, text, text, text, text, text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.link_central(p_mode text, p_instance text, p_target text, p_host text DEFAULT NULL::text, p_port text DEFAULT NULL::text, p_dbname text DEFAULT NULL::text, p_user text DEFAULT NULL::text, p_password text DEFAULT NULL::text) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+  IF p_mode NOT IN ('fdw', 'connection') THEN
+    RAISE EXCEPTION 'link_central: mode must be fdw or connection, got %', p_mode;
+  END IF;
+  BEGIN
+    DROP SCHEMA IF EXISTS singularity_central CASCADE;
+    IF to_regclass('pg_catalog.pg_foreign_server') IS NOT NULL
+       AND EXISTS (SELECT 1 FROM pg_foreign_server WHERE srvname = 'singularity_central') THEN
+      DROP SERVER singularity_central CASCADE;
+    END IF;
+    IF p_mode = 'fdw' THEN
+      CREATE EXTENSION IF NOT EXISTS postgres_fdw;
+      -- batch_size: one INSERT per 1,000 rows sent, not one per row; fetch_size likewise for reads.
+      EXECUTE format('CREATE SERVER singularity_central FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host %L, port %L, dbname %L, '
+                     'batch_size %L, fetch_size %L, application_name %L)',
+                     p_host, p_port, p_dbname, '1000', '1000', 'singularity ' || p_instance);
+      EXECUTE format('CREATE USER MAPPING FOR CURRENT_USER SERVER singularity_central OPTIONS (%s)',
+                     concat_ws(', ', format('user %L', p_user), CASE WHEN p_password IS NOT NULL THEN format('password %L', p_password) END));
+      CREATE SCHEMA singularity_central;
+      CREATE FOREIGN TABLE singularity_central.central_instances (
+        name text, instance_key uuid, last_sync_at timestamptz, last_batch_id bigint
+      ) SERVER singularity_central OPTIONS (schema_name 'public', table_name 'central_instances');
+      CREATE FOREIGN TABLE singularity_central.central_learnings (
+        instance text, outbox_id bigint, batch_id bigint, kind text, pattern_key text, pattern_version integer, payload jsonb
+      ) SERVER singularity_central OPTIONS (schema_name 'public', table_name 'central_learnings');
+      CREATE FOREIGN TABLE singularity_central.knowledge_artifacts (
+        artifact_type text, artifact_id text, version text, source text, path text, raw text, content jsonb,
+        metadata jsonb, content_hash text
+      ) SERVER singularity_central OPTIONS (schema_name 'public', table_name 'knowledge_artifacts');
+    END IF;
+  EXCEPTION WHEN others THEN
+    RAISE EXCEPTION 'could not link the central database: %', SQLERRM USING ERRCODE = SQLSTATE;
+  END;
+  INSERT INTO central_link (instance, mode, target) VALUES (p_instance, p_mode, p_target)
+  ON CONFLICT (only_row) DO UPDATE SET instance = excluded.instance, mode = excluded.mode, target = excluded.target,
+    linked_at = now();
+  RETURN jsonb_build_object('instance', p_instance, 'mode', p_mode, 'target', p_target);
+END
+$$;
+
+--
+-- Name: merge_central_learnings(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.merge_central_learnings() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'public'
+    AS $$
+BEGIN
+  INSERT INTO central_instance_patterns AS p (instance, kind, pattern_key, version, description, example, occurrences,
+                                              confidence, uses, successes, first_seen_at, last_seen_at)
+  SELECT DISTINCT ON (instance, kind, pattern_key)
+         instance, kind, pattern_key, pattern_version, payload ->> 'description', payload -> 'example',
+         (payload ->> 'occurrences')::bigint, (payload ->> 'confidence')::float8,
+         coalesce((payload ->> 'uses')::bigint, 0), coalesce((payload ->> 'successes')::bigint, 0),
+         (payload ->> 'first_seen_at')::timestamptz, (payload ->> 'last_seen_at')::timestamptz
+  FROM arrived
+  ORDER BY instance, kind, pattern_key, pattern_version DESC
+  ON CONFLICT (kind, pattern_key, instance) DO UPDATE SET
+    version = excluded.version, description = coalesce(excluded.description, p.description), example = excluded.example,
+    occurrences = excluded.occurrences, confidence = excluded.confidence, uses = excluded.uses,
+    successes = excluded.successes, first_seen_at = excluded.first_seen_at, last_seen_at = excluded.last_seen_at,
+    updated_at = now()
+  WHERE excluded.version > p.version;
+
+  UPDATE central_instances i SET learnings_received = i.learnings_received + a.n
+  FROM (SELECT instance, count(*) AS n FROM arrived GROUP BY instance) a
+  WHERE i.name = a.instance;
+  RETURN NULL;
+END
+$$;
+
+--
+-- Name: pattern_slug(text, integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.pattern_slug(p_text text, p_max integer) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT
+    AS $_$
+  SELECT CASE
+    WHEN p_text ~ '^[a-z0-9]+([-_][a-z0-9]+)*$' AND length(p_text) <= p_max THEN p_text
+    ELSE coalesce(nullif(trim(BOTH '-' FROM left(trim(BOTH '-' FROM regexp_replace(lower(p_text), '[^a-z0-9]+', '-', 'g')), p_max - 9)), '') || '-', '')
+         || left(encode(sha256(convert_to(p_text, 'UTF8')), 'hex'), 8)
+  END
+$_$;
 
 --
 -- Name: populate_graph(text); Type: FUNCTION; Schema: public; Owner: -
@@ -529,6 +1054,65 @@ $$;
 COMMENT ON FUNCTION public.rank_graph(p_damping double precision, p_tolerance double precision, p_max_iterations integer, p_codebase text) IS 'Weighted PageRank over graph_edges per codebase (dangling rank spread evenly), written to graph_nodes.pagerank and pagerank_at; returns {codebases, nodes, edges, iterations, converged, delta}.';
 
 --
+-- Name: record_artifact_use(text, text, boolean, integer, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.record_artifact_use(p_type text, p_id text, p_success boolean, p_uses integer DEFAULT 1, p_version text DEFAULT NULL::text) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  v_artifact record;
+  v_pattern record;
+BEGIN
+  IF p_uses IS NULL OR p_uses < 1 THEN
+    RAISE EXCEPTION 'record_artifact_use: uses must be at least 1, got %', p_uses USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF p_success IS NULL THEN
+    RAISE EXCEPTION 'record_artifact_use: success must be true or false, not null' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+
+  UPDATE knowledge_artifacts k
+  SET usage_count = k.usage_count + p_uses,
+      success_count = k.success_count + CASE WHEN p_success THEN p_uses ELSE 0 END,
+      -- greatest() skips the null of a first use, and a use that commits late never moves the time back.
+      last_used_at = greatest(k.last_used_at, now())
+  WHERE k.id = (SELECT a.id FROM knowledge_artifacts a
+                WHERE a.artifact_type = p_type AND a.artifact_id = p_id AND (p_version IS NULL OR a.version = p_version)
+                ORDER BY a.created_at DESC, a.id DESC LIMIT 1)
+  RETURNING k.artifact_type, k.artifact_id, k.version, k.usage_count, k.success_count, k.last_used_at, k.learned_pattern_id
+  INTO v_artifact;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'no knowledge artifact % ''%''%', p_type, p_id, coalesce(' version ' || p_version, '')
+      USING ERRCODE = 'no_data_found',
+            HINT = 'An artifact is named by its artifact_type and artifact_id (and version) in knowledge_artifacts.';
+  END IF;
+
+  IF v_artifact.learned_pattern_id IS NOT NULL THEN
+    UPDATE learned_patterns p
+    SET uses = p.uses + p_uses,
+        successes = p.successes + CASE WHEN p_success THEN p_uses ELSE 0 END,
+        version = p.version + 1,
+        updated_at = now()
+    WHERE p.id = v_artifact.learned_pattern_id
+    RETURNING p.id, p.uses, p.successes, p.version INTO v_pattern;
+  END IF;
+
+  RETURN jsonb_build_object(
+    'type', v_artifact.artifact_type, 'id', v_artifact.artifact_id, 'version', v_artifact.version,
+    'usage_count', v_artifact.usage_count, 'success_count', v_artifact.success_count,
+    'last_used_at', v_artifact.last_used_at,
+    'pattern_id', v_pattern.id, 'pattern_uses', v_pattern.uses, 'pattern_successes', v_pattern.successes,
+    'pattern_version', v_pattern.version);
+END
+$$;
+
+--
+-- Name: FUNCTION record_artifact_use(p_type text, p_id text, p_success boolean, p_uses integer, p_version text); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.record_artifact_use(p_type text, p_id text, p_success boolean, p_uses integer, p_version text) IS 'Records p_uses uses (successful or not) of a knowledge artifact, and of its learned pattern (whose version moves); returns the new counts.';
+
+--
 -- Name: refresh_cache(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -861,6 +1445,48 @@ $$;
 COMMENT ON FUNCTION public.seed_work_plan() IS 'Idempotently seeds the singularity roadmap into the work_plan tables and returns, per table, the rows this call inserted and the rows present afterwards.';
 
 --
+-- Name: send_learning_range(text, bigint, bigint, bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.send_learning_range(p_instance text, p_batch bigint, p_from bigint, p_to bigint) RETURNS void
+    LANGUAGE plpgsql
+    AS $_$
+BEGIN
+  -- Dynamic SQL: the foreign table exists only on a linked instance.
+  EXECUTE 'INSERT INTO singularity_central.central_learnings (instance, outbox_id, batch_id, kind, pattern_key, pattern_version, payload)
+           SELECT $1, o.id, o.batch_id, o.payload ->> ''kind'', o.payload ->> ''pattern_key'', o.pattern_version, o.payload
+           FROM learning_outbox o WHERE o.id BETWEEN $3 AND $4 AND o.batch_id = $2
+           ON CONFLICT DO NOTHING' USING p_instance, p_batch, p_from, p_to;
+END
+$_$;
+
+--
+-- Name: set_agent_config(bigint, jsonb, text, bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.set_agent_config(p_agent bigint, p_doc jsonb, p_reason text, p_suggestion bigint DEFAULT NULL::bigint) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  a agents;
+BEGIN
+  SELECT * INTO a FROM agents WHERE id = p_agent FOR UPDATE;
+  INSERT INTO agent_config_versions (agent_id, version, config, reason)
+  VALUES (a.id, a.config_version, agent_config_document(a), 'as it was before the first change')
+  ON CONFLICT DO NOTHING;
+  UPDATE agents
+     SET capacity = (p_doc ->> 'capacity')::integer,
+         skills = array(SELECT jsonb_array_elements_text(p_doc -> 'skills')),
+         config = p_doc - 'capacity' - 'skills',
+         config_version = a.config_version + 1
+   WHERE id = a.id;
+  INSERT INTO agent_config_versions (agent_id, version, config, reason, suggestion_id)
+  VALUES (a.id, a.config_version + 1, p_doc, p_reason, p_suggestion);
+  RETURN a.config_version + 1;
+END
+$$;
+
+--
 -- Name: singularity_cron_run(text, text, text); Type: PROCEDURE; Schema: public; Owner: -
 --
 
@@ -921,47 +1547,288 @@ END
 $$;
 
 --
+-- Name: sync_central_templates(regclass); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.sync_central_templates(p_source regclass) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  v_added bigint;
+  v_updated bigint;
+  v_deleted bigint;
+  v_kept bigint;
+  v_total bigint;
+BEGIN
+  EXECUTE format('CREATE TEMP TABLE central_incoming ON COMMIT DROP AS
+                  SELECT artifact_type, artifact_id, version, path, raw, content, metadata, content_hash FROM %s
+                  WHERE source = %L', p_source, 'file');
+  SELECT count(*) INTO v_total FROM central_incoming;
+  SELECT count(*) INTO v_kept FROM central_incoming i
+  JOIN knowledge_artifacts k USING (artifact_type, artifact_id, version) WHERE k.source <> 'central';
+
+  WITH upserted AS (
+    INSERT INTO knowledge_artifacts AS k (artifact_type, artifact_id, version, source, path, raw, content, metadata, content_hash)
+    SELECT artifact_type, artifact_id, version, 'central', path, raw, content, metadata, content_hash FROM central_incoming
+    ON CONFLICT (artifact_type, artifact_id, version) DO UPDATE SET
+      path = excluded.path, raw = excluded.raw, content = excluded.content, metadata = excluded.metadata,
+      content_hash = excluded.content_hash, updated_at = now()
+    WHERE k.source = 'central' AND (k.content_hash <> excluded.content_hash OR k.path <> excluded.path)
+    RETURNING (xmax = 0) AS inserted
+  )
+  SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) INTO v_added, v_updated FROM upserted;
+
+  DELETE FROM knowledge_artifacts k WHERE k.source = 'central' AND NOT EXISTS (
+    SELECT 1 FROM central_incoming i
+    WHERE (i.artifact_type, i.artifact_id, i.version) = (k.artifact_type, k.artifact_id, k.version));
+  GET DIAGNOSTICS v_deleted = ROW_COUNT;
+  DROP TABLE central_incoming;
+
+  RETURN jsonb_build_object('added', v_added, 'updated', v_updated, 'deleted', v_deleted,
+                            'unchanged', v_total - v_added - v_updated - v_kept, 'kept_local', v_kept);
+END
+$$;
+
+--
 -- Name: sync_learning(integer); Type: FUNCTION; Schema: public; Owner: -
 --
 
 CREATE FUNCTION public.sync_learning(p_batch integer DEFAULT 500) RETURNS jsonb
     LANGUAGE plpgsql
-    AS $$
+    AS $_$
 DECLARE
   v_enqueued bigint;
-  v_ids bigint[];
+  v_link central_link;
+  v_key uuid;
+  v_sent bigint := 0;
+  v_old bigint := 0;
+  v_min bigint;
+  v_max bigint;
   v_batch bigint;
-  v_unsent bigint;
 BEGIN
   IF p_batch IS NULL OR p_batch < 1 THEN
     RAISE EXCEPTION 'p_batch must be at least 1, got %', p_batch;
   END IF;
-
-  INSERT INTO learning_outbox (pattern_id, pattern_version, payload)
-  SELECT p.id, p.version,
-         jsonb_build_object('kind', p.kind, 'pattern_key', p.pattern_key, 'description', p.description,
-                            'example', p.example, 'occurrences', p.occurrences, 'confidence', p.confidence,
-                            'first_seen_at', p.first_seen_at, 'last_seen_at', p.last_seen_at, 'version', p.version)
-  FROM learned_patterns p
-  WHERE NOT EXISTS (SELECT 1 FROM learning_outbox o WHERE o.pattern_id = p.id AND o.pattern_version = p.version)
-  ORDER BY p.id
-  ON CONFLICT (pattern_id, pattern_version) DO NOTHING;
-  GET DIAGNOSTICS v_enqueued = ROW_COUNT;
-
-  SELECT array_agg(id ORDER BY id) INTO v_ids
-  FROM (SELECT id FROM learning_outbox WHERE sent_at IS NULL ORDER BY id LIMIT p_batch FOR UPDATE SKIP LOCKED) unsent;
-
-  IF v_ids IS NOT NULL THEN
-    -- The central transport goes here (see above). Without one, the batch is sent by recording it.
-    INSERT INTO learning_sync_batches (sent_at, items, destination)
-    VALUES (now(), cardinality(v_ids), 'none')
-    RETURNING id INTO v_batch;
-    UPDATE learning_outbox SET sent_at = now(), batch_id = v_batch, attempts = attempts + 1 WHERE id = ANY (v_ids);
+  SELECT * INTO v_link FROM central_link;
+  IF NOT FOUND THEN
+    -- Nothing is enqueued without a central database: once one is linked, the first sync enqueues the
+    -- current version of every pattern, which is all the central database needs (counts are running totals).
+    RETURN jsonb_build_object('enqueued', 0, 'sent', 0, 'batch_id', NULL,
+                              'unsent_left', (SELECT count(*) FROM learning_outbox WHERE sent_at IS NULL), 'link', 'none');
+  END IF;
+  IF v_link.mode = 'connection' THEN
+    v_enqueued := enqueue_learnings();
+  ELSE
+    -- Dynamic SQL: the foreign tables exist only on a linked instance.
+    EXECUTE 'INSERT INTO singularity_central.central_instances (name, instance_key) VALUES ($1, $2) ON CONFLICT DO NOTHING'
+      USING v_link.instance, v_link.instance_key;
+    EXECUTE 'SELECT instance_key FROM singularity_central.central_instances WHERE name = $1' INTO v_key USING v_link.instance;
+    IF v_key IS DISTINCT FROM v_link.instance_key THEN
+      RAISE EXCEPTION 'another database is registered with the central database as instance ''%''', v_link.instance
+        USING ERRCODE = 'unique_violation',
+              HINT = 'Give this instance a name of its own (SINGULARITY_INSTANCE, or "central": {"instance": ...} in the config file) and run singularity migrate.';
+    END IF;
+    INSERT INTO learning_sync_batches (sent_at, items, destination) VALUES (now(), 0, v_link.target) RETURNING id INTO v_batch;
+    -- Entries enqueued earlier and not sent yet (a bare call while the link was a connection) go first.
+    WITH taken AS (
+      UPDATE learning_outbox o SET sent_at = now(), batch_id = v_batch, attempts = o.attempts + 1
+      WHERE o.id IN (SELECT u.id FROM learning_outbox u WHERE u.sent_at IS NULL ORDER BY u.id LIMIT p_batch FOR UPDATE SKIP LOCKED)
+      RETURNING o.id)
+    SELECT count(*), min(id), max(id) INTO v_old, v_min, v_max FROM taken;
+    IF v_old > 0 THEN
+      PERFORM send_learning_range(v_link.instance, v_batch, v_min, v_max);
+    END IF;
+    -- New versions go into the outbox already sent, with this batch: one write each, no enqueue-then-update.
+    -- The unique (pattern_id, pattern_version) makes a concurrent sync's insert of the same version wait and
+    -- skip it, so each version is sent once.
+    WITH fresh AS (
+      INSERT INTO learning_outbox (pattern_id, pattern_version, payload, sent_at, batch_id, attempts)
+      SELECT p.id, p.version, learning_payload(p), now(), v_batch, 1
+      FROM learned_patterns p
+      WHERE NOT EXISTS (SELECT 1 FROM learning_outbox o WHERE o.pattern_id = p.id AND o.pattern_version = p.version)
+      ORDER BY p.id
+      LIMIT p_batch - v_old
+      ON CONFLICT (pattern_id, pattern_version) DO NOTHING
+      RETURNING id)
+    SELECT count(*), min(id), max(id) INTO v_enqueued, v_min, v_max FROM fresh;
+    IF v_enqueued > 0 THEN
+      PERFORM send_learning_range(v_link.instance, v_batch, v_min, v_max);
+    END IF;
+    v_sent := v_old + v_enqueued;
+    IF v_sent = 0 THEN
+      DELETE FROM learning_sync_batches WHERE id = v_batch;
+      v_batch := NULL;
+    ELSE
+      UPDATE learning_sync_batches SET items = v_sent WHERE id = v_batch;
+      EXECUTE 'UPDATE singularity_central.central_instances SET last_sync_at = now(), last_batch_id = $2 WHERE name = $1'
+        USING v_link.instance, v_batch;
+    END IF;
+    UPDATE central_link SET last_sync_at = now(), last_batch_id = coalesce(v_batch, last_batch_id);
   END IF;
 
-  SELECT count(*) INTO v_unsent FROM learning_outbox WHERE sent_at IS NULL;
-  RETURN jsonb_build_object('enqueued', v_enqueued, 'sent', coalesce(cardinality(v_ids), 0), 'batch_id', v_batch,
-                            'unsent_left', v_unsent);
+  RETURN jsonb_build_object('enqueued', v_enqueued, 'sent', v_sent, 'batch_id', v_batch,
+                            'unsent_left', (SELECT count(*) FROM learning_outbox WHERE sent_at IS NULL),
+                            'link', v_link.mode);
+END
+$_$;
+
+--
+-- Name: sync_patterns(double precision, integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.sync_patterns(p_min_confidence double precision DEFAULT 0.7, p_min_occurrences integer DEFAULT 3) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  v_changes jsonb;
+  v_published bigint;
+  v_cache_written bigint;
+  v_cache_deleted bigint;
+  v_note record;
+  v_payload jsonb;
+BEGIN
+  IF p_min_confidence IS NULL OR p_min_confidence < 0 OR p_min_confidence > 1 THEN
+    RAISE EXCEPTION 'sync_patterns: min_confidence must be between 0 and 1, got %', p_min_confidence;
+  END IF;
+  IF p_min_occurrences IS NULL OR p_min_occurrences < 1 THEN
+    RAISE EXCEPTION 'sync_patterns: min_occurrences must be at least 1, got %', p_min_occurrences;
+  END IF;
+  -- The first 8 bytes of sha1('singularity:sync-patterns'), as a signed bigint.
+  PERFORM pg_advisory_xact_lock(1350417291552538819);
+
+  WITH qualifying AS (
+    SELECT p.id, p.version, learned_artifact_id(p.kind, p.pattern_key) AS artifact_id,
+           jsonb_build_object(
+             'id', learned_artifact_id(p.kind, p.pattern_key), 'kind', p.kind, 'pattern_key', p.pattern_key,
+             'description', p.description, 'example', p.example, 'occurrences', p.occurrences,
+             'confidence', round(p.confidence::numeric, 4)::float8,
+             -- Text in UTC, not the session's time zone: the same pattern must give the same text everywhere.
+             'first_seen_at', to_char(p.first_seen_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+             'last_seen_at', to_char(p.last_seen_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+             'version', p.version::text) AS content
+    FROM learned_patterns p
+    WHERE p.confidence >= p_min_confidence AND p.occurrences >= p_min_occurrences
+    ORDER BY p.id
+  ), upserted AS (
+    INSERT INTO knowledge_artifacts AS k (artifact_type, artifact_id, version, source, raw, content, metadata,
+                                          content_hash, learned_pattern_id)
+    SELECT 'learned_pattern', q.artifact_id, q.version::text, 'learned', q.content::text, q.content,
+           '{"published": true}', encode(sha256(convert_to(q.content::text, 'UTF8')), 'hex'), q.id
+    FROM qualifying q
+    ON CONFLICT (artifact_id) WHERE artifact_type = 'learned_pattern' AND source = 'learned' DO UPDATE
+      SET version = excluded.version, raw = excluded.raw, content = excluded.content, metadata = excluded.metadata,
+          content_hash = excluded.content_hash, learned_pattern_id = excluded.learned_pattern_id, updated_at = now()
+      -- The version alone moving (a use) is no change.
+      WHERE (k.content - 'version') IS DISTINCT FROM (excluded.content - 'version')
+         OR k.metadata IS DISTINCT FROM excluded.metadata
+         OR k.learned_pattern_id IS DISTINCT FROM excluded.learned_pattern_id
+    RETURNING k.id, k.content ->> 'kind' AS kind, CASE WHEN k.xmax = 0 THEN 'new' ELSE 'updated' END AS change
+  ), withdrawn AS (
+    UPDATE knowledge_artifacts k SET metadata = k.metadata || '{"published": false}'
+    WHERE k.artifact_type = 'learned_pattern' AND k.source = 'learned' AND k.metadata ->> 'published' = 'true'
+      AND NOT EXISTS (SELECT 1 FROM qualifying q WHERE q.artifact_id = k.artifact_id)
+    RETURNING k.id, k.content ->> 'kind' AS kind, 'withdrawn' AS change
+  )
+  SELECT coalesce(jsonb_agg(jsonb_build_object('id', c.id, 'kind', c.kind, 'change', c.change) ORDER BY c.id), '[]'),
+         (SELECT count(*) FROM qualifying)
+  INTO v_changes, v_published
+  FROM (SELECT * FROM upserted UNION ALL SELECT * FROM withdrawn) c;
+
+  -- The per-kind lists, from the artifacts as this statement now sees them. COLLATE "C": the same order on
+  -- every server, whatever its default collation.
+  WITH lists AS (
+    SELECT 'patterns:' || (content ->> 'kind') AS key,
+           jsonb_agg(content ORDER BY content ->> 'pattern_key' COLLATE "C", artifact_id COLLATE "C") AS value
+    FROM knowledge_artifacts
+    WHERE artifact_type = 'learned_pattern' AND source = 'learned' AND metadata ->> 'published' = 'true'
+    GROUP BY content ->> 'kind'
+  ), dropped AS (
+    DELETE FROM analysis_cache c
+    WHERE c.key LIKE 'patterns:%' AND NOT EXISTS (SELECT 1 FROM lists l WHERE l.key = c.key)
+    RETURNING 1
+  ), written AS (
+    INSERT INTO analysis_cache AS c (key, value) SELECT key, value FROM lists
+    ON CONFLICT (key) DO UPDATE SET value = excluded.value, created_at = now(), expires_at = NULL
+      WHERE c.value IS DISTINCT FROM excluded.value OR c.expires_at IS NOT NULL
+    RETURNING 1
+  )
+  SELECT (SELECT count(*) FROM written), (SELECT count(*) FROM dropped) INTO v_cache_written, v_cache_deleted;
+
+  FOR v_note IN
+    SELECT c.kind,
+           count(*) FILTER (WHERE c.change = 'new') AS new,
+           count(*) FILTER (WHERE c.change = 'updated') AS updated,
+           count(*) FILTER (WHERE c.change = 'withdrawn') AS withdrawn,
+           jsonb_agg(c.id ORDER BY c.id) AS ids
+    FROM jsonb_to_recordset(v_changes) AS c(id bigint, kind text, change text)
+    GROUP BY c.kind ORDER BY c.kind COLLATE "C"
+  LOOP
+    v_payload := jsonb_build_object('kind', v_note.kind, 'new', v_note.new, 'updated', v_note.updated,
+                                    'withdrawn', v_note.withdrawn, 'ids', v_note.ids);
+    -- A NOTIFY payload must stay under 8000 bytes: listeners that get no ids re-read the kind.
+    IF octet_length(v_payload::text) > 7000 THEN
+      v_payload := v_payload || '{"ids": null, "truncated": true}';
+    END IF;
+    PERFORM pg_notify('singularity_patterns', v_payload::text);
+  END LOOP;
+
+  RETURN jsonb_build_object(
+    'published', v_published,
+    'new', (SELECT count(*) FROM jsonb_array_elements(v_changes) e WHERE e ->> 'change' = 'new'),
+    'updated', (SELECT count(*) FROM jsonb_array_elements(v_changes) e WHERE e ->> 'change' = 'updated'),
+    'withdrawn', (SELECT count(*) FROM jsonb_array_elements(v_changes) e WHERE e ->> 'change' = 'withdrawn'),
+    'changed', jsonb_array_length(v_changes),
+    'unchanged', v_published - (SELECT count(*) FROM jsonb_array_elements(v_changes) e WHERE e ->> 'change' <> 'withdrawn'),
+    'kinds', (SELECT coalesce(jsonb_agg(DISTINCT e ->> 'kind'), '[]') FROM jsonb_array_elements(v_changes) e),
+    'cache_written', v_cache_written, 'cache_deleted', v_cache_deleted);
+END
+$$;
+
+--
+-- Name: FUNCTION sync_patterns(p_min_confidence double precision, p_min_occurrences integer); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.sync_patterns(p_min_confidence double precision, p_min_occurrences integer) IS 'Publishes the learned patterns that qualify as learned knowledge_artifacts (withdrawing those that no longer do), caches one list per kind in analysis_cache and NOTIFYs singularity_patterns per changed kind; returns the counts.';
+
+--
+-- Name: take_learning_batch(integer, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.take_learning_batch(p_batch integer, p_destination text) RETURNS TABLE(outbox_id bigint, batch_id bigint, kind text, pattern_key text, pattern_version integer, payload jsonb)
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  v_ids bigint[];
+  v_batch bigint;
+BEGIN
+  SELECT array_agg(u.id ORDER BY u.id) INTO v_ids
+  FROM (SELECT o.id FROM learning_outbox o WHERE o.sent_at IS NULL ORDER BY o.id LIMIT p_batch FOR UPDATE SKIP LOCKED) u;
+  IF v_ids IS NULL THEN
+    RETURN;
+  END IF;
+  INSERT INTO learning_sync_batches (sent_at, items, destination) VALUES (now(), cardinality(v_ids), p_destination)
+  RETURNING id INTO v_batch;
+  RETURN QUERY
+  UPDATE learning_outbox o SET sent_at = now(), batch_id = v_batch, attempts = o.attempts + 1
+  WHERE o.id = ANY (v_ids)
+  RETURNING o.id, v_batch, o.payload ->> 'kind', o.payload ->> 'pattern_key', o.pattern_version, o.payload;
+END
+$$;
+
+--
+-- Name: unlink_central(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.unlink_central() RETURNS boolean
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+  DROP SCHEMA IF EXISTS singularity_central CASCADE;
+  IF EXISTS (SELECT 1 FROM pg_foreign_server WHERE srvname = 'singularity_central') THEN
+    DROP SERVER singularity_central CASCADE;
+  END IF;
+  DELETE FROM central_link;
+  RETURN FOUND;
 END
 $$;
 
@@ -1057,6 +1924,19 @@ END
 $$;
 
 --
+-- Name: agent_config_versions; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.agent_config_versions (
+    agent_id bigint NOT NULL,
+    version integer NOT NULL,
+    config jsonb NOT NULL,
+    reason text NOT NULL,
+    suggestion_id bigint,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
 -- Name: agent_tasks; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -1077,27 +1957,11 @@ CASE
     WHEN (status = ANY (ARRAY['completed'::text, 'failed'::text])) THEN (status = 'completed'::text)
     ELSE NULL::boolean
 END) STORED,
+    cost numeric,
+    CONSTRAINT agent_tasks_cost_check CHECK ((cost >= (0)::numeric)),
     CONSTRAINT agent_tasks_duration_ms_check CHECK ((duration_ms >= 0)),
     CONSTRAINT agent_tasks_pending_unassigned CHECK (((status = 'pending'::text) = (assigned_agent_id IS NULL))),
     CONSTRAINT agent_tasks_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'assigned'::text, 'running'::text, 'completed'::text, 'failed'::text])))
-);
-
---
--- Name: agents; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE public.agents (
-    id bigint NOT NULL,
-    name text NOT NULL,
-    status text DEFAULT 'active'::text NOT NULL,
-    capacity integer DEFAULT 1 NOT NULL,
-    skills text[] DEFAULT '{}'::text[] NOT NULL,
-    last_seen_at timestamp with time zone,
-    knowledge jsonb DEFAULT '{}'::jsonb NOT NULL,
-    knowledge_updated_at timestamp with time zone,
-    inserted_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT agents_capacity_check CHECK ((capacity >= 0)),
-    CONSTRAINT agents_status_check CHECK ((status = ANY (ARRAY['active'::text, 'paused'::text, 'retired'::text])))
 );
 
 --
@@ -1119,6 +1983,59 @@ CREATE MATERIALIZED VIEW public.agent_performance AS
   WHERE ((t.status = ANY (ARRAY['completed'::text, 'failed'::text])) AND (t.completed_at >= (now() - '7 days'::interval)))
   GROUP BY a.id, a.name, t.kind
   WITH NO DATA;
+
+--
+-- Name: agent_suggestion_rules; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.agent_suggestion_rules (
+    kind text NOT NULL,
+    scope text NOT NULL,
+    enabled boolean DEFAULT true NOT NULL,
+    min_tasks integer NOT NULL,
+    threshold numeric NOT NULL,
+    bound numeric,
+    description text NOT NULL,
+    CONSTRAINT agent_suggestion_rules_min_tasks_check CHECK ((min_tasks >= 1)),
+    CONSTRAINT agent_suggestion_rules_scope_check CHECK ((scope = ANY (ARRAY['agent'::text, 'agent and task kind'::text, 'agent and skill'::text])))
+);
+
+--
+-- Name: agent_suggestions; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.agent_suggestions (
+    id bigint NOT NULL,
+    agent_id bigint NOT NULL,
+    kind text NOT NULL,
+    change jsonb NOT NULL,
+    evidence jsonb NOT NULL,
+    status text DEFAULT 'proposed'::text NOT NULL,
+    reason text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    decided_at timestamp with time zone,
+    applied_at timestamp with time zone,
+    applied_version integer,
+    CONSTRAINT agent_suggestions_change_check CHECK (((change ? 'path'::text) AND (change ? 'from'::text) AND (change ? 'to'::text))),
+    CONSTRAINT agent_suggestions_status_check CHECK ((status = ANY (ARRAY['proposed'::text, 'accepted'::text, 'rejected'::text, 'applied'::text, 'superseded'::text])))
+);
+
+--
+-- Name: agent_suggestions_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+CREATE SEQUENCE public.agent_suggestions_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+--
+-- Name: agent_suggestions_id_seq; Type: SEQUENCE OWNED BY; Schema: public; Owner: -
+--
+
+ALTER SEQUENCE public.agent_suggestions_id_seq OWNED BY public.agent_suggestions.id;
 
 --
 -- Name: agent_tasks_id_seq; Type: SEQUENCE; Schema: public; Owner: -
@@ -1353,6 +2270,94 @@ CREATE SEQUENCE public.backups_id_seq
 --
 
 ALTER SEQUENCE public.backups_id_seq OWNED BY public.backups.id;
+
+--
+-- Name: central_instance_patterns; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.central_instance_patterns (
+    instance text NOT NULL,
+    kind text NOT NULL,
+    pattern_key text NOT NULL,
+    version integer NOT NULL,
+    description text,
+    example jsonb,
+    occurrences bigint NOT NULL,
+    confidence double precision NOT NULL,
+    uses bigint DEFAULT 0 NOT NULL,
+    successes bigint DEFAULT 0 NOT NULL,
+    first_seen_at timestamp with time zone NOT NULL,
+    last_seen_at timestamp with time zone NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: central_instances; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.central_instances (
+    name text NOT NULL,
+    instance_key uuid NOT NULL,
+    registered_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_sync_at timestamp with time zone,
+    last_batch_id bigint,
+    learnings_received bigint DEFAULT 0 NOT NULL
+);
+
+--
+-- Name: central_learnings; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.central_learnings (
+    instance text NOT NULL,
+    outbox_id bigint NOT NULL,
+    batch_id bigint NOT NULL,
+    kind text NOT NULL,
+    pattern_key text NOT NULL,
+    pattern_version integer NOT NULL,
+    payload jsonb NOT NULL,
+    received_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: central_link; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.central_link (
+    only_row boolean DEFAULT true NOT NULL,
+    instance text NOT NULL,
+    instance_key uuid DEFAULT gen_random_uuid() NOT NULL,
+    mode text NOT NULL,
+    target text NOT NULL,
+    linked_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_sync_at timestamp with time zone,
+    last_batch_id bigint,
+    CONSTRAINT central_link_mode_check CHECK ((mode = ANY (ARRAY['fdw'::text, 'connection'::text]))),
+    CONSTRAINT central_link_only_row_check CHECK (only_row)
+);
+
+--
+-- Name: central_patterns; Type: VIEW; Schema: public; Owner: -
+--
+
+CREATE VIEW public.central_patterns AS
+ SELECT kind,
+    pattern_key,
+    (count(*))::integer AS instances,
+    (sum(occurrences))::bigint AS occurrences,
+    (sum((confidence * (occurrences)::double precision)) / (sum(occurrences))::double precision) AS confidence,
+    (sum(uses))::bigint AS uses,
+    (sum(successes))::bigint AS successes,
+        CASE
+            WHEN (sum(uses) > (0)::numeric) THEN ((sum(successes) / sum(uses)))::double precision
+            ELSE NULL::double precision
+        END AS success_rate,
+    (array_agg(description ORDER BY central_instance_patterns.last_seen_at DESC) FILTER (WHERE (description IS NOT NULL)))[1] AS description,
+    (array_agg(example ORDER BY central_instance_patterns.last_seen_at DESC))[1] AS example,
+    min(first_seen_at) AS first_seen_at,
+    max(last_seen_at) AS last_seen_at
+   FROM public.central_instance_patterns
+  GROUP BY kind, pattern_key;
 
 --
 -- Name: code_chunks; Type: TABLE; Schema: public; Owner: -
@@ -1609,9 +2614,11 @@ CREATE TABLE public.knowledge_artifacts (
     embedding_dim integer,
     embedded_hash text,
     search tsvector GENERATED ALWAYS AS (to_tsvector('english'::regconfig, ((((COALESCE((content ->> 'name'::text), artifact_id) || ' '::text) || COALESCE((content ->> 'description'::text), ''::text)) || ' '::text) || public.code_search_text(NULL::text, raw)))) STORED,
+    learned_pattern_id bigint,
     CONSTRAINT knowledge_artifacts_embedding_check CHECK ((((embedding IS NULL) = (embedding_model IS NULL)) AND ((embedding IS NULL) = (embedding_dim IS NULL)) AND ((embedding IS NULL) = (embedded_hash IS NULL)) AND ((embedding IS NULL) OR (cardinality(embedding) = embedding_dim)))),
-    CONSTRAINT knowledge_artifacts_path_check CHECK (((source = 'file'::text) = (path IS NOT NULL))),
-    CONSTRAINT knowledge_artifacts_source_check CHECK ((source = ANY (ARRAY['file'::text, 'learned'::text]))),
+    CONSTRAINT knowledge_artifacts_learned_pattern_check CHECK (((learned_pattern_id IS NULL) OR (source = 'learned'::text))),
+    CONSTRAINT knowledge_artifacts_path_check CHECK (((source = ANY (ARRAY['file'::text, 'central'::text])) = (path IS NOT NULL))),
+    CONSTRAINT knowledge_artifacts_source_check CHECK ((source = ANY (ARRAY['file'::text, 'learned'::text, 'central'::text]))),
     CONSTRAINT knowledge_artifacts_usage_check CHECK (((success_count >= 0) AND (success_count <= usage_count) AND ((usage_count = 0) = (last_used_at IS NULL))))
 );
 
@@ -1631,26 +2638,6 @@ CREATE SEQUENCE public.knowledge_artifacts_id_seq
 --
 
 ALTER SEQUENCE public.knowledge_artifacts_id_seq OWNED BY public.knowledge_artifacts.id;
-
---
--- Name: learned_patterns; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE public.learned_patterns (
-    id bigint NOT NULL,
-    kind text NOT NULL,
-    pattern_key text NOT NULL,
-    description text,
-    example jsonb,
-    occurrences integer NOT NULL,
-    confidence double precision NOT NULL,
-    first_seen_at timestamp with time zone NOT NULL,
-    last_seen_at timestamp with time zone NOT NULL,
-    version integer DEFAULT 1 NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT learned_patterns_confidence_check CHECK (((confidence >= (0)::double precision) AND (confidence <= (1)::double precision))),
-    CONSTRAINT learned_patterns_occurrences_check CHECK ((occurrences > 0))
-);
 
 --
 -- Name: learned_patterns_id_seq; Type: SEQUENCE; Schema: public; Owner: -
@@ -2118,6 +3105,12 @@ CREATE SEQUENCE public.work_plan_themes_id_seq
 ALTER SEQUENCE public.work_plan_themes_id_seq OWNED BY public.work_plan_themes.id;
 
 --
+-- Name: agent_suggestions id; Type: DEFAULT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.agent_suggestions ALTER COLUMN id SET DEFAULT nextval('public.agent_suggestions_id_seq'::regclass);
+
+--
 -- Name: agent_tasks id; Type: DEFAULT; Schema: public; Owner: -
 --
 
@@ -2250,6 +3243,27 @@ ALTER TABLE ONLY public.work_plan_features ALTER COLUMN id SET DEFAULT nextval('
 ALTER TABLE ONLY public.work_plan_themes ALTER COLUMN id SET DEFAULT nextval('public.work_plan_themes_id_seq'::regclass);
 
 --
+-- Name: agent_config_versions agent_config_versions_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.agent_config_versions
+    ADD CONSTRAINT agent_config_versions_pkey PRIMARY KEY (agent_id, version);
+
+--
+-- Name: agent_suggestion_rules agent_suggestion_rules_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.agent_suggestion_rules
+    ADD CONSTRAINT agent_suggestion_rules_pkey PRIMARY KEY (kind);
+
+--
+-- Name: agent_suggestions agent_suggestions_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.agent_suggestions
+    ADD CONSTRAINT agent_suggestions_pkey PRIMARY KEY (id);
+
+--
 -- Name: agent_tasks agent_tasks_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -2318,6 +3332,34 @@ ALTER TABLE ONLY public.backups_archive
 
 ALTER TABLE ONLY public.backups
     ADD CONSTRAINT backups_pkey PRIMARY KEY (id);
+
+--
+-- Name: central_instance_patterns central_instance_patterns_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.central_instance_patterns
+    ADD CONSTRAINT central_instance_patterns_pkey PRIMARY KEY (kind, pattern_key, instance);
+
+--
+-- Name: central_instances central_instances_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.central_instances
+    ADD CONSTRAINT central_instances_pkey PRIMARY KEY (name);
+
+--
+-- Name: central_learnings central_learnings_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.central_learnings
+    ADD CONSTRAINT central_learnings_pkey PRIMARY KEY (instance, outbox_id);
+
+--
+-- Name: central_link central_link_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.central_link
+    ADD CONSTRAINT central_link_pkey PRIMARY KEY (only_row);
 
 --
 -- Name: code_chunks code_chunks_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -2585,6 +3627,12 @@ ALTER TABLE ONLY public.work_plan_themes
 CREATE UNIQUE INDEX agent_performance_key ON public.agent_performance USING btree (agent_id, kind);
 
 --
+-- Name: agent_suggestions_open_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX agent_suggestions_open_key ON public.agent_suggestions USING btree (agent_id, kind, ((change ->> 'path'::text))) WHERE (status = ANY (ARRAY['proposed'::text, 'accepted'::text]));
+
+--
 -- Name: agent_tasks_agent_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -2699,6 +3747,18 @@ CREATE INDEX graph_nodes_codebase_path_idx ON public.graph_nodes USING btree (co
 CREATE UNIQUE INDEX hot_cache_entries_key ON public.hot_cache_entries USING btree (key);
 
 --
+-- Name: knowledge_artifacts_learned_pattern_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX knowledge_artifacts_learned_pattern_id_idx ON public.knowledge_artifacts USING btree (artifact_id) WHERE ((artifact_type = 'learned_pattern'::text) AND (source = 'learned'::text));
+
+--
+-- Name: knowledge_artifacts_learned_pattern_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX knowledge_artifacts_learned_pattern_idx ON public.knowledge_artifacts USING btree (learned_pattern_id) WHERE (learned_pattern_id IS NOT NULL);
+
+--
 -- Name: knowledge_artifacts_search_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -2801,6 +3861,26 @@ CREATE INDEX telemetry_events_at_idx ON public.telemetry_events USING btree (at)
 CREATE STATISTICS public.task_runs_task_state_stats (mcv) ON task, state FROM public.task_runs;
 
 --
+-- Name: central_learnings central_learnings_merge; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER central_learnings_merge AFTER INSERT ON public.central_learnings REFERENCING NEW TABLE AS arrived FOR EACH STATEMENT EXECUTE FUNCTION public.merge_central_learnings();
+
+--
+-- Name: agent_config_versions agent_config_versions_agent_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.agent_config_versions
+    ADD CONSTRAINT agent_config_versions_agent_id_fkey FOREIGN KEY (agent_id) REFERENCES public.agents(id) ON DELETE CASCADE;
+
+--
+-- Name: agent_suggestions agent_suggestions_agent_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.agent_suggestions
+    ADD CONSTRAINT agent_suggestions_agent_id_fkey FOREIGN KEY (agent_id) REFERENCES public.agents(id) ON DELETE CASCADE;
+
+--
 -- Name: agent_tasks agent_tasks_assigned_agent_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -2848,6 +3928,13 @@ ALTER TABLE ONLY public.graph_edges
 
 ALTER TABLE ONLY public.graph_edges
     ADD CONSTRAINT graph_edges_target_id_fkey FOREIGN KEY (target_id) REFERENCES public.graph_nodes(id) ON DELETE CASCADE;
+
+--
+-- Name: knowledge_artifacts knowledge_artifacts_learned_pattern_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.knowledge_artifacts
+    ADD CONSTRAINT knowledge_artifacts_learned_pattern_id_fkey FOREIGN KEY (learned_pattern_id) REFERENCES public.learned_patterns(id) ON DELETE SET NULL;
 
 --
 -- Name: learning_outbox learning_outbox_batch_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

@@ -344,7 +344,8 @@ describe('the default crontab', () => {
     expect(parse(text).problems).toEqual([]);
     const crontab = defaultCrontab(tasks);
     expect(crontab.source).toBe(DEFAULT_CRONTAB_SOURCE);
-    const scheduled = all.flatMap((t) => defaultSchedules(t.schedule).map((s) => ({ task: t, ...s })));
+    // The default crontab is the instance role's: central-only tasks (export-knowledge) are left out.
+    const scheduled = all.filter((t) => !t.roles || t.roles.includes('instance')).flatMap((t) => defaultSchedules(t.schedule).map((s) => ({ task: t, ...s })));
     expect(crontab.entries.map((e) => e.task)).toEqual(['setup', ...scheduled.map((s) => s.task.name)]);
     expect(crontab.entries.slice(1).map((e) => e.expression)).toEqual(scheduled.map((s) => s.cron));
     for (const s of scheduled) expect(text).toContain(`${s.cron} ${s.task.name}${s.flags ? ` ${s.flags}` : ''}\n`);
@@ -428,7 +429,7 @@ describe('the crontab commands', () => {
     const name = file('default.cron', printed.stdout);
     const checked = await cli(['crontab', 'check', name]);
     expect(checked.code, checked.stderr).toBe(0);
-    const scheduled = builtIn.reduce((n, t) => n + defaultSchedules(t.schedule).length, 0);
+    const scheduled = builtIn.filter((t) => !t.roles || t.roles.includes('instance')).reduce((n, t) => n + defaultSchedules(t.schedule).length, 0);
     expect(checked.stdout).toBe(`default.cron: ${scheduled + 1} entries, no problems\n`);
   });
 

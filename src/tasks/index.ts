@@ -3,6 +3,7 @@ import type { Config } from '../core/config.js';
 import type { TaskDefinition } from '../core/task/define.js';
 import { loadTaskSet, type TaskSet } from '../core/task/registry.js';
 import aggregateMetrics from './aggregate-metrics.js';
+import analyzeFeedback from './analyze-feedback.js';
 import analyzeStats from './analyze-stats.js';
 import archiveBackups from './archive-backups.js';
 import assignTasks from './assign-tasks.js';
@@ -12,6 +13,7 @@ import cleanupCache from './cleanup-cache.js';
 import clearCache from './clear-cache.js';
 import embedTemplates from './embed-templates.js';
 import exportKnowledge from './export-knowledge.js';
+import evolveAgents from './evolve-agents.js';
 import ingest from './ingest.js';
 import learnPatterns from './learn-patterns.js';
 import loadTemplates from './load-templates.js';
@@ -62,6 +64,8 @@ export const tasks: readonly TaskDefinition[] = [
   refreshMetrics,
   aggregateMetrics,
   updateAgentKnowledge,
+  analyzeFeedback,
+  evolveAgents,
   refreshCache,
   prewarmCache,
   syncTemplates,
