@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { exportToRepository, type ExportResult } from '../central/export.js';
 import { promotedPatterns } from '../central/promote.js';
+import type { Config } from '../core/config.js';
 import { UsageError } from '../core/errors.js';
 import { defineTask } from '../core/task/define.js';
 
@@ -10,6 +11,13 @@ export interface ExportKnowledgeResult extends ExportResult {
   qualifying: number;
   minUses: number;
   minSuccessRate: number;
+}
+
+/** --repo, else central.repo: a scheduled run has no check() before it, so run() asks again. */
+function exportRepo(args: { repo?: string }, config: Config): string {
+  const repo = args.repo ?? config.central.repo;
+  if (!repo) throw new UsageError('export-knowledge needs a git repository', { hint: 'Pass --repo DIR, or set "central": {"repo": "..."} in the config file.' });
+  return repo;
 }
 
 export default defineTask({
@@ -32,14 +40,12 @@ export default defineTask({
     minSuccessRate: z.number().min(0).max(1).default(0.95).describe('share of successful uses a pattern needs (0 to 1)'),
   }),
   check: ({ args, config }) => {
-    const repo = args.repo ?? config.central.repo;
-    if (!repo) throw new UsageError('export-knowledge needs a git repository', { hint: 'Pass --repo DIR, or set "central": {"repo": "..."} in the config file.' });
+    const repo = exportRepo(args, config);
     if (!existsSync(resolve(repo))) throw new UsageError(`--repo ${repo} does not exist`);
   },
   timeoutMs: 10 * 60_000,
   run: async ({ db, config, args, signal }): Promise<ExportKnowledgeResult> => {
-    const repo = args.repo ?? config.central.repo;
-    if (!repo) throw new UsageError('export-knowledge needs a git repository (--repo, or central.repo in the config file)');
+    const repo = exportRepo(args, config);
     const artifacts = await promotedPatterns(db, args);
     const result = await exportToRepository({ repo, artifacts, push: args.push, remote: args.remote, signal });
     return { ...result, qualifying: artifacts.length, minUses: args.minUses, minSuccessRate: args.minSuccessRate };
