@@ -380,6 +380,23 @@ CREATE FUNCTION public.code_search_text(p_symbol text, p_content text) RETURNS t
 $_$;
 
 --
+-- Name: drop_outbox_entries_of_deleted_patterns(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.drop_outbox_entries_of_deleted_patterns() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+  IF TG_OP = 'TRUNCATE' THEN
+    DELETE FROM learning_outbox;
+  ELSE
+    DELETE FROM learning_outbox o USING deleted_patterns d WHERE o.pattern_id = d.id;
+  END IF;
+  RETURN NULL;
+END
+$$;
+
+--
 -- Name: enqueue_learnings(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -3867,6 +3884,18 @@ CREATE STATISTICS public.task_runs_task_state_stats (mcv) ON task, state FROM pu
 CREATE TRIGGER central_learnings_merge AFTER INSERT ON public.central_learnings REFERENCING NEW TABLE AS arrived FOR EACH STATEMENT EXECUTE FUNCTION public.merge_central_learnings();
 
 --
+-- Name: learned_patterns learned_patterns_delete_outbox_entries; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER learned_patterns_delete_outbox_entries AFTER DELETE ON public.learned_patterns REFERENCING OLD TABLE AS deleted_patterns FOR EACH STATEMENT EXECUTE FUNCTION public.drop_outbox_entries_of_deleted_patterns();
+
+--
+-- Name: learned_patterns learned_patterns_truncate_outbox_entries; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER learned_patterns_truncate_outbox_entries AFTER TRUNCATE ON public.learned_patterns FOR EACH STATEMENT EXECUTE FUNCTION public.drop_outbox_entries_of_deleted_patterns();
+
+--
 -- Name: agent_config_versions agent_config_versions_agent_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -3935,20 +3964,6 @@ ALTER TABLE ONLY public.graph_edges
 
 ALTER TABLE ONLY public.knowledge_artifacts
     ADD CONSTRAINT knowledge_artifacts_learned_pattern_id_fkey FOREIGN KEY (learned_pattern_id) REFERENCES public.learned_patterns(id) ON DELETE SET NULL;
-
---
--- Name: learning_outbox learning_outbox_batch_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
---
-
-ALTER TABLE ONLY public.learning_outbox
-    ADD CONSTRAINT learning_outbox_batch_id_fkey FOREIGN KEY (batch_id) REFERENCES public.learning_sync_batches(id);
-
---
--- Name: learning_outbox learning_outbox_pattern_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
---
-
-ALTER TABLE ONLY public.learning_outbox
-    ADD CONSTRAINT learning_outbox_pattern_id_fkey FOREIGN KEY (pattern_id) REFERENCES public.learned_patterns(id) ON DELETE CASCADE;
 
 --
 -- Name: registry_snapshot_files registry_snapshot_files_snapshot_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

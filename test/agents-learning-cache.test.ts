@@ -626,6 +626,20 @@ describe.each(backendNames)('agents, learning and cache on %s', (backendName) =>
       for (const b of batches) expect(b.counted).toBe(b.items);
       expect(batches.slice(-2).map((b) => b.items).sort((x, y) => x - y)).toEqual([10, 29]);
     });
+
+    it("deleting a pattern deletes its outbox entries, and emptying the patterns empties the outbox", async () => {
+      const entriesOf = async (key: string) =>
+        Number((await rows<{ n: number }>(
+          `select count(*)::int as n from learning_outbox o join learned_patterns p on p.id = o.pattern_id where p.pattern_key = '${key}'`))[0]!.n);
+      const total = async () => Number((await rows<{ n: number }>('select count(*)::int as n from learning_outbox'))[0]!.n);
+      expect(await entriesOf('sp2')).toBe(2);
+      const before = await total();
+      await db.query(`delete from learned_patterns where pattern_key in ('sp2', 'sp3')`);
+      expect(await total()).toBe(before - 3);
+      expect(await rows(`select 1 from learning_outbox o where not exists (select 1 from learned_patterns p where p.id = o.pattern_id)`)).toEqual([]);
+      await db.query('truncate learned_patterns cascade');
+      expect(await total()).toBe(0);
+    });
   });
 
   describe('the analysis cache', () => {
