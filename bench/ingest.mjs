@@ -217,6 +217,9 @@ try {
   }
   if (pending.length) await write(pending.splice(0));
   if (total < searchChunks) throw new Error(`node_modules/ gave ${total} chunks, fewer than ${searchChunks}`);
+  // What ingest does once a codebase is written: record it and count its words (search weighs them by that).
+  await searchDb.query(`insert into codebases (id, root) values ('search', $1) on conflict do nothing`, [rootE]);
+  await searchDb.query(`select refresh_code_search_terms('search')`);
   log(`  ${total} chunks of ${used} files written in ${seconds(performance.now() - built)}; embedding...`);
   // Each distinct text embedded once, as ingest does, written 5,000 rows a statement.
   const rows = await searchDb.query(`select id, content_hash as h, content from code_chunks where codebase = 'search' order by id`);

@@ -1144,6 +1144,31 @@ END
 $$;
 
 --
+-- Name: refresh_code_search_terms(text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.refresh_code_search_terms(p_codebase text) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+  v_terms integer;
+  v_chunks integer;
+  v_files integer;
+  v_lines bigint;
+BEGIN
+  DELETE FROM code_search_terms WHERE codebase = p_codebase;
+  INSERT INTO code_search_terms (codebase, term, chunks)
+  SELECT p_codebase, word, ndoc FROM ts_stat(format(
+    'SELECT c.search FROM code_chunks c JOIN code_files f ON f.id = c.file_id WHERE c.codebase = %L AND f.deleted_at IS NULL', p_codebase));
+  GET DIAGNOSTICS v_terms = ROW_COUNT;
+  SELECT count(*) INTO v_chunks FROM code_chunks c JOIN code_files f ON f.id = c.file_id WHERE c.codebase = p_codebase AND f.deleted_at IS NULL;
+  SELECT count(*), coalesce(sum(line_count), 0) INTO v_files, v_lines FROM code_files WHERE codebase = p_codebase AND deleted_at IS NULL;
+  UPDATE codebases SET search_chunks = v_chunks, search_files = v_files, search_lines = v_lines, search_terms_at = now() WHERE id = p_codebase;
+  RETURN v_terms;
+END
+$$;
+
+--
 -- Name: refresh_metrics(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -2395,6 +2420,7 @@ CREATE TABLE public.code_chunks (
     embedding real[],
     embedding_model text,
     embedding_dim integer,
+    name_search tsvector GENERATED ALWAYS AS (to_tsvector('english'::regconfig, public.code_search_text(symbol, ''::text))) STORED,
     CONSTRAINT code_chunks_embedding_check CHECK ((((embedding IS NULL) = (embedding_model IS NULL)) AND ((embedding IS NULL) = (embedding_dim IS NULL)) AND ((embedding IS NULL) OR (cardinality(embedding) = embedding_dim)))),
     CONSTRAINT code_chunks_lines_check CHECK ((end_line >= start_line)),
     CONSTRAINT code_chunks_start_line_check CHECK ((start_line >= 1))
@@ -2434,6 +2460,7 @@ CREATE TABLE public.code_files (
     refs jsonb DEFAULT '[]'::jsonb NOT NULL,
     names text[],
     line_count integer,
+    path_search tsvector GENERATED ALWAYS AS (to_tsvector('english'::regconfig, public.code_search_text(NULL::text, path))) STORED,
     CONSTRAINT code_files_line_count_check CHECK ((line_count >= 0)),
     CONSTRAINT code_files_size_bytes_check CHECK ((size_bytes >= 0))
 );
@@ -2456,6 +2483,16 @@ CREATE SEQUENCE public.code_files_id_seq
 ALTER SEQUENCE public.code_files_id_seq OWNED BY public.code_files.id;
 
 --
+-- Name: code_search_terms; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.code_search_terms (
+    term text NOT NULL,
+    codebase text NOT NULL,
+    chunks integer NOT NULL
+);
+
+--
 -- Name: codebases; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -2463,7 +2500,11 @@ CREATE TABLE public.codebases (
     id text NOT NULL,
     root text NOT NULL,
     first_ingested_at timestamp with time zone DEFAULT now() NOT NULL,
-    last_ingested_at timestamp with time zone DEFAULT now() NOT NULL
+    last_ingested_at timestamp with time zone DEFAULT now() NOT NULL,
+    search_chunks integer,
+    search_files integer,
+    search_lines bigint,
+    search_terms_at timestamp with time zone
 );
 
 --
@@ -3407,6 +3448,13 @@ ALTER TABLE ONLY public.code_files
     ADD CONSTRAINT code_files_pkey PRIMARY KEY (id);
 
 --
+-- Name: code_search_terms code_search_terms_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.code_search_terms
+    ADD CONSTRAINT code_search_terms_pkey PRIMARY KEY (term, codebase);
+
+--
 -- Name: codebases codebases_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -3929,6 +3977,13 @@ ALTER TABLE ONLY public.alert_deliveries
 
 ALTER TABLE ONLY public.code_chunks
     ADD CONSTRAINT code_chunks_file_fk FOREIGN KEY (file_id, codebase) REFERENCES public.code_files(id, codebase) ON DELETE CASCADE;
+
+--
+-- Name: code_search_terms code_search_terms_codebase_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.code_search_terms
+    ADD CONSTRAINT code_search_terms_codebase_fkey FOREIGN KEY (codebase) REFERENCES public.codebases(id) ON DELETE CASCADE;
 
 --
 -- Name: dead_code_candidates dead_code_candidates_check_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

@@ -61,12 +61,15 @@ function buildProgram(manifest: TaskManifestEntry[]): Command {
 
   program
     .command('search <query>')
-    .summary('search the ingested code and the knowledge base: ranked hits with path:lines, symbol and a snippet')
-    .description('Hybrid search: PostgreSQL full-text search always, and vector similarity where the configured embedding\n' +
-      'model is available (never downloaded here) and its vectors exist, fused by rank; code is boosted by its\n' +
-      "file's PageRank. Files that left the codebase are never returned.")
-    .option('--json', 'print the hits as JSON')
-    .option('--limit <n>', 'how many hits', '10')
+    .summary('search the ingested code and the knowledge base: ranked files with path:lines, symbol and a snippet')
+    .description('Hybrid search, ranked by file: PostgreSQL full-text search always (rare words weigh more; names and\n' +
+      'paths more than body text), and vector similarity where the configured embedding model is available\n' +
+      '(never downloaded here) and its vectors exist; code ahead of prose unless the question is about the\n' +
+      'documentation; then a PageRank over the graph between the files found. Files that left the codebase\n' +
+      'are never returned.')
+    .option('--json', 'print the hits as JSON (each with its explain fields)')
+    .option('--explain', 'say why each hit ranks where it does: its ranks in each half, words, graph score, chunks')
+    .option('--limit <n>', 'how many files', '10')
     .option('--codebase <id>', 'only this codebase (leaves the knowledge base out)')
     .option('--language <language>', 'only this language')
     .helpGroup('Commands:')

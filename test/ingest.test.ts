@@ -88,11 +88,29 @@ describe.each(backendNames)('ingest (%s)', (backendName) => {
     expect([third.chunks.embedded, third.chunks.computed]).toEqual([1, 1]);
   });
 
-  it('a deleted file: its chunks leave search, its nodes and edges are gone', async () => {
+  it('a deleted file: its chunks leave search and its word counts, its nodes and edges are gone', async () => {
     const root = join(dir, 'app');
+    // The counts search weighs words by (code_search_terms): every chunk of a file not deleted, each term once per chunk.
+    const counts = async () => (await db.query<{ chunks: number; files: number; inner: number | null; helper: number }>(
+      `select b.search_chunks as chunks, b.search_files as files,
+              (select chunks from code_search_terms where codebase = 'app' and term = 'inner') as inner,
+              (select chunks from code_search_terms where codebase = 'app' and term = 'helper') as helper
+       from codebases b where b.id = 'app'`))[0]!;
+    const [live] = await db.query<{ chunks: number; files: number }>(
+      `select count(*)::int as chunks, count(distinct c.file_id)::int as files from code_chunks c join code_files f on f.id = c.file_id
+       where c.codebase = 'app' and f.deleted_at is null`);
+    const before = await counts();
+    expect(before).toMatchObject({ chunks: live!.chunks, files: 3 });
+    expect(before.helper).toBeGreaterThan(0);
+    expect(before.inner).toBeGreaterThan(0);
     rmSync(join(root, 'src/util.ts'));
     const report = await ingestCodebase(db, { root, codebase: 'app' });
     expect(report.files.deleted).toBe(1);
+    const after = await counts();
+    expect(after.files).toBe(2);
+    expect(after.chunks).toBeLessThan(before.chunks);
+    expect(after.inner).toBeNull(); // only the deleted file had it
+    expect(after.helper).toBeGreaterThan(0); // main.ts calls it
     expect(await db.query(`select name from graph_nodes where codebase = 'app' and path = 'src/util.ts'`)).toEqual([]);
     const found = await search(db, 'helper', { limit: 10, codebase: 'app' });
     expect(found.hits.map((h) => h.path)).not.toContain('src/util.ts');

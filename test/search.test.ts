@@ -57,6 +57,8 @@ describe.each(backendNames)('search (%s)', (backendName) => {
        values ('code_pattern', 'backup-retention', '1', 'file', 'code_patterns/backup-retention.json', $1::text, $1::jsonb, 'h')`,
       [JSON.stringify({ name: 'Backup retention', description: 'Keep the newest backups and prune the rest, only after a new one verified.' })],
     );
+    // As ingest does once it has written a codebase: count its words for their weights.
+    await db.query('select refresh_code_search_terms(id) from codebases');
     dir = mkdtempSync(join(tmpdir(), 'sg-search-'));
     embedder = await loadStandInEmbedder(dir, 8);
   });
@@ -87,44 +89,113 @@ describe.each(backendNames)('search (%s)', (backendName) => {
     expect(elixir.hits.map(where)).toEqual(['app:lib/queue.ex']);
   });
 
-  it('ranks chunks with all of the query\'s words above those with some, however often they repeat a word', async () => {
-    // In a codebase of its own, where a common word is in many chunks.
-    await db.query(`insert into codebases (id, root) values ('staged', '/src/staged')`);
-    const [{ id }] = await db.query<{ id: number }>(
-      `insert into code_files (codebase, path, language, size_bytes, mtime, content_hash) values ('staged', 'a.ts', 'typescript', 1, now(), 'h') returning id`);
-    const chunk = (symbol: string, content: string) => db.query(
-      `insert into code_chunks (file_id, codebase, start_line, end_line, kind, symbol, content, content_hash)
-       values ($1, 'staged', 1, 1, 'function', $2, $3::text, md5($3::text))`, [id, symbol, content]);
-    for (let i = 0; i < 50; i++) await chunk(`cacheEntry${i}`, `const value${i} = cache.get(key); cache.set(key, value${i}); // cache cache cache`);
-    await chunk('evictExpired', 'function evictExpired(entries) { return entries.filter((e) => !e.expired); }');
-    await chunk('invalidateCache', 'function invalidateCache(cache) { for (const key of cache.keys()) evict(cache, key); }');
-    const hits = (await search(db, 'evict entries from the cache', { limit: 5, codebase: 'staged' })).hits.map((h) => h.symbol);
-    // Both of its words found first (evict, cache), then the one with two other words (evict, entri); the cache-only ones after.
-    expect(hits.slice(0, 2)).toEqual(['invalidateCache', 'evictExpired']);
-    expect(hits.slice(2)).toHaveLength(3);
+  // A codebase of files made here, each chunk as ingest would write it, then its words counted.
+  const addCodebase = async (codebase: string, files: Record<string, Array<[symbol: string | null, content: string]>>, language = 'typescript') => {
+    await db.query('insert into codebases (id, root) values ($1, $2)', [codebase, `/src/${codebase}`]);
+    for (const [path, chunks] of Object.entries(files)) {
+      const [{ id }] = await db.query<{ id: number }>(
+        `insert into code_files (codebase, path, language, size_bytes, mtime, content_hash) values ($1, $2, $3, 1, now(), 'h') returning id`,
+        [codebase, path, /\.md$/.test(path) ? null : language]);
+      let line = 1;
+      for (const [symbol, content] of chunks) {
+        const lines = content.split('\n').length;
+        await db.query(
+          `insert into code_chunks (file_id, codebase, start_line, end_line, kind, symbol, content, content_hash)
+           values ($1, $2, $3, $4, $5, $6, $7::text, md5($7::text))`,
+          [id, codebase, line, line + lines - 1, symbol ? 'function' : 'lines', symbol, content]);
+        line += lines;
+      }
+    }
+    await db.query('select refresh_code_search_terms($1)', [codebase]);
+  };
+
+  it('answers with files: one hit per file with its best chunks, the chunk with the rare words in its name first', async () => {
+    const commonOnly = Array.from({ length: 50 }, (_, i): [string, string] => [`cacheEntry${i}`, `const value${i} = cache.get(key); cache.set(key, value${i}); // cache cache cache`]);
+    await addCodebase('staged', {
+      'src/cache.ts': [...commonOnly,
+        ['evictExpired', 'function evictExpired(entries) { return entries.filter((e) => !e.expired); }'],
+        ['invalidateCache', 'function invalidateCache(cache) { for (const key of cache.keys()) evict(cache, key); }']],
+      'src/store.ts': [['storeValue', 'function storeValue(cache, key, value) { cache.set(key, value); }']],
+    });
+    const result = await search(db, 'evict entries from the cache', { limit: 5, codebase: 'staged' });
+    expect(result.hits.map((h) => h.path)).toEqual(['src/cache.ts', 'src/store.ts']);
+    const [file] = result.hits;
+    // The hit is the file's best chunk; its next best follow. A word in 52 of 53 chunks weighs little.
+    expect(file!.symbol).toBe('evictExpired');
+    expect(file!.chunks.map((c) => c.symbol)).toEqual(['evictExpired', 'invalidateCache', expect.stringMatching(/^cacheEntry/)]);
+    expect(file!.explain).toMatchObject({ lexicalRank: 1, words: ['cach', 'entri', 'evict'], nameWords: expect.arrayContaining(['evict']), matchedChunks: 52 });
+    const weight = Object.fromEntries(result.words.map((w) => [w.word, w.weight]));
+    expect(weight.evict).toBeGreaterThan(weight.cach! * 5);
     // A query of a lone common word still ranks what it finds.
-    expect((await search(db, 'cache', { limit: 3, codebase: 'staged' })).hits).toHaveLength(3);
+    expect((await search(db, 'cache', { limit: 3, codebase: 'staged' })).hits).toHaveLength(2);
   });
 
-  it('takes any text as a query: quotes, backslashes and query operators are words or nothing', async () => {
-    for (const query of [`it's a "quoted" \\ back:slash & | ! <-> (prune`, '!!!', 'the a of']) {
-      const result = await search(db, query, { limit: 5 });
-      expect(Array.isArray(result.hits)).toBe(true);
-    }
+  it('puts code ahead of prose for a question about behaviour, prose ahead for one about the docs, tests ahead for one about tests', async () => {
+    await addCodebase('docs', {
+      'docs/retries.md': [[null, '# Retries\n\nThe client retries a failed request with exponential backoff, up to five attempts.\nRetries back off: each retry waits twice as long.']],
+      'docs/backoff.md': [[null, '# Backoff\n\nBackoff of a failed request: the client waits before the next retry; retries stop after five attempts.']],
+      'src/retry.ts': [['retryRequest', '/** Sends again a request that failed, with backoff. */\nexport async function retryRequest(send, attempts = 5) {\n  for (let attempt = 0; ; attempt++) {\n    try { return await send(); } catch (e) { if (attempt >= attempts) throw e; await sleep(backoff(attempt)); }\n  }\n}']],
+      'test/retry.test.ts': [[null, "it('retries a failed request with backoff, five attempts', async () => {\n  expect(await retryRequest(failTwice)).toBe('ok');\n});"]],
+    });
+    const behaviour = await search(db, 'how does the client retry a failed request with backoff?', { limit: 4, codebase: 'docs' });
+    expect(behaviour.asks).toBe('behaviour');
+    expect(behaviour.hits[0]!.path).toBe('src/retry.ts');
+    expect(behaviour.hits.find((h) => h.path === 'test/retry.test.ts')!.explain).toMatchObject({ kind: 'test', kindWeight: 0.7 });
+    expect(behaviour.hits.find((h) => h.path === 'docs/retries.md')!.explain).toMatchObject({ kind: 'prose', kindWeight: 0.5 });
+    const docs = await search(db, 'which documentation page explains retries with backoff?', { limit: 4, codebase: 'docs' });
+    expect(docs.asks).toBe('docs');
+    expect(docs.hits.slice(0, 2).map((h) => h.path).sort()).toEqual(['docs/backoff.md', 'docs/retries.md']);
+    const tests = await search(db, 'which test checks that a failed request is retried with backoff?', { limit: 4, codebase: 'docs' });
+    expect(tests.asks).toBe('tests');
+    expect(tests.hits[0]!.path).toBe('test/retry.test.ts');
+  });
+
+  it('takes any text as a query: quotes, backslashes and query operators are words; a query without words is refused', async () => {
+    const result = await search(db, `it's a "quoted" \\ back:slash & | ! <-> (prune`, { limit: 5 });
+    expect(result.words.map((w) => w.word)).toEqual(expect.arrayContaining(['quot', 'back', 'slash', 'prune']));
     expect((await search(db, "prune's backups!", { limit: 5, codebase: 'other' })).hits.map(where)).toEqual(['other:cleanup.py']);
+    for (const query of ['!!!', 'the a of', 'how does it do what it does']) {
+      await expect(search(db, query, { limit: 5 })).rejects.toMatchObject({
+        name: 'UsageError', exitCode: 2, message: expect.stringContaining('the query has no word to search for') });
+    }
+    await expect(search(db, 'x'.repeat(10_000), { limit: 5 })).rejects.toMatchObject({
+      name: 'UsageError', message: 'the query is 10,000 characters long; search takes at most 1,000' });
   });
 
-  it('boosts code in files that rank higher in the dependency graph', async () => {
-    const before = (await search(db, 'prune backups', { limit: 10 })).hits.filter((h) => h.source === 'code').map(where);
-    const last = before.at(-1)!;
-    const [codebase, path] = last.split(':');
-    await db.query(`insert into graph_nodes (codebase, kind, name, path, pagerank) values ($1, 'file', $2, $2, 0.9)`, [codebase, path]);
-    try {
-      const after = (await search(db, 'prune backups', { limit: 10 })).hits.filter((h) => h.source === 'code').map(where);
-      expect(after[0]).toBe(last);
-    } finally {
-      await db.query('delete from graph_nodes');
+  it('ranks higher a file that the other files found depend on (PageRank personalised toward them), not a hub', async () => {
+    // Two files that match alike; two more that match and import the second; a hub every file imports.
+    const same = 'export function parseConfigFile(text) { return parse(text); } // read the config file';
+    await addCodebase('graph', {
+      'src/a.ts': [['readA', same]],
+      'src/b.ts': [['readB', same]],
+      'src/load.ts': [['loadConfig', 'export function loadConfig() { return readB(readFile(configPath)); } // config file']],
+      'src/watch.ts': [['watchConfig', 'export function watchConfig() { watch(configPath, () => readB(readFile(configPath))); } // config file']],
+      'src/log.ts': [['log', 'export function log(line) { console.log(line); } // config file logging']],
+    });
+    const ranked = async () => (await search(db, 'where is the config file parsed', { limit: 5, codebase: 'graph' })).hits;
+    const before = await ranked();
+    expect(before.map((h) => h.path).slice(0, 2)).toEqual(['src/a.ts', 'src/b.ts']); // a tie, broken by path
+    const node = async (path: string) => (await db.query<{ id: number }>(
+      `insert into graph_nodes (codebase, kind, name, path) values ('graph', 'file', $1, $1) returning id`, [path]))[0]!.id;
+    const ids: Record<string, number> = {};
+    for (const path of ['src/a.ts', 'src/b.ts', 'src/load.ts', 'src/watch.ts', 'src/log.ts']) ids[path] = await node(path);
+    const edge = (from: string, to: string) => db.query(`insert into graph_edges (source_id, target_id, kind) values ($1, $2, 'imports')`, [ids[from], ids[to]]);
+    await edge('src/load.ts', 'src/b.ts');
+    await edge('src/watch.ts', 'src/b.ts');
+    for (const from of ['src/a.ts', 'src/b.ts', 'src/load.ts', 'src/watch.ts']) await edge(from, 'src/log.ts');
+    // The hub's other dependents, which the query does not find.
+    for (let i = 0; i < 10; i++) {
+      ids[`src/other${i}.ts`] = await node(`src/other${i}.ts`);
+      await edge(`src/other${i}.ts`, 'src/log.ts');
     }
+    const after = await ranked();
+    expect(after[0]!.path).toBe('src/b.ts');
+    const graph = Object.fromEntries(after.map((h) => [h.path, h.explain.graph]));
+    expect(graph['src/b.ts']).toBe(1);
+    expect(graph['src/b.ts']).toBeGreaterThan(graph['src/a.ts']!);
+    // The hub every file imports gains less than the file the found ones chose.
+    expect(graph['src/log.ts']).toBeLessThan(graph['src/b.ts']!);
+    expect(after.findIndex((h) => h.path === 'src/log.ts')).toBeGreaterThan(1);
   });
 
   it('with embeddings of the query\'s model, fuses the vector half: a chunk\'s own text finds it first', async () => {
@@ -141,6 +212,22 @@ describe.each(backendNames)('search (%s)', (backendName) => {
     expect(result.hits[0]!.id).toBe(target.id);
   });
 
+  it('with the vector half, keeps what the lexical half found: its best file in the top 2, its top 3 in the top 5', async () => {
+    // The stand-in model's vectors mean nothing (random weights): the worst case for the fusion.
+    const questions: Array<[string, string]> = [
+      ['evict entries from the cache', 'staged'], ['how does the client retry a failed request with backoff', 'docs'],
+      ['where is the config file parsed', 'graph'], ['where are backups pruned', 'app'], ['start the http server on a port', 'app'],
+    ];
+    for (const [question, codebase] of questions) {
+      const lexical = (await search(db, question, { limit: 3, codebase })).hits;
+      const hybrid = await search(db, question, { limit: 5, codebase, embedder });
+      expect(hybrid.mode).toBe('hybrid');
+      expect(hybrid.hits.some((h) => h.vectorRank !== null)).toBe(true);
+      expect(hybrid.hits.slice(0, 2).map((h) => h.path), question).toContain(lexical[0]!.path);
+      expect(hybrid.hits.map((h) => h.path), question).toEqual(expect.arrayContaining(lexical.map((h) => h.path)));
+    }
+  });
+
   it('the command: hits with path:lines and snippet; --json; an empty query is exit 2', async () => {
     const r = await runCli(['search', 'where are backups pruned', '--limit', '3'], backend.env);
     expect(r.code, r.stderr).toBe(0);
@@ -151,22 +238,39 @@ describe.each(backendNames)('search (%s)', (backendName) => {
     expect(hits.map((h: { path: string }) => h.path)).toEqual(['cleanup.py']);
     // The fields docs/ingest-and-search.md documents, and no others.
     expect(Object.keys(hits[0]).sort()).toEqual(
-      ['source', 'id', 'collection', 'path', 'startLine', 'endLine', 'symbol', 'language', 'score', 'lexicalRank', 'vectorRank', 'snippet'].sort());
+      ['source', 'id', 'collection', 'path', 'startLine', 'endLine', 'symbol', 'language', 'score', 'lexicalRank', 'vectorRank', 'snippet', 'chunks', 'explain'].sort());
+    expect(Object.keys(hits[0].explain).sort()).toEqual(
+      ['lexicalRank', 'vectorRank', 'lexical', 'words', 'nameWords', 'pathWords', 'similarity', 'graph', 'kind', 'kindWeight', 'matchedChunks'].sort());
     const empty = await runCli(['search', '  '], backend.env);
     expect(empty.code).toBe(2);
     expect(empty.stderr).toContain('the query is empty');
+  });
+
+  it('the command: --explain says why each file ranks where it does; a query of stop words or of 10,000 characters is exit 2', async () => {
+    const r = await runCli(['search', 'how does the client retry a failed request with backoff', '--codebase', 'docs', '--explain', '--limit', '2'], backend.env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^words \(weight\): backoff \d\.\d\d, client \d\.\d\d, fail \d\.\d\d, request \d\.\d\d, retri \d\.\d\d; a question about behaviour: code first, then tests, then prose$/m);
+    expect(r.stdout).toMatch(/^docs:src\/retry\.ts:1-\d+  retryRequest, typescript  1\.0000\n    lexical #\d \([\d.]+: backoff fail request retri; in names: request retri; in path: retri\), vector -, graph [\d.]+, 1 chunk matched$/m);
+    expect(r.stdout).toMatch(/^    lexical #1 .*, prose x0\.5$/m);
+    for (const query of ['the of and', 'x'.repeat(10_000)]) {
+      const bad = await runCli(['search', query], backend.env);
+      expect(bad.code, bad.stderr).toBe(2);
+      expect(bad.stdout).toBe('');
+      expect(bad.stderr).toMatch(/error: the query (has no word to search for: 'the of and' is only stop words and punctuation|is 10,000 characters long; search takes at most 1,000)/);
+      expect(bad.stderr).toMatch(/\n  (Name what you look for|Ask in a sentence or two)/);
+    }
   });
 
   it('an unknown --codebase is exit 2 naming it and the ingested ones; a known one without hits is "no hits", exit 0', async () => {
     const unknown = await runCli(['search', 'prune backups', '--codebase', 'nope'], backend.env);
     expect(unknown.code, unknown.stderr).toBe(2);
     expect(unknown.stdout).toBe('');
-    expect(unknown.stderr).toContain("error: no codebase 'nope' is ingested; ingested: app, other, staged");
+    expect(unknown.stderr).toContain("error: no codebase 'nope' is ingested; ingested: app, docs, graph, other, staged");
     expect(unknown.stderr).toContain('singularity ingest PATH --id nope');
     const json = await runCli(['search', 'prune backups', '--codebase', 'nope', '--json'], backend.env);
     expect(json.code).toBe(2);
     expect(JSON.parse(json.stdout)).toMatchObject({
-      error: { name: 'UsageError', message: "no codebase 'nope' is ingested; ingested: app, other, staged" }, exitCode: 2 });
+      error: { name: 'UsageError', message: "no codebase 'nope' is ingested; ingested: app, docs, graph, other, staged" }, exitCode: 2 });
     // Known, with files, but nothing of it matches: a true answer.
     const none = await runCli(['search', 'kubernetes helm chart', '--codebase', 'other'], backend.env);
     expect(none.code, none.stderr).toBe(0);

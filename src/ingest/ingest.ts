@@ -194,7 +194,8 @@ export async function ingestCodebase(db: Database, options: IngestOptions): Prom
     // embedded database never analyzes on its own). The tables that are written already are analyzed
     // on a connection of their own while the edges are resolved.
     await Promise.all([resolveEdges(db, codebase), db.query('analyze code_files, code_chunks, graph_nodes')]);
-    await db.query('analyze graph_edges');
+    // The counts behind search's word weights (code_search_terms), once the chunks are written.
+    await Promise.all([db.query('analyze graph_edges'), db.query('select refresh_code_search_terms($1)', [codebase])]);
   }
   if (options.embedder) Object.assign(report.chunks, await embedPendingChunks(db, options.embedder, codebase, options));
   const { symbols, edges, pending } = changed || report.chunks.embedded ? await countGraphAndPending(db, codebase, model) : await countedBefore;
