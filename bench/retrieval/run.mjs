@@ -38,7 +38,9 @@ const cache = join(here, '..', '.cache', 'retrieval');
 /** The corpus's folder under the cache: the package fetched once (npm pack), then cut to `include`. */
 function corpusFolder(corpus) {
   const folder = join(cache, `${corpus.id}-${corpus.version}`);
-  if (existsSync(join(folder, '.complete'))) return folder;
+  // Marked complete beside the folder, not in it, where ingest would take the mark for a file of the corpus.
+  const complete = `${folder}.complete`;
+  if (existsSync(complete)) return folder;
   mkdirSync(cache, { recursive: true });
   const tarball = join(cache, `${corpus.package.replace('@', '').replace('/', '-')}-${corpus.version}.tgz`);
   if (!existsSync(tarball)) {
@@ -53,7 +55,7 @@ function corpusFolder(corpus) {
   const root = join(unpacked, 'package', corpus.root);
   for (const part of corpus.include) cpSync(join(root, part), join(folder, part), { recursive: true });
   rmSync(unpacked, { recursive: true, force: true });
-  execFileSync('touch', [join(folder, '.complete')]);
+  execFileSync('touch', [complete]);
   return folder;
 }
 
@@ -69,7 +71,6 @@ function filesOf(folder) {
   const files = [];
   const walk = (dir) => {
     for (const name of readdirSync(dir)) {
-      if (name === '.complete') continue;
       const path = join(dir, name);
       if (statSync(path).isDirectory()) walk(path);
       else files.push({ path: relative(folder, path), lines: readFileSync(path, 'latin1').toLowerCase().split('\n') });
